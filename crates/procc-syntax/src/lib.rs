@@ -1,1 +1,47 @@
-//! procc-syntax.
+//! The `.proc` language: grammar, typed syntax tree and parsing.
+//!
+//! [`parse`] turns the text of one file into an [`ast::File`] plus every syntax problem found,
+//! never stopping at the first: the grammar (`grammar/proc.pest`) is line oriented and reads a
+//! line it does not understand as an invalid item, which [`parse`] then reports precisely and
+//! skips. [`decode`] checks raw bytes (size, binary content, UTF-8) before parsing.
+//!
+//! Architecture invariant: this crate does no IO, reads no clock and never panics on input.
+
+pub mod ast;
+mod decode;
+mod expr;
+mod grammar;
+mod lower;
+mod scan;
+mod settings;
+mod tree;
+
+pub use decode::{Decoded, MAX_FILE_BYTES, decode};
+pub use grammar::GRAMMAR_KEYWORDS;
+
+use procc_diagnostics::{Diagnostic, FileId};
+
+/// Brackets and braces may nest this deep; deeper input is refused before parsing.
+pub const MAX_NESTING: usize = 64;
+
+/// Parses one file. The tree holds everything that could be read; the diagnostics say what
+/// could not, all of it, in source order.
+pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    if let Some(problem) = scan::check_structure(file, text) {
+        let empty = ast::File {
+            processes: Vec::new(),
+            comments: Vec::new(),
+        };
+        return (empty, vec![problem]);
+    }
+    let mut reader = tree::Reader::new(file, text);
+    let items = reader.read_file();
+    let processes = lower::lower_file(&mut reader, items);
+    let tree::Reader {
+        comments,
+        mut diagnostics,
+        ..
+    } = reader;
+    diagnostics.sort_by_key(|d| (d.primary_span().start, d.code.id));
+    (ast::File { processes, comments }, diagnostics)
+}

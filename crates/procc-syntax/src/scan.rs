@@ -1,0 +1,111 @@
+//! A quick pass over the text before pest sees it: refuses nesting too deep for the recursive
+//! parser and unbalanced braces, which would otherwise turn one missing `}` into a cascade.
+
+use procc_diagnostics::{Diagnostic, FileId, Span, code};
+
+use crate::MAX_NESTING;
+
+/// Returns the one structural problem that makes parsing pointless, if any.
+pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i = match text[i + 3..].find("\"\"\"") {
+                    Some(end) => i + 3 + end + 3,
+                    None => bytes.len(),
+                };
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            opener @ (b'{' | b'(' | b'[') => {
+                open.push((opener, i));
+                if open.len() > MAX_NESTING {
+                    return Some(
+                        Diagnostic::new(
+                            code::NESTING_TOO_DEEP,
+                            file,
+                            Span::new(i, i + 1),
+                            format!("brackets nest more than {MAX_NESTING} levels deep"),
+                            format!("level {} opens here", MAX_NESTING + 1),
+                        )
+                        .with_help("split the expression into simpler parts"),
+                    );
+                }
+            }
+            b'}' => match open.iter().rposition(|(o, _)| *o == b'{') {
+                Some(at) => open.truncate(at),
+                None => {
+                    return Some(
+                        Diagnostic::new(
+                            code::SYNTAX_ERROR,
+                            file,
+                            Span::new(i, i + 1),
+                            "unexpected `}` with no `{` to close",
+                            "nothing to close here",
+                        )
+                        .with_help("remove this `}` or add the `{` it belongs to"),
+                    );
+                }
+            },
+            b')' | b']' => {
+                let opener = if bytes[i] == b')' { b'(' } else { b'[' };
+                if open.last().is_some_and(|(o, _)| *o == opener) {
+                    open.pop();
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.iter().find(|(o, _)| *o == b'{').map(|&(_, at)| {
+        Diagnostic::new(
+            code::SYNTAX_ERROR,
+            file,
+            Span::new(at, at + 1),
+            "this `{` is never closed",
+            "opened here",
+        )
+        .with_help("add the missing `}` at the end of the block")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(text: &str) -> Option<(String, usize)> {
+        check_structure(FileId(0), text).map(|d| (d.code.id.to_string(), d.primary_span().start()))
+    }
+
+    #[test]
+    fn balanced_input_passes_and_strings_and_comments_are_ignored() {
+        assert_eq!(problem("process a {\n step b: task \"{\" // }\n}\n"), None);
+        assert_eq!(problem("process a { body \"\"\"\n}\n\"\"\" }"), None);
+    }
+
+    #[test]
+    fn unclosed_and_stray_braces_are_found() {
+        assert_eq!(problem("process a {\n step b: task \"x\" {\n}\n"), Some(("P0001".into(), 10)));
+        assert_eq!(problem("process a {}\n}"), Some(("P0001".into(), 13)));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!("process a {{ x when {}1{} }}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(problem(&deep).map(|p| p.0), Some("P0005".into()));
+    }
+}
