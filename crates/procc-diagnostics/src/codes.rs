@@ -175,13 +175,22 @@ mod tests {
     #[test]
     fn codes_are_unique_sorted_and_well_formed() {
         for pair in ALL_CODES.windows(2) {
-            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} before {}",
+                pair[0].id,
+                pair[1].id
+            );
         }
         for code in ALL_CODES {
             assert_eq!(code.id.len(), 5);
             assert!(code.id.starts_with('P'));
             assert!(code.id[1..].chars().all(|c| c.is_ascii_digit()));
-            assert!(code.slug.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()));
+            assert!(
+                code.slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+            );
         }
         let slugs: std::collections::BTreeSet<_> = ALL_CODES.iter().map(|c| c.slug).collect();
         assert_eq!(slugs.len(), ALL_CODES.len());

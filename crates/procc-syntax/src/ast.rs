@@ -926,7 +926,10 @@ impl StepKind {
     pub fn can_be_skipped(&self) -> bool {
         matches!(
             self,
-            StepKind::Appointment(_) | StepKind::Letter(_) | StepKind::Email(_) | StepKind::Resubmission(_)
+            StepKind::Appointment(_)
+                | StepKind::Letter(_)
+                | StepKind::Email(_)
+                | StepKind::Resubmission(_)
         )
     }
 }

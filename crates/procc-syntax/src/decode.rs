@@ -66,7 +66,9 @@ pub fn decode(file: FileId, bytes: &[u8]) -> Decoded<'_> {
                 format!("the file is not valid UTF-8: byte 0x{byte:02x} at offset {at}"),
                 "this byte",
             )
-            .with_help("save the file as UTF-8 (most editors offer it under \"Save with encoding\")");
+            .with_help(
+                "save the file as UTF-8 (most editors offer it under \"Save with encoding\")",
+            );
             Decoded::Refused {
                 display_text,
                 diagnostic,
@@ -81,13 +83,23 @@ mod tests {
 
     #[test]
     fn text_passes_and_a_bom_is_dropped() {
-        assert!(matches!(decode(FileId(0), b"process a {}"), Decoded::Text("process a {}")));
-        assert!(matches!(decode(FileId(0), "\u{feff}x".as_bytes()), Decoded::Text("x")));
+        assert!(matches!(
+            decode(FileId(0), b"process a {}"),
+            Decoded::Text("process a {}")
+        ));
+        assert!(matches!(
+            decode(FileId(0), "\u{feff}x".as_bytes()),
+            Decoded::Text("x")
+        ));
     }
 
     #[test]
     fn invalid_utf8_points_at_the_byte() {
-        let Decoded::Refused { diagnostic, display_text } = decode(FileId(0), b"ab\xffcd") else {
+        let Decoded::Refused {
+            diagnostic,
+            display_text,
+        } = decode(FileId(0), b"ab\xffcd")
+        else {
             panic!("accepted invalid UTF-8");
         };
         assert_eq!(diagnostic.code, code::INVALID_UTF8);

@@ -6,7 +6,9 @@
 use pest::iterators::Pair;
 use procc_diagnostics::{Diagnostic, Span, code};
 
-use crate::ast::{BinaryOp, Expr, ExprKind, FieldPath, Ident, Literal, Module, Spanned, TimeUnit, UnaryOp};
+use crate::ast::{
+    BinaryOp, Expr, ExprKind, FieldPath, Ident, Literal, Module, Spanned, TimeUnit, UnaryOp,
+};
 use crate::grammar::Rule;
 use crate::tree::{Reader, Unit, ident, span_of};
 
@@ -52,7 +54,9 @@ pub(crate) fn lower(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Exp
     if !complete {
         return None;
     }
-    let mut climber = Climber { tokens: tokens.into_iter().peekable() };
+    let mut climber = Climber {
+        tokens: tokens.into_iter().peekable(),
+    };
     climber.expr(0)
 }
 
@@ -60,7 +64,13 @@ fn precedence(op: BinaryOp) -> u8 {
     match op {
         BinaryOp::Or => 1,
         BinaryOp::And => 2,
-        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In => 4,
+        BinaryOp::Eq
+        | BinaryOp::Ne
+        | BinaryOp::Lt
+        | BinaryOp::Le
+        | BinaryOp::Gt
+        | BinaryOp::Ge
+        | BinaryOp::In => 4,
         BinaryOp::Add | BinaryOp::Sub => 5,
         BinaryOp::Mul | BinaryOp::Div => 6,
     }
@@ -168,14 +178,19 @@ fn operand(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Expr> {
 }
 
 /// A record field from the segments of a path: `property.purchase_price`.
-pub(crate) fn field_path(reader: &mut Reader<'_>, segments: &[Ident], span: Span) -> Option<FieldPath> {
+pub(crate) fn field_path(
+    reader: &mut Reader<'_>,
+    segments: &[Ident],
+    span: Span,
+) -> Option<FieldPath> {
     let module = match segments.first().map(|s| s.name.as_str()) {
         Some("property") => Module::Property,
         Some("address") => Module::Address,
         Some("project") => Module::Project,
         _ => {
             let root = segments.first().map_or("", |s| s.name.as_str());
-            let suggestion = procc_diagnostics::did_you_mean(root, ["property", "address", "project"]);
+            let suggestion =
+                procc_diagnostics::did_you_mean(root, ["property", "address", "project"]);
             reader.diagnostics.push(
                 Diagnostic::new(
                     code::UNKNOWN_FIELD,
@@ -195,7 +210,10 @@ pub(crate) fn field_path(reader: &mut Reader<'_>, segments: &[Ident], span: Span
                 code::UNKNOWN_FIELD,
                 reader.file,
                 span,
-                format!("a field is written `{}.name`, with one name after the record", module.name()),
+                format!(
+                    "a field is written `{}.name`, with one name after the record",
+                    module.name()
+                ),
                 "too many parts",
             )
             .with_help("fields of linked records are not reachable through other records"),
@@ -224,7 +242,13 @@ pub(crate) fn quantity_literal(
         Unit::Eur => Literal::Money(amount),
         Unit::Sqm => Literal::Area(amount),
         Unit::Percent => Literal::Percent(amount),
-        Unit::Days | Unit::Hours | Unit::BusinessDays | Unit::Minutes | Unit::Weeks | Unit::Months | Unit::Years => {
+        Unit::Days
+        | Unit::Hours
+        | Unit::BusinessDays
+        | Unit::Minutes
+        | Unit::Weeks
+        | Unit::Months
+        | Unit::Years => {
             let (amount, unit) = time_amount(reader, amount, unit, unit_span, span, true)?;
             Literal::Duration { amount, unit }
         }
@@ -258,7 +282,10 @@ pub(crate) fn time_amount(
                 Unit::Minutes => "the shortest delay is one hour".to_string(),
                 _ => format!("time is counted in {units}"),
             };
-            let written = reader.text.get(unit_span.start()..unit_span.end()).unwrap_or("");
+            let written = reader
+                .text
+                .get(unit_span.start()..unit_span.end())
+                .unwrap_or("");
             reader.diagnostics.push(
                 Diagnostic::new(
                     code::UNSUPPORTED_UNIT,

@@ -8,4 +8,6 @@ use pest_derive::Parser;
 pub(crate) struct ProcParser;
 
 /// Words with a fixed meaning in the grammar itself (settings words are checked in the lowering).
-pub const GRAMMAR_KEYWORDS: &[&str] = &["process", "step", "deadline", "when", "yes", "no", "and", "or", "not", "in"];
+pub const GRAMMAR_KEYWORDS: &[&str] = &[
+    "process", "step", "deadline", "when", "yes", "no", "and", "or", "not", "in",
+];

@@ -43,5 +43,11 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         ..
     } = reader;
     diagnostics.sort_by_key(|d| (d.primary_span().start, d.code.id));
-    (ast::File { processes, comments }, diagnostics)
+    (
+        ast::File {
+            processes,
+            comments,
+        },
+        diagnostics,
+    )
 }

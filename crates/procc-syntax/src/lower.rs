@@ -13,8 +13,14 @@ use crate::tree::{Arg, Item, ItemKind, ProcessItem, Reader, RungItem, SettingIte
 const PROCESS_SETTINGS: &[(&str, &str)] = &[
     ("description", "`description \"...\"`"),
     ("active", "`active` or `active no`"),
-    ("needs", "`needs property, address` (any of `property`, `address`, `email`)"),
-    ("controller", "`controller starter`, `controller user \"id\"` or `controller email \"address\"`"),
+    (
+        "needs",
+        "`needs property, address` (any of `property`, `address`, `email`)",
+    ),
+    (
+        "controller",
+        "`controller starter`, `controller user \"id\"` or `controller email \"address\"`",
+    ),
     ("notify", "`notify controller on cancel`"),
     (
         "trigger",
@@ -25,26 +31,48 @@ const PROCESS_SETTINGS: &[(&str, &str)] = &[
 
 /// Settings every step kind but `merge` and `end` takes, with their usage.
 const HEADER_SETTINGS: &[(&str, &str)] = &[
-    ("start", "`start after previous`, `start 2 days after previous` or `start 3 business days after previous on \"nrw\"`"),
-    ("responsible", "`responsible owner`, `responsible supervisor of property` or `responsible user \"id\"`"),
-    ("deadline", "`deadline 3 days -> email controller, 5 days -> reassign to user \"id\"`"),
-    ("concerns", "`concerns property, address` or `concerns nothing`"),
+    (
+        "start",
+        "`start after previous`, `start 2 days after previous` or `start 3 business days after previous on \"nrw\"`",
+    ),
+    (
+        "responsible",
+        "`responsible owner`, `responsible supervisor of property` or `responsible user \"id\"`",
+    ),
+    (
+        "deadline",
+        "`deadline 3 days -> email controller, 5 days -> reassign to user \"id\"`",
+    ),
+    (
+        "concerns",
+        "`concerns property, address` or `concerns nothing`",
+    ),
     ("next", "`next step_name`"),
     ("allow", "`allow skip`"),
 ];
 
 /// "a `task` step", "an `email` step".
 fn kind_phrase(kind: &str) -> String {
-    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} `{kind}` step")
 }
 
 fn usage_of(table: &[(&'static str, &'static str)], word: &str) -> &'static str {
-    table.iter().find(|(w, _)| *w == word).map_or("", |(_, u)| u)
+    table
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map_or("", |(_, u)| u)
 }
 
 pub(crate) fn lower_file(reader: &mut Reader<'_>, items: Vec<ProcessItem>) -> Vec<Process> {
-    items.into_iter().map(|item| lower_process(reader, item)).collect()
+    items
+        .into_iter()
+        .map(|item| lower_process(reader, item))
+        .collect()
 }
 
 /// Remembers where single-use settings were first written, to report repeats.
@@ -79,7 +107,14 @@ fn unknown_setting(reader: &mut Reader<'_>, word: &Ident, owner: &str, allowed: 
     let suggestion = did_you_mean(&word.name, allowed.iter().copied());
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`?"),
-        None => format!("{owner} takes: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+        None => format!(
+            "{owner} takes: {}",
+            allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     reader.diagnostics.push(
         Diagnostic::new(
@@ -95,7 +130,14 @@ fn unknown_setting(reader: &mut Reader<'_>, word: &Ident, owner: &str, allowed: 
 
 fn misplaced(reader: &mut Reader<'_>, span: Span, message: &str, help: &str) {
     reader.diagnostics.push(
-        Diagnostic::new(code::UNKNOWN_SETTING, reader.file, span, message.to_string(), "not allowed here").with_help(help.to_string()),
+        Diagnostic::new(
+            code::UNKNOWN_SETTING,
+            reader.file,
+            span,
+            message.to_string(),
+            "not allowed here",
+        )
+        .with_help(help.to_string()),
     );
 }
 
@@ -135,7 +177,10 @@ fn lower_process(reader: &mut Reader<'_>, item: ProcessItem) -> Process {
             ItemKind::Setting(setting) => {
                 let word = setting.word.name.as_str();
                 let single = !matches!(word, "trigger");
-                if PROCESS_SETTINGS.iter().any(|(w, _)| *w == word) && single && !seen.once(reader, &setting.word) {
+                if PROCESS_SETTINGS.iter().any(|(w, _)| *w == word)
+                    && single
+                    && !seen.once(reader, &setting.word)
+                {
                     continue;
                 }
                 process_setting(reader, &mut process, &setting, span);
@@ -157,7 +202,12 @@ fn lower_process(reader: &mut Reader<'_>, item: ProcessItem) -> Process {
     process
 }
 
-fn process_setting(reader: &mut Reader<'_>, process: &mut Process, setting: &SettingItem, span: Span) {
+fn process_setting(
+    reader: &mut Reader<'_>,
+    process: &mut Process,
+    setting: &SettingItem,
+    span: Span,
+) {
     let word = setting.word.name.as_str();
     if word != "trigger" {
         no_condition(reader, setting.when_span, &format!("`{word}`"));
@@ -172,10 +222,18 @@ fn process_setting(reader: &mut Reader<'_>, process: &mut Process, setting: &Set
                 c.unexpected("`property`, `address` or `email`");
             }
             while c.peek().is_some() {
-                let Some((what, span)) = c.one_of(&["property", "address", "email"]) else { break };
+                let Some((what, span)) = c.one_of(&["property", "address", "email"]) else {
+                    break;
+                };
                 match what {
-                    "property" => process.needs.push(Spanned { value: Record::Property, span }),
-                    "address" => process.needs.push(Spanned { value: Record::Address, span }),
+                    "property" => process.needs.push(Spanned {
+                        value: Record::Property,
+                        span,
+                    }),
+                    "address" => process.needs.push(Spanned {
+                        value: Record::Address,
+                        span,
+                    }),
                     _ => process.needs_email = Some(span),
                 }
             }
@@ -183,20 +241,27 @@ fn process_setting(reader: &mut Reader<'_>, process: &mut Process, setting: &Set
         "controller" => {
             let start = setting.word.span;
             process.controller = match c.one_of(&["starter", "user", "email"]) {
-                Some(("starter", s)) => Some(Spanned { value: Controller::Starter, span: start.to(s) }),
+                Some(("starter", s)) => Some(Spanned {
+                    value: Controller::Starter,
+                    span: start.to(s),
+                }),
                 Some(("user", _)) => c.text("a user id in double quotes").map(|t| Spanned {
                     span: start.to(t.span),
                     value: Controller::User(t),
                 }),
-                Some(_) => c.text("an e-mail address in double quotes").map(|t| Spanned {
-                    span: start.to(t.span),
-                    value: Controller::Email(t),
-                }),
+                Some(_) => c
+                    .text("an e-mail address in double quotes")
+                    .map(|t| Spanned {
+                        span: start.to(t.span),
+                        value: Controller::Email(t),
+                    }),
                 None => None,
             };
         }
         "notify" => {
-            let ok = c.expect("controller").is_some() && c.expect("on").is_some() && c.expect("cancel").is_some();
+            let ok = c.expect("controller").is_some()
+                && c.expect("on").is_some()
+                && c.expect("cancel").is_some();
             if ok {
                 process.notify_controller_on_cancel = Some(span);
             }
@@ -220,7 +285,11 @@ fn lower_trigger(c: &mut Cursor<'_, '_, '_>, setting: &SettingItem, span: Span) 
     let event = match what {
         "property" | "address" => {
             let record = Spanned {
-                value: if what == "property" { Record::Property } else { Record::Address },
+                value: if what == "property" {
+                    Record::Property
+                } else {
+                    Record::Address
+                },
                 span: what_span,
             };
             match c.one_of(&["saved", "status"])? {
@@ -263,13 +332,21 @@ fn lower_trigger(c: &mut Cursor<'_, '_, '_>, setting: &SettingItem, span: Span) 
         }
         "email" => {
             c.expect("received")?;
-            let feature = if c.eat("feature").is_some() { Some(c.text("the feature in double quotes")?) } else { None };
+            let feature = if c.eat("feature").is_some() {
+                Some(c.text("the feature in double quotes")?)
+            } else {
+                None
+            };
             TriggerEvent::EmailReceived { feature }
         }
         _ => {
             c.expect("received")?;
             let (mut kind, mut activity_type, mut feature) = (None, None, None);
-            while let Some((word, _)) = c.peek_word().and_then(|w| ["kind", "type", "feature"].contains(&w).then_some(w)).map(|w| (w, ())) {
+            while let Some((word, _)) = c
+                .peek_word()
+                .and_then(|w| ["kind", "type", "feature"].contains(&w).then_some(w))
+                .map(|w| (w, ()))
+            {
                 c.next();
                 let value = c.text("a value in double quotes")?;
                 match word {
@@ -340,7 +417,11 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
     let mut branches: Vec<(bool, Span, Ident)> = Vec::new();
     let mut seen = Seen::default();
     let bare = matches!(kind.name.as_str(), "merge" | "end");
-    for Item { kind: item, span: item_span } in body.unwrap_or_default() {
+    for Item {
+        kind: item,
+        span: item_span,
+    } in body.unwrap_or_default()
+    {
         match item {
             ItemKind::Setting(setting) => {
                 let word = setting.word.name.as_str();
@@ -350,7 +431,10 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
                             reader,
                             setting.word.span,
                             &format!("`{}` steps take no settings", kind.name),
-                            &format!("a `{}` step is written on one line: `step {}: {}`", kind.name, name.name, kind.name),
+                            &format!(
+                                "a `{}` step is written on one line: `step {}: {}`",
+                                kind.name, name.name, kind.name
+                            ),
                         );
                     } else if seen.once(reader, &setting.word) {
                         header_setting(reader, &mut header, &setting, item_span);
@@ -365,7 +449,12 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
                     span: Span::new(item_span.start(), item_span.start() + "deadline".len()),
                 };
                 if bare {
-                    misplaced(reader, word.span, &format!("`{}` steps have no deadline", kind.name), "remove the deadline");
+                    misplaced(
+                        reader,
+                        word.span,
+                        &format!("`{}` steps have no deadline", kind.name),
+                        "remove the deadline",
+                    );
                 } else if seen.once(reader, &word) {
                     header.deadline = lower_deadline(reader, rungs, item_span);
                 }
@@ -381,7 +470,12 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
     }
     if kind.name != "decision" {
         for (_, word, _) in &branches {
-            misplaced(reader, *word, &format!("{} has no yes/no branches", kind_phrase(&kind.name)), "branches belong to `decision` steps; use `next step` to jump");
+            misplaced(
+                reader,
+                *word,
+                &format!("{} has no yes/no branches", kind_phrase(&kind.name)),
+                "branches belong to `decision` steps; use `next step` to jump",
+            );
         }
         no_condition(reader, when_span, &kind_phrase(&kind.name));
     }
@@ -404,13 +498,28 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
     }
 }
 
-fn header_setting(reader: &mut Reader<'_>, header: &mut StepHeader, setting: &SettingItem, span: Span) {
+fn header_setting(
+    reader: &mut Reader<'_>,
+    header: &mut StepHeader,
+    setting: &SettingItem,
+    span: Span,
+) {
     let word = setting.word.name.as_str();
     no_condition(reader, setting.when_span, &format!("`{word}`"));
-    let mut c = Cursor::new(reader, &setting.args, format!("`{word}`"), usage_of(HEADER_SETTINGS, word), span);
+    let mut c = Cursor::new(
+        reader,
+        &setting.args,
+        format!("`{word}`"),
+        usage_of(HEADER_SETTINGS, word),
+        span,
+    );
     match word {
         "start" => {
-            let delay = if c.peek_word() == Some("after") { None } else { c.delay(true) };
+            let delay = if c.peek_word() == Some("after") {
+                None
+            } else {
+                c.delay(true)
+            };
             if !c.failed() && c.expect("after").is_some() && c.expect("previous").is_some() {
                 let delay = match (delay, c.calendar()) {
                     (Some(mut d), Some(cal)) => {
@@ -454,7 +563,10 @@ fn header_setting(reader: &mut Reader<'_>, header: &mut StepHeader, setting: &Se
 
 fn concerns(c: &mut Cursor<'_, '_, '_>, span: Span) -> Option<Concerns> {
     if c.eat("nothing").is_some() {
-        return Some(Concerns { records: Vec::new(), span });
+        return Some(Concerns {
+            records: Vec::new(),
+            span,
+        });
     }
     let mut records = vec![c.record()?];
     while c.peek().is_some() {
@@ -468,7 +580,9 @@ fn lower_deadline(reader: &mut Reader<'_>, rungs: Vec<RungItem>, span: Span) -> 
     let mut out = Vec::new();
     for rung in rungs {
         let mut c = Cursor::new(reader, &rung.args, "a deadline", USAGE, rung.span);
-        let Some(after) = c.delay(false) else { continue };
+        let Some(after) = c.delay(false) else {
+            continue;
+        };
         if !c.finish() {
             continue;
         }
@@ -477,8 +591,12 @@ fn lower_deadline(reader: &mut Reader<'_>, rungs: Vec<RungItem>, span: Span) -> 
             Some(args) => {
                 let mut c = Cursor::new(reader, args, "a deadline action", USAGE, rung.span);
                 let action = match c.one_of(&["email", "remind", "reassign"]) {
-                    Some(("email", _)) => c.expect("controller").map(|_| RungAction::EmailController),
-                    Some(("remind", _)) => c.expect("responsible").map(|_| RungAction::RemindResponsible),
+                    Some(("email", _)) => {
+                        c.expect("controller").map(|_| RungAction::EmailController)
+                    }
+                    Some(("remind", _)) => c
+                        .expect("responsible")
+                        .map(|_| RungAction::RemindResponsible),
                     Some(_) => {
                         c.eat("to");
                         c.responsible().map(RungAction::Reassign)
@@ -523,7 +641,10 @@ fn kind_settings(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("description", "`description \"...\"`"),
             ("attach", "`attach \"file name\"`"),
         ],
-        "letter" => &[("format", "`format word` or `format pdf`"), ("description", "`description \"...\"`")],
+        "letter" => &[
+            ("format", "`format word` or `format pdf`"),
+            ("description", "`description \"...\"`"),
+        ],
         "email" => &[
             ("signature", "`signature yes` or `signature no`"),
             ("mailbox", "`mailbox \"office@example.com\"`"),
@@ -537,19 +658,44 @@ fn kind_settings(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("signature", "`signature yes` or `signature no`"),
         ],
         "sms" => &[
-            ("send", "`send anytime`, `send at 09:00` or `send between 09:00 and 18:00`"),
+            (
+                "send",
+                "`send anytime`, `send at 09:00` or `send between 09:00 and 18:00`",
+            ),
             ("to", "`to address` or `to supervisor of address`"),
-            ("sender", "`sender property supervisor`, `sender client` or `sender group`"),
+            (
+                "sender",
+                "`sender property supervisor`, `sender client` or `sender group`",
+            ),
             ("contact", "`contact \"tenant\"`"),
         ],
-        "owner_notification" => &[("period", "`period all` or `period last 30 days`"), ("property", "`property none`")],
+        "owner_notification" => &[
+            ("period", "`period all` or `period last 30 days`"),
+            ("property", "`property none`"),
+        ],
         "resubmission" => &[("due", "`due 7 days`")],
-        "create_project" => &[("title", "`title \"...\"`"), ("link", "`link following tasks`")],
+        "create_project" => &[
+            ("title", "`title \"...\"`"),
+            ("link", "`link following tasks`"),
+        ],
         "follow_up" => &[("carry", "`carry property, address` or `carry nothing`")],
-        "decision" => &[("question", "`question \"...\"`"), ("notify", "`notify decider`")],
-        "webhook" => &[("header", "`header \"Name\" \"value\"`"), ("body", "`body \"\"\"...\"\"\"`")],
-        "activity_log" => &[("note", "`note \"...\"`"), ("feature", "`feature \"...\"`"), ("tracked", "`tracked`")],
-        "portal_sync" => &[("portals", "`portals all` or `portals \"immoscout24\", \"immowelt\"`")],
+        "decision" => &[
+            ("question", "`question \"...\"`"),
+            ("notify", "`notify decider`"),
+        ],
+        "webhook" => &[
+            ("header", "`header \"Name\" \"value\"`"),
+            ("body", "`body \"\"\"...\"\"\"`"),
+        ],
+        "activity_log" => &[
+            ("note", "`note \"...\"`"),
+            ("feature", "`feature \"...\"`"),
+            ("tracked", "`tracked`"),
+        ],
+        "portal_sync" => &[(
+            "portals",
+            "`portals all` or `portals \"immoscout24\", \"immowelt\"`",
+        )],
         "lead_distribution" => &[
             ("capacity", "`capacity address.lead_capacity`"),
             ("respect", "`respect absence` or `respect absence no`"),
@@ -565,23 +711,39 @@ fn head_usage(kind: &str) -> &'static str {
         "task" => "`task \"Subject\"`",
         "appointment" => "`appointment \"Subject\"`",
         "letter" => "`letter template \"id\"`",
-        "email" => "`email template \"id\"`, optionally followed by `automatic` or `automatic at 09:00`",
-        "forward_email" => "`forward_email`, optionally followed by `automatic` or `automatic at 09:00`",
+        "email" => {
+            "`email template \"id\"`, optionally followed by `automatic` or `automatic at 09:00`"
+        }
+        "forward_email" => {
+            "`forward_email`, optionally followed by `automatic` or `automatic at 09:00`"
+        }
         "sms" => "`sms \"text\"` or `sms template \"id\"`, optionally followed by `automatic`",
-        "owner_notification" => "`owner_notification email template \"id\"` or `owner_notification letter template \"id\"`",
+        "owner_notification" => {
+            "`owner_notification email template \"id\"` or `owner_notification letter template \"id\"`"
+        }
         "resubmission" => "`resubmission \"reason\"`",
-        "write_values" => "`write_values property.field = value` or `write_values property.field manual`",
+        "write_values" => {
+            "`write_values property.field = value` or `write_values property.field manual`"
+        }
         "create_project" => "`create_project template \"id\"`",
         "assign_project" => "`assign_project` or `assign_project \"comment\"`",
         "assign_address" => "`assign_address` or `assign_address without property`",
         "assign_property" => "`assign_property` or `assign_property address from \"tenant\"`",
         "follow_up" => "`follow_up other_process`",
-        "decision" => "`decision manual \"Question?\"`, `decision by email \"Question?\"` or `decision automatic when <condition>`",
-        "webhook" => "`webhook service`, `webhook service(parameter: value)` or `webhook post \"https://...\"`",
+        "decision" => {
+            "`decision manual \"Question?\"`, `decision by email \"Question?\"` or `decision automatic when <condition>`"
+        }
+        "webhook" => {
+            "`webhook service`, `webhook service(parameter: value)` or `webhook post \"https://...\"`"
+        }
         "set_status" => "`set_status property \"sold\"`",
         "activity_log" => "`activity_log kind \"phone\" type \"call\"`",
-        "portal_sync" => "`portal_sync publish` or `portal_sync remove`, optionally followed by `automatic`",
-        "lead_distribution" => "`lead_distribution among group \"sales\"` or `lead_distribution among users \"a\", \"b\"`",
+        "portal_sync" => {
+            "`portal_sync publish` or `portal_sync remove`, optionally followed by `automatic`"
+        }
+        "lead_distribution" => {
+            "`lead_distribution among group \"sales\"` or `lead_distribution among users \"a\", \"b\"`"
+        }
         "merge" => "`merge`",
         _ => "`end`",
     }
@@ -590,7 +752,15 @@ fn head_usage(kind: &str) -> &'static str {
 impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
     fn head<'c>(&'c mut self, args: &'c [Arg]) -> Cursor<'c, 'c, 't> {
         let what = kind_phrase(&self.kind.name);
-        Cursor::new(self.reader, args, what, head_usage(&self.kind.name), self.kind.span.to(args.last().map_or(self.kind.span, Arg::span)))
+        Cursor::new(
+            self.reader,
+            args,
+            what,
+            head_usage(&self.kind.name),
+            self.kind
+                .span
+                .to(args.last().map_or(self.kind.span, Arg::span)),
+        )
     }
 
     /// Takes the kind's settings out, reporting unknown ones and repeats of single ones.
@@ -601,7 +771,11 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
         for (setting, span) in std::mem::take(&mut self.settings) {
             let word = setting.word.name.as_str();
             if !known.iter().any(|(w, _)| *w == word) {
-                let allowed: Vec<&str> = known.iter().map(|(w, _)| *w).chain(HEADER_SETTINGS.iter().map(|(w, _)| *w)).collect();
+                let allowed: Vec<&str> = known
+                    .iter()
+                    .map(|(w, _)| *w)
+                    .chain(HEADER_SETTINGS.iter().map(|(w, _)| *w))
+                    .collect();
                 let owner = kind_phrase(&self.kind.name);
                 unknown_setting(self.reader, &setting.word, &owner, &allowed);
                 continue;
@@ -617,7 +791,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
 
     fn cursor<'c>(&'c mut self, setting: &'c SettingItem, span: Span) -> Cursor<'c, 'c, 't> {
         let word = setting.word.name.as_str();
-        let usage = kind_settings(&self.kind.name).iter().find(|(w, _)| *w == word).map_or("", |(_, u)| *u);
+        let usage = kind_settings(&self.kind.name)
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map_or("", |(_, u)| *u);
         Cursor::new(self.reader, &setting.args, format!("`{word}`"), usage, span)
     }
 
@@ -631,10 +808,17 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
         if c.eat("user").is_some() {
             return c.text("a user id in double quotes").map(Recipient::User);
         }
-        c.text("`user \"id\"` or an e-mail address in double quotes").map(Recipient::Address)
+        c.text("`user \"id\"` or an e-mail address in double quotes")
+            .map(Recipient::Address)
     }
 
-    fn lower(&mut self, args: &[Arg], when: Option<Expr>, when_span: Option<Span>, branches: Vec<(bool, Span, Ident)>) -> Option<StepKind> {
+    fn lower(
+        &mut self,
+        args: &[Arg],
+        when: Option<Expr>,
+        when_span: Option<Span>,
+        branches: Vec<(bool, Span, Ident)>,
+    ) -> Option<StepKind> {
         let kind = self.kind.name.clone();
         match kind.as_str() {
             "task" => {
@@ -690,7 +874,9 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "letter" => {
                 let mut c = self.head(args);
-                let template = c.expect("template").and_then(|_| c.text("the letter template's id in double quotes"));
+                let template = c
+                    .expect("template")
+                    .and_then(|_| c.text("the letter template's id in double quotes"));
                 let ok = c.finish();
                 let mut letter = Letter {
                     template: template?,
@@ -703,7 +889,11 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     } else {
                         let mut c = self.cursor(&s, span);
                         letter.format = c.one_of(&["word", "pdf"]).map(|(w, span)| Spanned {
-                            value: if w == "word" { LetterFormat::Word } else { LetterFormat::Pdf },
+                            value: if w == "word" {
+                                LetterFormat::Word
+                            } else {
+                                LetterFormat::Pdf
+                            },
                             span,
                         });
                         c.finish();
@@ -713,7 +903,9 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "email" => {
                 let mut c = self.head(args);
-                let template = c.expect("template").and_then(|_| c.text("the e-mail template's id in double quotes"));
+                let template = c
+                    .expect("template")
+                    .and_then(|_| c.text("the e-mail template's id in double quotes"));
                 let (mode, _) = c.send_mode(true);
                 let ok = c.finish();
                 let mut email = Email {
@@ -768,7 +960,8 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             "sms" => {
                 let mut c = self.head(args);
                 let text = if c.eat("template").is_some() {
-                    c.text("the SMS template's id in double quotes").map(SmsText::Template)
+                    c.text("the SMS template's id in double quotes")
+                        .map(SmsText::Template)
                 } else {
                     c.text("the SMS text in double quotes").map(SmsText::Inline)
                 };
@@ -795,8 +988,14 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     match word.as_str() {
                         "send" => {
                             sms.window = match c.one_of(&["anytime", "at", "between"]) {
-                                Some(("anytime", w)) => Some(Spanned { value: SmsWindow::Anytime, span: w }),
-                                Some(("at", _)) => c.time().map(|t| Spanned { value: SmsWindow::At(t), span }),
+                                Some(("anytime", w)) => Some(Spanned {
+                                    value: SmsWindow::Anytime,
+                                    span: w,
+                                }),
+                                Some(("at", _)) => c.time().map(|t| Spanned {
+                                    value: SmsWindow::At(t),
+                                    span,
+                                }),
                                 Some(_) => {
                                     let from = c.time();
                                     let to = c.expect("and").and_then(|_| c.time());
@@ -810,9 +1009,13 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                         }
                         "to" => {
                             sms.to = match c.one_of(&["address", "supervisor"]) {
-                                Some(("address", w)) => Some(Spanned { value: SmsRecipient::Address, span: w }),
+                                Some(("address", w)) => Some(Spanned {
+                                    value: SmsRecipient::Address,
+                                    span: w,
+                                }),
                                 Some(_) => {
-                                    let ok = c.expect("of").is_some() && c.expect("address").is_some();
+                                    let ok =
+                                        c.expect("of").is_some() && c.expect("address").is_some();
                                     ok.then_some(Spanned {
                                         value: SmsRecipient::AddressSupervisor,
                                         span,
@@ -827,8 +1030,14 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                                     value: SmsSender::PropertySupervisor,
                                     span,
                                 }),
-                                Some(("client", w)) => Some(Spanned { value: SmsSender::Client, span: w }),
-                                Some((_, w)) => Some(Spanned { value: SmsSender::Group, span: w }),
+                                Some(("client", w)) => Some(Spanned {
+                                    value: SmsSender::Client,
+                                    span: w,
+                                }),
+                                Some((_, w)) => Some(Spanned {
+                                    value: SmsSender::Group,
+                                    span: w,
+                                }),
                                 None => None,
                             };
                         }
@@ -840,10 +1049,16 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             "owner_notification" => {
                 let mut c = self.head(args);
                 let channel = c.one_of(&["email", "letter"]).map(|(w, span)| Spanned {
-                    value: if w == "email" { Channel::Email } else { Channel::Letter },
+                    value: if w == "email" {
+                        Channel::Email
+                    } else {
+                        Channel::Letter
+                    },
                     span,
                 });
-                let template = channel.and(c.expect("template")).and_then(|_| c.text("the template's id in double quotes"));
+                let template = channel
+                    .and(c.expect("template"))
+                    .and_then(|_| c.text("the template's id in double quotes"));
                 let (mode, mode_span) = c.send_mode(true);
                 let ok = c.finish();
                 let mut notification = OwnerNotification {
@@ -858,7 +1073,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     let mut c = self.cursor(&s, span);
                     if s.word.name == "period" {
                         notification.period = match c.one_of(&["all", "last"]) {
-                            Some(("all", w)) => Some(Spanned { value: Period::All, span: w }),
+                            Some(("all", w)) => Some(Spanned {
+                                value: Period::All,
+                                span: w,
+                            }),
                             Some(_) => c.delay(false).and_then(|d| {
                                 if d.unit == TimeUnit::Days {
                                     Some(Spanned {
@@ -866,8 +1084,14 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                                         span: d.span,
                                     })
                                 } else {
-                                    let message = "a reporting period is counted in calendar days".to_string();
-                                    c.report(code::UNSUPPORTED_UNIT, d.span, message, "calendar days only");
+                                    let message = "a reporting period is counted in calendar days"
+                                        .to_string();
+                                    c.report(
+                                        code::UNSUPPORTED_UNIT,
+                                        d.span,
+                                        message,
+                                        "calendar days only",
+                                    );
                                     None
                                 }
                             }),
@@ -884,7 +1108,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 let mut c = self.head(args);
                 let reason = c.text("the reason in double quotes");
                 let ok = c.finish();
-                let mut resubmission = Resubmission { reason: reason?, due: None };
+                let mut resubmission = Resubmission {
+                    reason: reason?,
+                    due: None,
+                };
                 for (s, span) in self.settings(&[]) {
                     let mut c = self.cursor(&s, span);
                     resubmission.due = c.delay(false);
@@ -896,13 +1123,22 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 self.settings(&[]);
                 let mut c = self.head(args);
                 let write = match c.next() {
-                    Some(Arg::Assign { path, path_span, value, .. }) => {
-                        field_path(c.reader, path, *path_span).map(|target| WriteValues { target, value: Some(value.clone()) })
-                    }
+                    Some(Arg::Assign {
+                        path,
+                        path_span,
+                        value,
+                        ..
+                    }) => field_path(c.reader, path, *path_span).map(|target| WriteValues {
+                        target,
+                        value: Some(value.clone()),
+                    }),
                     Some(Arg::Path(segments, span)) => {
                         let target = field_path(c.reader, segments, *span);
                         match c.eat("manual") {
-                            Some(_) => target.map(|target| WriteValues { target, value: None }),
+                            Some(_) => target.map(|target| WriteValues {
+                                target,
+                                value: None,
+                            }),
                             None => {
                                 c.unexpected("`= value` or `manual`");
                                 None
@@ -919,7 +1155,9 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "create_project" => {
                 let mut c = self.head(args);
-                let template = c.expect("template").and_then(|_| c.text("the project template's id in double quotes"));
+                let template = c
+                    .expect("template")
+                    .and_then(|_| c.text("the project template's id in double quotes"));
                 let ok = c.finish();
                 let mut project = CreateProject {
                     template: template?,
@@ -931,7 +1169,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                         project.title = self.text_setting(&s, span);
                     } else {
                         let mut c = self.cursor(&s, span);
-                        if c.expect("following").is_some() && c.expect("tasks").is_some() && c.finish() {
+                        if c.expect("following").is_some()
+                            && c.expect("tasks").is_some()
+                            && c.finish()
+                        {
                             project.link_following_tasks = Some(span);
                         }
                     }
@@ -942,7 +1183,8 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 self.settings(&[]);
                 let mut c = self.head(args);
                 let comment = c.opt_text();
-                c.finish().then_some(StepKind::AssignProject(AssignProject { comment }))
+                c.finish()
+                    .then_some(StepKind::AssignProject(AssignProject { comment }))
             }
             "assign_address" => {
                 self.settings(&[]);
@@ -951,16 +1193,20 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     Some(s) => c.expect("property").map(|e| s.to(e)),
                     None => None,
                 };
-                c.finish().then_some(StepKind::AssignAddress(AssignAddress { without_property }))
+                c.finish()
+                    .then_some(StepKind::AssignAddress(AssignAddress { without_property }))
             }
             "assign_property" => {
                 self.settings(&[]);
                 let mut c = self.head(args);
                 let address_from = match c.eat("address") {
-                    Some(_) => c.expect("from").and_then(|_| c.text("the link's name in double quotes, such as \"tenant\"")),
+                    Some(_) => c.expect("from").and_then(|_| {
+                        c.text("the link's name in double quotes, such as \"tenant\"")
+                    }),
                     None => None,
                 };
-                c.finish().then_some(StepKind::AssignProperty(AssignProperty { address_from }))
+                c.finish()
+                    .then_some(StepKind::AssignProperty(AssignProperty { address_from }))
             }
             "follow_up" => {
                 let mut c = self.head(args);
@@ -972,7 +1218,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     }
                 };
                 let ok = c.finish();
-                let mut follow_up = FollowUp { process: process?, carry: None };
+                let mut follow_up = FollowUp {
+                    process: process?,
+                    carry: None,
+                };
                 for (s, span) in self.settings(&[]) {
                     let mut c = self.cursor(&s, span);
                     follow_up.carry = concerns(&mut c, span);
@@ -985,7 +1234,11 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 self.settings(&[]);
                 let c = self.head(args);
                 let ok = c.finish();
-                ok.then_some(if kind == "merge" { StepKind::Merge } else { StepKind::End })
+                ok.then_some(if kind == "merge" {
+                    StepKind::Merge
+                } else {
+                    StepKind::End
+                })
             }
             "webhook" => self.webhook(args),
             "set_status" => {
@@ -1001,7 +1254,9 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "activity_log" => {
                 let mut c = self.head(args);
-                let kind = c.expect("kind").and_then(|_| c.text("the activity kind in double quotes"));
+                let kind = c
+                    .expect("kind")
+                    .and_then(|_| c.text("the activity kind in double quotes"));
                 let activity_type = match c.eat("type") {
                     Some(_) => c.text("the activity type in double quotes"),
                     None => None,
@@ -1030,7 +1285,11 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             "portal_sync" => {
                 let mut c = self.head(args);
                 let action = c.one_of(&["publish", "remove"]).map(|(w, span)| Spanned {
-                    value: if w == "publish" { PortalAction::Publish } else { PortalAction::Remove },
+                    value: if w == "publish" {
+                        PortalAction::Publish
+                    } else {
+                        PortalAction::Remove
+                    },
                     span,
                 });
                 let automatic = c.eat("automatic");
@@ -1046,7 +1305,8 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 for (s, span) in self.settings(&[]) {
                     let mut c = self.cursor(&s, span);
                     if c.eat("all").is_none() {
-                        sync.portals.extend(c.text("a portal id in double quotes or `all`"));
+                        sync.portals
+                            .extend(c.text("a portal id in double quotes or `all`"));
                         while c.peek().is_some() && !c.failed() {
                             sync.portals.extend(c.text("a portal id in double quotes"));
                         }
@@ -1060,15 +1320,27 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
         }
     }
 
-    fn decision(&mut self, args: &[Arg], when: Option<Expr>, when_span: Option<Span>, branches: Vec<(bool, Span, Ident)>) -> Option<StepKind> {
+    fn decision(
+        &mut self,
+        args: &[Arg],
+        when: Option<Expr>,
+        when_span: Option<Span>,
+        branches: Vec<(bool, Span, Ident)>,
+    ) -> Option<StepKind> {
         let mut c = self.head(args);
         let mode = match c.one_of(&["manual", "by", "automatic"]) {
-            Some(("manual", span)) => Some(Spanned { value: DecisionMode::Manual, span }),
+            Some(("manual", span)) => Some(Spanned {
+                value: DecisionMode::Manual,
+                span,
+            }),
             Some(("by", span)) => c.expect("email").map(|e| Spanned {
                 value: DecisionMode::ByEmail,
                 span: span.to(e),
             }),
-            Some((_, span)) => Some(Spanned { value: DecisionMode::Automatic, span }),
+            Some((_, span)) => Some(Spanned {
+                value: DecisionMode::Automatic,
+                span,
+            }),
             None => None,
         };
         let question = c.opt_text();
@@ -1105,7 +1377,12 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             if s.word.name == "question" {
                 let text = self.text_setting(&s, span);
                 if decision.question.is_some() {
-                    misplaced(self.reader, s.word.span, "the question is already written in the step's head", "keep one of them");
+                    misplaced(
+                        self.reader,
+                        s.word.span,
+                        "the question is already written in the step's head",
+                        "keep one of them",
+                    );
                 } else {
                     decision.question = text;
                 }
@@ -1117,7 +1394,11 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
         }
         for (yes, word, target) in branches {
-            let slot = if yes { &mut decision.yes } else { &mut decision.no };
+            let slot = if yes {
+                &mut decision.yes
+            } else {
+                &mut decision.no
+            };
             if let Some(first) = slot {
                 let first_span = first.span;
                 self.reader.diagnostics.push(
@@ -1125,17 +1406,27 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                         code::DUPLICATE_SETTING,
                         self.reader.file,
                         word.to(target.span),
-                        format!("decision `{}` has two `{}` branches", self.step.name, if yes { "yes" } else { "no" }),
+                        format!(
+                            "decision `{}` has two `{}` branches",
+                            self.step.name,
+                            if yes { "yes" } else { "no" }
+                        ),
                         "second branch",
                     )
                     .with_label(first_span, "first branch goes here")
-                    .with_help("a decision has one `yes` and one `no` branch; add a decision for more"),
+                    .with_help(
+                        "a decision has one `yes` and one `no` branch; add a decision for more",
+                    ),
                 );
             } else {
                 *slot = Some(target);
             }
         }
-        if matches!(decision.mode.value, DecisionMode::Manual | DecisionMode::ByEmail) && decision.question.is_none() {
+        if matches!(
+            decision.mode.value,
+            DecisionMode::Manual | DecisionMode::ByEmail
+        ) && decision.question.is_none()
+        {
             self.reader.diagnostics.push(
                 Diagnostic::new(
                     code::MISSING_SETTING,
@@ -1144,7 +1435,14 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     format!("decision `{}` asks no question", self.step.name),
                     "which question?",
                 )
-                .with_help(format!("write the question after the mode: `decision {} \"Is the owner ready?\"`", if decision.mode.value == DecisionMode::Manual { "manual" } else { "by email" })),
+                .with_help(format!(
+                    "write the question after the mode: `decision {} \"Is the owner ready?\"`",
+                    if decision.mode.value == DecisionMode::Manual {
+                        "manual"
+                    } else {
+                        "by email"
+                    }
+                )),
             );
             return None;
         }
@@ -1155,7 +1453,13 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
         let settings = self.settings(&["header"]);
         let mut c = self.head(args);
         let webhook = match c.next() {
-            Some(Arg::Word(w)) if ["get", "post", "put", "patch", "delete", "GET", "POST", "PUT", "PATCH", "DELETE"].contains(&w.name.as_str()) => {
+            Some(Arg::Word(w))
+                if [
+                    "get", "post", "put", "patch", "delete", "GET", "POST", "PUT", "PATCH",
+                    "DELETE",
+                ]
+                .contains(&w.name.as_str()) =>
+            {
                 let method = match w.name.to_ascii_lowercase().as_str() {
                     "get" => HttpMethod::Get,
                     "post" => HttpMethod::Post,
@@ -1165,7 +1469,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 };
                 let url = c.text("the URL in double quotes");
                 url.map(|url| Webhook::Free {
-                    method: Spanned { value: method, span: w.span },
+                    method: Spanned {
+                        value: method,
+                        span: w.span,
+                    },
                     url,
                     headers: Vec::new(),
                     body: None,
@@ -1186,12 +1493,22 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 }),
                 [(None, value)] => {
                     let message = "the webhook parameter needs a name".to_string();
-                    c.report(code::MALFORMED_SETTING, value.span, message, "which parameter?");
+                    c.report(
+                        code::MALFORMED_SETTING,
+                        value.span,
+                        message,
+                        "which parameter?",
+                    );
                     None
                 }
                 _ => {
                     let message = "a marketplace webhook passes at most one parameter".to_string();
-                    c.report(code::MALFORMED_SETTING, *span, message, "more than one parameter");
+                    c.report(
+                        code::MALFORMED_SETTING,
+                        *span,
+                        message,
+                        "more than one parameter",
+                    );
                     None
                 }
             },
@@ -1209,16 +1526,27 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     let mut c = self.cursor(&s, span);
                     if word == "header" {
                         let name = c.text("the header name in double quotes");
-                        let value = name.as_ref().and_then(|_| c.text("the header value in double quotes"));
+                        let value = name
+                            .as_ref()
+                            .and_then(|_| c.text("the header value in double quotes"));
                         headers.extend(name.zip(value));
                     } else {
-                        *body = c.text("the body in double quotes (use `\"\"\"` for several lines)");
+                        *body =
+                            c.text("the body in double quotes (use `\"\"\"` for several lines)");
                     }
                     c.finish();
                 }
                 Webhook::Service { service, .. } => {
-                    let message = format!("`{}` belongs to freely configured webhooks; the service `{}` defines its own request", s.word.name, service.name);
-                    misplaced(self.reader, s.word.span, &message, "remove it, or call a URL: `webhook post \"https://...\"`");
+                    let message = format!(
+                        "`{}` belongs to freely configured webhooks; the service `{}` defines its own request",
+                        s.word.name, service.name
+                    );
+                    misplaced(
+                        self.reader,
+                        s.word.span,
+                        &message,
+                        "remove it, or call a URL: `webhook post \"https://...\"`",
+                    );
                 }
             }
         }
@@ -1227,7 +1555,10 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
 
     fn lead_distribution(&mut self, args: &[Arg]) -> Option<StepKind> {
         let mut c = self.head(args);
-        let pool = match c.expect("among").and_then(|_| c.one_of(&["group", "users"])) {
+        let pool = match c
+            .expect("among")
+            .and_then(|_| c.one_of(&["group", "users"]))
+        {
             Some(("group", _)) => c.text("a group id in double quotes").map(Pool::Group),
             Some(_) => {
                 let mut users = Vec::new();
@@ -1252,7 +1583,9 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             let mut c = self.cursor(&s, span);
             match word.as_str() {
                 "capacity" => match c.next() {
-                    Some(Arg::Path(segments, span)) => lead.capacity = field_path(c.reader, segments, *span),
+                    Some(Arg::Path(segments, span)) => {
+                        lead.capacity = field_path(c.reader, segments, *span)
+                    }
                     _ => c.unexpected("a field such as `address.lead_capacity`"),
                 },
                 "respect" => {

@@ -9,6 +9,9 @@ use crate::MAX_NESTING;
 pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
+    // A text left open at a line break swallows braces; when the braces then do not balance,
+    // the open text is the real mistake.
+    let mut unclosed_text: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -26,9 +29,14 @@ pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
                 continue;
             }
             b'"' => {
+                let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if bytes.get(i) != Some(&b'"') {
+                    unclosed_text.get_or_insert(start);
+                    continue;
                 }
             }
             opener @ (b'{' | b'(' | b'[') => {
@@ -49,16 +57,19 @@ pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
             b'}' => match open.iter().rposition(|(o, _)| *o == b'{') {
                 Some(at) => open.truncate(at),
                 None => {
-                    return Some(
-                        Diagnostic::new(
-                            code::SYNTAX_ERROR,
-                            file,
-                            Span::new(i, i + 1),
-                            "unexpected `}` with no `{` to close",
-                            "nothing to close here",
-                        )
-                        .with_help("remove this `}` or add the `{` it belongs to"),
-                    );
+                    return Some(unclosed_text.map_or_else(
+                        || {
+                            Diagnostic::new(
+                                code::SYNTAX_ERROR,
+                                file,
+                                Span::new(i, i + 1),
+                                "unexpected `}` with no `{` to close",
+                                "nothing to close here",
+                            )
+                            .with_help("remove this `}` or add the `{` it belongs to")
+                        },
+                        |at| text_never_closed(file, at),
+                    ));
                 }
             },
             b')' | b']' => {
@@ -71,6 +82,9 @@ pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
         }
         i += 1;
     }
+    if let (Some(at), Some(_)) = (unclosed_text, open.iter().find(|(o, _)| *o == b'{')) {
+        return Some(text_never_closed(file, at));
+    }
     open.iter().find(|(o, _)| *o == b'{').map(|&(_, at)| {
         Diagnostic::new(
             code::SYNTAX_ERROR,
@@ -81,6 +95,19 @@ pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
         )
         .with_help("add the missing `}` at the end of the block")
     })
+}
+
+fn text_never_closed(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::new(
+        code::SYNTAX_ERROR,
+        file,
+        Span::new(at, at + 1),
+        "this text is never closed",
+        "the text starts here",
+    )
+    .with_help(
+        "close the text with `\"` on the same line; a text that spans lines is written in `\"\"\"`",
+    )
 }
 
 #[cfg(test)]
@@ -99,13 +126,25 @@ mod tests {
 
     #[test]
     fn unclosed_and_stray_braces_are_found() {
-        assert_eq!(problem("process a {\n step b: task \"x\" {\n}\n"), Some(("P0001".into(), 10)));
+        assert_eq!(
+            problem("process a {\n step b: task \"x\" {\n}\n"),
+            Some(("P0001".into(), 10))
+        );
         assert_eq!(problem("process a {}\n}"), Some(("P0001".into(), 13)));
+        // The `{` inside the unclosed text is not a brace; the text is the mistake.
+        assert_eq!(
+            problem("process a {\n step b: task \"x {\n }\n}\n"),
+            Some(("P0001".into(), 26))
+        );
     }
 
     #[test]
     fn deep_nesting_is_refused() {
-        let deep = format!("process a {{ x when {}1{} }}", "(".repeat(10_000), ")".repeat(10_000));
+        let deep = format!(
+            "process a {{ x when {}1{} }}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
         assert_eq!(problem(&deep).map(|p| p.0), Some("P0005".into()));
     }
 }

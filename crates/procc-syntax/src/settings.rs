@@ -3,7 +3,9 @@
 
 use procc_diagnostics::{Code, Diagnostic, Span, code};
 
-use crate::ast::{Delay, Record, Responsible, ResponsibleKind, SendMode, Spanned, Text, TimeOfDay, TimeUnit};
+use crate::ast::{
+    Delay, Record, Responsible, ResponsibleKind, SendMode, Spanned, Text, TimeOfDay, TimeUnit,
+};
 use crate::expr::time_amount;
 use crate::tree::{Arg, Reader};
 
@@ -22,7 +24,13 @@ pub(crate) struct Cursor<'a, 'r, 't> {
 }
 
 impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
-    pub(crate) fn new(reader: &'r mut Reader<'t>, args: &'a [Arg], what: impl Into<String>, usage: &'a str, whole: Span) -> Self {
+    pub(crate) fn new(
+        reader: &'r mut Reader<'t>,
+        args: &'a [Arg],
+        what: impl Into<String>,
+        usage: &'a str,
+        whole: Span,
+    ) -> Self {
         Cursor {
             reader,
             args,
@@ -127,11 +135,22 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
         } else {
             format!("{expected} is missing")
         };
-        self.report(code::MALFORMED_SETTING, span, format!("{} expects {expected}, found {found}", self.what), label);
+        self.report(
+            code::MALFORMED_SETTING,
+            span,
+            format!("{} expects {expected}, found {found}", self.what),
+            label,
+        );
     }
 
     /// Reports a problem with this setting; only the first problem of a setting is reported.
-    pub(crate) fn report(&mut self, code: Code, span: Span, message: String, label: impl Into<String>) {
+    pub(crate) fn report(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: String,
+        label: impl Into<String>,
+    ) {
         if self.failed {
             return;
         }
@@ -149,7 +168,12 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
             && !self.failed
         {
             let message = format!("{} does not take {} here", self.what, arg.describe());
-            self.report(code::MALFORMED_SETTING, arg.span(), message, "not expected here");
+            self.report(
+                code::MALFORMED_SETTING,
+                arg.span(),
+                message,
+                "not expected here",
+            );
         }
         !self.failed
     }
@@ -157,7 +181,11 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
     /// `property` or `address`.
     pub(crate) fn record(&mut self) -> Option<Spanned<Record>> {
         let (word, span) = self.one_of(&["property", "address"])?;
-        let value = if word == "property" { Record::Property } else { Record::Address };
+        let value = if word == "property" {
+            Record::Property
+        } else {
+            Record::Address
+        };
         Some(Spanned { value, span })
     }
 
@@ -177,7 +205,10 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
                 (ResponsibleKind::User(user), span)
             }
         };
-        Some(Responsible { who, span: start.to(end) })
+        Some(Responsible {
+            who,
+            span: start.to(end),
+        })
     }
 
     /// `N days`, `N hours` (when allowed) or `N business days`, optionally `on "calendar"`.
@@ -200,7 +231,14 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
         };
         self.pos += 1;
         let before = self.reader.diagnostics.len();
-        let timed = time_amount(self.reader, *amount, *unit, *unit_span, *span, hours_allowed);
+        let timed = time_amount(
+            self.reader,
+            *amount,
+            *unit,
+            *unit_span,
+            *span,
+            hours_allowed,
+        );
         let Some((amount, unit)) = timed else {
             self.failed = self.reader.diagnostics.len() > before;
             return None;
@@ -234,7 +272,11 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
     /// `manual`, or `automatic` with an optional `at 09:00` when `times` is true.
     pub(crate) fn send_mode(&mut self, times: bool) -> (SendMode, Option<Span>) {
         if let Some(span) = self.eat("automatic") {
-            let at = if times && self.eat("at").is_some() { self.time() } else { None };
+            let at = if times && self.eat("at").is_some() {
+                self.time()
+            } else {
+                None
+            };
             return (SendMode::Automatic { at }, Some(span));
         }
         let span = self.eat("manual");
@@ -258,7 +300,10 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
     /// `yes`/`no` (or `true`/`false`); `default` when nothing follows.
     pub(crate) fn flag(&mut self, default: bool, whole: Span) -> Option<Spanned<bool>> {
         if self.peek().is_none() {
-            return Some(Spanned { value: default, span: whole });
+            return Some(Spanned {
+                value: default,
+                span: whole,
+            });
         }
         let (word, span) = self.one_of(&["yes", "no", "true", "false"])?;
         Some(Spanned {

@@ -128,7 +128,11 @@ pub(crate) enum ItemKind {
     Step(StepItem),
     Setting(SettingItem),
     Deadline(Vec<RungItem>),
-    Branch { yes: bool, word: Span, target: Ident },
+    Branch {
+        yes: bool,
+        word: Span,
+        target: Ident,
+    },
 }
 
 /// `step name: kind args { body }`.
@@ -337,7 +341,10 @@ impl<'t> Reader<'t> {
     }
 
     fn when(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
-        let expr_pair = self.children(pair).into_iter().find(|p| p.as_rule() == Rule::expr)?;
+        let expr_pair = self
+            .children(pair)
+            .into_iter()
+            .find(|p| p.as_rule() == Rule::expr)?;
         expr::lower(self, expr_pair)
     }
 
@@ -498,7 +505,11 @@ impl<'t> Reader<'t> {
 
     pub(crate) fn date(&mut self, pair: &Pair<'_, Rule>) -> crate::ast::Literal {
         let text = pair.as_str();
-        let part = |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+        let part = |range: std::ops::Range<usize>| {
+            text.get(range)
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
         let (year, month, day) = (part(0..4), part(5..7), part(8..10));
         let year = i32::try_from(year).unwrap_or(0);
         if chrono::NaiveDate::from_ymd_opt(year, month, day).is_none() {
@@ -561,7 +572,9 @@ impl<'t> Reader<'t> {
                 out.push(c);
                 continue;
             }
-            let Some((_, escaped)) = chars.next() else { break };
+            let Some((_, escaped)) = chars.next() else {
+                break;
+            };
             match escaped {
                 '"' => out.push('"'),
                 '\\' => out.push('\\'),
@@ -572,7 +585,12 @@ impl<'t> Reader<'t> {
                     let decoded = rest
                         .strip_prefix('{')
                         .and_then(|r| r.split_once('}'))
-                        .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok().and_then(char::from_u32).map(|ch| (ch, hex.len() + 2)));
+                        .and_then(|(hex, _)| {
+                            u32::from_str_radix(hex, 16)
+                                .ok()
+                                .and_then(char::from_u32)
+                                .map(|ch| (ch, hex.len() + 2))
+                        });
                     match decoded {
                         Some((ch, consumed)) => {
                             out.push(ch);
@@ -607,7 +625,10 @@ impl<'t> Reader<'t> {
     fn invalid(&mut self, pair: &Pair<'_, Rule>) {
         let start = pair.as_span().start();
         let text = pair.as_str();
-        let first = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
+        let first = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
         let rule = match first {
             "process" => Rule::only_process,
             "step" => Rule::only_step,
@@ -672,9 +693,20 @@ impl<'t> Reader<'t> {
         } else {
             format!("expected {}, found {found}", join_or(&expected))
         };
-        let label = if found_len == 0 { "the line ends here".to_string() } else { format!("unexpected {found}") };
+        let label = if found_len == 0 {
+            "the line ends here".to_string()
+        } else {
+            format!("unexpected {found}")
+        };
         let help = hint(rest, &expected);
-        Diagnostic::new(code::SYNTAX_ERROR, self.file, Span::new(at, at + found_len), message, label).with_help_opt(help)
+        Diagnostic::new(
+            code::SYNTAX_ERROR,
+            self.file,
+            Span::new(at, at + found_len),
+            message,
+            label,
+        )
+        .with_help_opt(help)
     }
 }
 
@@ -687,15 +719,22 @@ pub(crate) fn ident(pair: &Pair<'_, Rule>) -> Ident {
 
 /// The length of the token at the start of `rest`: a word, a text, a number or one character.
 fn found_token_len(rest: &str) -> usize {
-    let Some(first) = rest.chars().next() else { return 0 };
+    let Some(first) = rest.chars().next() else {
+        return 0;
+    };
     if first == '\n' || first == '\r' {
         return 0;
     }
     if first.is_alphanumeric() || first == '_' {
-        return rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        return rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
     }
     if first == '"' {
-        return rest[1..].find(['"', '\n']).map_or(rest.len(), |e| e + 2).min(rest.find('\n').unwrap_or(rest.len()));
+        return rest[1..]
+            .find(['"', '\n'])
+            .map_or(rest.len(), |e| e + 2)
+            .min(rest.find('\n').unwrap_or(rest.len()));
     }
     first.len_utf8()
 }
@@ -715,12 +754,10 @@ fn unclosed_quote(line: &str) -> Option<usize> {
                 }
                 continue;
             }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                match line[i + 3..].find("\"\"\"") {
-                    Some(end) => i += end + 5,
-                    None => return Some(i),
-                }
-            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => match line[i + 3..].find("\"\"\"") {
+                Some(end) => i += end + 5,
+                None => return Some(i),
+            },
             b'"' => open = if open.is_some() { None } else { Some(i) },
             _ => {}
         }
@@ -740,7 +777,9 @@ fn join_or(items: &[&str]) -> String {
 /// A fix for common mistakes, given what came and what was expected.
 fn hint(rest: &str, expected: &[&str]) -> Option<String> {
     if rest.starts_with('"') && !rest[1..].split('\n').next().unwrap_or("").contains('"') {
-        return Some("close the text with `\"`; a text that spans lines is written in `\"\"\"`".into());
+        return Some(
+            "close the text with `\"`; a text that spans lines is written in `\"\"\"`".into(),
+        );
     }
     if expected.contains(&"`:`") {
         return Some("a step is written `step name: kind ...`".into());
@@ -758,7 +797,9 @@ fn hint(rest: &str, expected: &[&str]) -> Option<String> {
 fn phrase(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::ident | Rule::word => "a name",
-        Rule::string | Rule::quote | Rule::plain_text | Rule::triple_quote => "a text in double quotes",
+        Rule::string | Rule::quote | Rule::plain_text | Rule::triple_quote => {
+            "a text in double quotes"
+        }
         Rule::quantity | Rule::unit | Rule::rung => "an amount such as `3 days`",
         Rule::number => "a number",
         Rule::date => "a date such as `2026-12-24`",
@@ -802,7 +843,10 @@ fn phrase(rule: Rule) -> Option<&'static str> {
 /// Removes the first line break, a trailing blank line and the common indentation of a
 /// multi-line text, so that it can be indented with the code around it.
 fn dedent(raw: &str) -> String {
-    let body = raw.strip_prefix("\r\n").or_else(|| raw.strip_prefix('\n')).unwrap_or(raw);
+    let body = raw
+        .strip_prefix("\r\n")
+        .or_else(|| raw.strip_prefix('\n'))
+        .unwrap_or(raw);
     let body = match body.rfind('\n') {
         Some(last) if body[last + 1..].trim().is_empty() => &body[..last],
         _ => body,
