@@ -1,7 +1,8 @@
 //! The registry of diagnostic codes.
 //!
 //! Codes are `P` plus four digits, grouped by phase: `P0xxx` input and syntax, `P1xxx` names and
-//! references, `P2xxx` values and types, `P3xxx` flow, `P5xxx` the project file `procc.toml`.
+//! references, `P2xxx` values and types, `P3xxx` flow, `P4xxx` compiled plans, `P5xxx` the
+//! project file `procc.toml`.
 //! A code is never reused or renumbered. Every code has a page `docs/codes/<CODE>.md`; a test in
 //! the `procc` crate fails when a code lacks a page or a page lacks a code.
 
@@ -144,6 +145,18 @@ codes! {
     LIKELY_MANUAL = "P3007", "likely-manual", Warning, "an automatic step will likely degrade to a manual step";
     /// A process without steps.
     EMPTY_PROCESS = "P3008", "empty-process", Error, "a process has no steps";
+
+    // P4xxx: compiled plans.
+    /// A plan file that is not JSON, or is cut short.
+    PLAN_UNREADABLE = "P4001", "plan-unreadable", Error, "a plan file is not JSON or is cut short";
+    /// A plan in a format this procc does not read.
+    PLAN_FORMAT_UNSUPPORTED = "P4002", "plan-format-unsupported", Error, "a plan is in a format version this procc does not read";
+    /// A plan changed after it was compiled.
+    PLAN_TAMPERED = "P4003", "plan-tampered", Error, "a plan's content does not match its hash";
+    /// A plan whose structure does not match its format.
+    PLAN_INVALID = "P4004", "plan-invalid", Error, "a plan's structure does not match its format";
+    /// A plan that refers to a step, template or catalog entry it does not contain.
+    PLAN_BROKEN_REFERENCE = "P4005", "plan-broken-reference", Error, "a plan refers to something it does not contain";
 
     // P5xxx: the project file.
     /// The project file is not valid TOML.
