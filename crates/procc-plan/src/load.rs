@@ -6,7 +6,7 @@ use crate::{FORMAT_VERSION, Next, Plan};
 
 /// Reads a plan from its JSON text, checking the format version, the structure, the hash and
 /// the references inside it.
-pub fn load(file: FileId, text: &str) -> Result<Plan, Diagnostic> {
+pub fn load(file: FileId, text: &str) -> Result<Plan, Box<Diagnostic>> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         let at = offset_of(text, e.line(), e.column());
         let (message, label) = if e.is_eof() {
@@ -20,8 +20,10 @@ pub fn load(file: FileId, text: &str) -> Result<Plan, Diagnostic> {
                 "here",
             )
         };
-        Diagnostic::new(code::PLAN_UNREADABLE, file, Span::at(at), message, label)
-            .with_help("compile the plan again with `procc compile`")
+        Box::new(
+            Diagnostic::new(code::PLAN_UNREADABLE, file, Span::at(at), message, label)
+                .with_help("compile the plan again with `procc compile`"),
+        )
     })?;
     let whole = Span::new(0, text.len().min(1));
     let version = value
@@ -121,7 +123,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (line_start + column.saturating_sub(1)).min(text.len())
 }
 
-fn check_references(file: FileId, plan: &Plan) -> Result<(), Diagnostic> {
+fn check_references(file: FileId, plan: &Plan) -> Result<(), Box<Diagnostic>> {
     let broken = |message: String| {
         problem(
             code::PLAN_BROKEN_REFERENCE,
