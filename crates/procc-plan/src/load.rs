@@ -89,9 +89,11 @@ pub fn load(file: FileId, text: &str) -> Result<Plan, Box<Diagnostic>> {
     Ok(plan)
 }
 
-fn problem(code: Code, file: FileId, span: Span, message: &str, help: &str) -> Diagnostic {
-    Diagnostic::new(code, file, span, message.to_string(), "in this plan")
-        .with_help(help.to_string())
+fn problem(code: Code, file: FileId, span: Span, message: &str, help: &str) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::new(code, file, span, message.to_string(), "in this plan")
+            .with_help(help.to_string()),
+    )
 }
 
 /// Deserializes, naming the JSON path of the first mismatch.
