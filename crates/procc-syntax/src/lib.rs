@@ -19,7 +19,7 @@ mod tree;
 pub use decode::{Decoded, MAX_FILE_BYTES, decode};
 pub use grammar::GRAMMAR_KEYWORDS;
 
-use procc_diagnostics::{Diagnostic, FileId};
+use procc_diagnostics::{Diagnostic, FileId, code};
 
 /// Brackets and braces may nest this deep; deeper input is refused before parsing.
 pub const MAX_NESTING: usize = 64;
@@ -42,6 +42,20 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         mut diagnostics,
         ..
     } = reader;
+    if processes.is_empty() && diagnostics.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                code::EMPTY_FILE,
+                file,
+                procc_diagnostics::Span::at(0),
+                "the file holds no process template",
+                "nothing here",
+            )
+            .with_help(
+                "write `process name \"Title\" { ... }`, or remove the file from the project",
+            ),
+        );
+    }
     diagnostics.sort_by_key(|d| (d.primary_span().start, d.code.id));
     (
         ast::File {

@@ -300,6 +300,14 @@ fn every_problem_in_a_file_is_reported_at_once() {
 }
 
 #[test]
+fn a_file_without_a_process_gets_a_warning() {
+    let (_, diagnostics) = parse(FileId(0), "// nothing yet\n");
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code.id, "P0011");
+    assert!(!diagnostics[0].is_error());
+}
+
+#[test]
 fn unreadable_steps_are_remembered_by_name() {
     let (file, _) = parse(
         FileId(0),

@@ -1,1 +1,232 @@
-fn main() {}
+//! The `procc` command line.
+//!
+//! This file only parses arguments, installs the panic hook and maps outcomes to exit codes; the
+//! work happens in the modules: [`project`] finds and loads the project, [`check`] runs the
+//! parser and checker over it, [`render`] prints the result in the chosen format and
+//! [`explain`] prints the page of a diagnostic code.
+//!
+//! Exit codes: 0 no problems (warnings allowed), 1 problems found (errors, or warnings with
+//! `--deny-warnings`), 2 usage or IO error, 3 internal error (a bug in procc).
+
+mod check;
+mod explain;
+mod project;
+mod render;
+mod report;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::project::UsageError;
+
+/// Exit code: the command ran and found no problems (warnings are allowed).
+const EXIT_CLEAN: u8 = 0;
+/// Exit code: problems were found.
+const EXIT_PROBLEMS: u8 = 1;
+/// Exit code: bad arguments, a missing file, an unreadable folder.
+const EXIT_USAGE: u8 = 2;
+/// Exit code: procc itself failed (a panic); always a bug.
+const EXIT_INTERNAL: i32 = 3;
+
+/// Check and explain process templates (`.proc` files) for the real-estate CRM.
+#[derive(Debug, Parser)]
+#[command(name = "procc", version, about, propagate_version = true)]
+#[command(after_help = "\
+EXAMPLES:
+  procc check                      Check the project around the current folder
+  procc check processes/           Check every .proc file below a folder
+  procc check --format github      Annotations for GitHub Actions
+  procc explain P1001              What a diagnostic code means and how to fix it
+
+EXIT CODES:
+  0  no problems (warnings allowed)    2  usage or IO error
+  1  problems found                    3  internal error (please report)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check .proc files against the language and the project file procc.toml.
+    #[command(after_help = "\
+The project file procc.toml is looked up like Cargo.toml: in the folder of the first PATH (or the
+current folder when no PATH is given) and then in each folder above it; --config names it
+directly. Without a project file there is nothing to check names against, so that is a usage
+error (exit 2). Without PATHS, the files checked are the project's `files` globs (default
+\"**/*.proc\"), relative to the folder of procc.toml. A folder given as a PATH is searched for
+*.proc files, skipping hidden folders and `target`.
+
+Diagnostics and the summary are written to standard output, so they can be captured or piped;
+usage errors go to standard error. Human output is coloured only when standard output is a
+terminal and NO_COLOR is not set.
+
+EXAMPLES:
+  procc check                          Check the project's files
+  procc check a.proc b.proc            Check two files (names resolve across both)
+  procc check templates/ --deny-warnings
+  procc check --config ../crm/procc.toml lettings/
+  procc check --format json > report.json
+  procc check --format sarif > procc.sarif
+
+EXIT CODES:
+  0  no problems (warnings allowed)
+  1  problems found: errors, or warnings with --deny-warnings
+  2  usage or IO error (missing file, folder without .proc files, no procc.toml)
+  3  internal error (please report)")]
+    Check(CheckArgs),
+    /// Explain a diagnostic code: what it flags, an example and the fix.
+    #[command(after_help = "\
+EXAMPLES:
+  procc explain P1001      Print the page of code P1001
+  procc explain --list     List every code with its name and summary")]
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `procc check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Files or folders to check [default: the project's `files`].
+    #[arg(value_name = "PATHS")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// The project file to use instead of looking for procc.toml.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// How to print the diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub(crate) deny_warnings: bool,
+}
+
+/// Output formats of `procc check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Code frames for people.
+    Human,
+    /// Versioned JSON (docs/check-json.md).
+    Json,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// SARIF 2.1.0 for code-scanning tools.
+    Sarif,
+}
+
+/// Arguments of `procc explain`.
+#[derive(Debug, Args)]
+struct ExplainArgs {
+    /// A code such as P1001 (or its name, such as unknown-step).
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    code: Option<String>,
+    /// List every code with its name and summary.
+    #[arg(long)]
+    list: bool,
+}
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    // Lets the tests check the internal-error path; not a user-facing switch.
+    if std::env::var_os("PROCC_TEST_PANIC").is_some() {
+        panic!("PROCC_TEST_PANIC is set");
+    }
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => run_check(&args),
+        Command::Explain(args) => match (args.list, args.code) {
+            (true, _) | (false, None) => {
+                print_stdout(&explain::list());
+                Ok(EXIT_CLEAN)
+            }
+            (false, Some(code)) => explain::page(&code).map(|page| {
+                print_stdout(&page);
+                EXIT_CLEAN
+            }),
+        },
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            print_usage_error(&error);
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run_check(args: &CheckArgs) -> Result<u8, UsageError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| UsageError::new(format!("cannot read the current folder: {e}")))?;
+    let report = check::run(args, &cwd)?;
+    let output = match args.format {
+        Format::Human => render::human::render(&report, &human_style()),
+        Format::Json => render::json::render(&report),
+        Format::Github => render::github::render(&report),
+        Format::Sarif => render::sarif::render(&report),
+    };
+    print_stdout(&output);
+    Ok(if report.fails(args.deny_warnings) {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+/// Colour and width of human output, decided from the terminal and `NO_COLOR`.
+fn human_style() -> render::human::Style {
+    let tty = std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = if tty {
+        // A pseudo-terminal may report zero columns.
+        terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .filter(|&w| w >= 40)
+            .unwrap_or(100)
+    } else {
+        100
+    };
+    render::human::Style {
+        color: tty && !no_color,
+        width,
+    }
+}
+
+/// Writes to standard output; a closed pipe (`procc check | head`) is not an error.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn print_usage_error(error: &UsageError) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {}", error.message);
+    if let Some(help) = &error.help {
+        let _ = writeln!(err, "help: {help}");
+    }
+}
+
+/// Panics are bugs: say so, show the message and exit with code 3.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "error: internal error, please report: {message}{location}\n\
+             note: procc {} hit a bug; the input was not necessarily wrong",
+            env!("CARGO_PKG_VERSION")
+        );
+        std::process::exit(EXIT_INTERNAL);
+    }));
+}
