@@ -10,7 +10,7 @@ use crate::ast::{
     BinaryOp, Expr, ExprKind, FieldPath, Ident, Literal, Module, Spanned, TimeUnit, UnaryOp,
 };
 use crate::grammar::Rule;
-use crate::tree::{Reader, Unit, ident, span_of};
+use crate::tree::{NameTail, Reader, Unit, joined, span_of};
 
 enum Token {
     Prefix(UnaryOp, Span),
@@ -121,7 +121,7 @@ impl<I: Iterator<Item = Token>> Climber<I> {
 }
 
 fn operand(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Expr> {
-    let span = span_of(&pair);
+    let mut span = span_of(&pair);
     let kind = match pair.as_rule() {
         Rule::expr => return lower(reader, pair),
         Rule::string => ExprKind::Literal(Literal::Text(reader.text_of(pair).value)),
@@ -144,32 +144,43 @@ fn operand(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Expr> {
             );
             return None;
         }
-        Rule::path => {
-            let segments: Vec<Ident> = reader.children(pair).iter().map(ident).collect();
-            ExprKind::Field(field_path(reader, &segments, span)?)
-        }
-        Rule::ident => match pair.as_str() {
-            "true" => ExprKind::Literal(Literal::Bool(true)),
-            "false" => ExprKind::Literal(Literal::Bool(false)),
-            _ => ExprKind::Name(ident(&pair)),
-        },
-        Rule::call => {
-            let (name, args) = reader.call(pair);
-            for (arg_name, _) in &args {
-                if let Some(arg_name) = arg_name {
-                    reader.diagnostics.push(
-                        Diagnostic::new(
-                            code::MALFORMED_SETTING,
-                            reader.file,
-                            arg_name.span,
-                            format!("`{}` takes no named arguments", name.name),
-                            "named argument",
-                        )
-                        .with_help(format!("remove `{}:`", arg_name.name)),
-                    );
+        Rule::name_ref => {
+            let (segments, name_span, tail) = reader.name_parts(pair);
+            if matches!(tail, NameTail::None) {
+                // Without a call the pair may end in skipped whitespace; the name does not.
+                span = name_span;
+            }
+            match tail {
+                NameTail::Call(args) => {
+                    let name = joined(segments, name_span);
+                    for (arg_name, _) in &args {
+                        if let Some(arg_name) = arg_name {
+                            reader.diagnostics.push(
+                                Diagnostic::new(
+                                    code::MALFORMED_SETTING,
+                                    reader.file,
+                                    arg_name.span,
+                                    format!("`{}` takes no named arguments", name.name),
+                                    "named argument",
+                                )
+                                .with_help(format!("remove `{}:`", arg_name.name)),
+                            );
+                        }
+                    }
+                    ExprKind::Call(name, args.into_iter().map(|(_, e)| e).collect())
+                }
+                NameTail::None | NameTail::Assign(_) if segments.len() == 1 => {
+                    let name = segments.into_iter().next()?;
+                    match name.name.as_str() {
+                        "true" => ExprKind::Literal(Literal::Bool(true)),
+                        "false" => ExprKind::Literal(Literal::Bool(false)),
+                        _ => ExprKind::Name(name),
+                    }
+                }
+                NameTail::None | NameTail::Assign(_) => {
+                    ExprKind::Field(field_path(reader, &segments, name_span)?)
                 }
             }
-            ExprKind::Call(name, args.into_iter().map(|(_, e)| e).collect())
         }
         Rule::list => ExprKind::List(reader.list(pair)),
         _ => return None,

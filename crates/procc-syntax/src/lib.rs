@@ -27,14 +27,17 @@ pub const MAX_NESTING: usize = 64;
 /// Parses one file. The tree holds everything that could be read; the diagnostics say what
 /// could not, all of it, in source order.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
-    if let Some(problem) = scan::check_structure(file, text) {
-        let empty = ast::File {
-            processes: Vec::new(),
-            comments: Vec::new(),
-        };
-        return (empty, vec![problem]);
-    }
-    let mut reader = tree::Reader::new(file, text);
+    let comments = match scan::check_structure(file, text) {
+        Ok(comments) => comments,
+        Err(problem) => {
+            let empty = ast::File {
+                processes: Vec::new(),
+                comments: Vec::new(),
+            };
+            return (empty, vec![*problem]);
+        }
+    };
+    let mut reader = tree::Reader::new(file, text, comments);
     let items = reader.read_file();
     let processes = lower::lower_file(&mut reader, items);
     let tree::Reader {

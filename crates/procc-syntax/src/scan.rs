@@ -1,12 +1,23 @@
 //! A quick pass over the text before pest sees it: refuses nesting too deep for the recursive
-//! parser and unbalanced braces, which would otherwise turn one missing `}` into a cascade.
+//! parser and unbalanced braces, which would otherwise turn one missing `}` into a cascade, and
+//! collects the comments (the grammar skips them silently).
 
 use procc_diagnostics::{Diagnostic, FileId, Span, code};
 
+use crate::ast::Comment;
+
 use crate::MAX_NESTING;
 
-/// Returns the one structural problem that makes parsing pointless, if any.
-pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
+/// Returns the comments, or the one structural problem that makes parsing pointless.
+pub(crate) fn check_structure(file: FileId, text: &str) -> Result<Vec<Comment>, Box<Diagnostic>> {
+    let mut comments = Vec::new();
+    match walk(file, text, &mut comments) {
+        Some(problem) => Err(Box::new(problem)),
+        None => Ok(comments),
+    }
+}
+
+fn walk(file: FileId, text: &str, comments: &mut Vec<Comment>) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
     // A text left open at a line break swallows braces; when the braces then do not balance,
@@ -16,9 +27,15 @@ pub(crate) fn check_structure(file: FileId, text: &str) -> Option<Diagnostic> {
     while i < bytes.len() {
         match bytes[i] {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                let raw = &text[start..i];
+                comments.push(Comment {
+                    text: raw[2..].trim_end_matches('\r').to_string(),
+                    span: Span::new(start, start + raw.trim_end_matches('\r').len()),
+                });
                 continue;
             }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
@@ -115,7 +132,9 @@ mod tests {
     use super::*;
 
     fn problem(text: &str) -> Option<(String, usize)> {
-        check_structure(FileId(0), text).map(|d| (d.code.id.to_string(), d.primary_span().start()))
+        check_structure(FileId(0), text)
+            .err()
+            .map(|d| (d.code.id.to_string(), d.primary_span().start()))
     }
 
     #[test]

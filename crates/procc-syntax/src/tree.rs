@@ -106,6 +106,26 @@ impl Arg {
     }
 }
 
+/// What follows a name in an argument or an expression.
+pub(crate) enum NameTail {
+    /// Nothing: a word or a field.
+    None,
+    /// `(arguments)`: a call.
+    Call(Vec<(Option<Ident>, Expr)>),
+    /// `= value`; `None` when the value could not be read (already reported).
+    Assign(Option<Expr>),
+}
+
+/// The segments of a name as one identifier (`a.b`), for a call written with a dotted name.
+pub(crate) fn joined(segments: Vec<Ident>, span: Span) -> Ident {
+    let name = segments
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".");
+    Ident { name, span }
+}
+
 /// A `process` block.
 #[derive(Debug)]
 pub(crate) struct ProcessItem {
@@ -177,11 +197,11 @@ pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 impl<'t> Reader<'t> {
-    pub(crate) fn new(file: FileId, text: &'t str) -> Reader<'t> {
+    pub(crate) fn new(file: FileId, text: &'t str, comments: Vec<Comment>) -> Reader<'t> {
         Reader {
             file,
             text,
-            comments: Vec::new(),
+            comments,
             diagnostics: Vec::new(),
         }
     }
@@ -201,25 +221,9 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// The children of a pair, with comments taken out and kept aside.
-    pub(crate) fn children<'i>(&mut self, pair: Pair<'i, Rule>) -> Vec<Pair<'i, Rule>> {
-        let mut out = Vec::new();
-        self.collect(pair.into_inner(), &mut out);
-        out
-    }
-
-    fn collect<'i>(&mut self, pairs: Pairs<'i, Rule>, out: &mut Vec<Pair<'i, Rule>>) {
-        for pair in pairs {
-            if pair.as_rule() == Rule::COMMENT {
-                let text = pair.as_str().trim_start_matches("//").to_string();
-                self.comments.push(Comment {
-                    text,
-                    span: span_of(&pair),
-                });
-            } else {
-                out.push(pair);
-            }
-        }
+    /// The children of a pair.
+    pub(crate) fn children<'i>(&self, pair: Pair<'i, Rule>) -> Pairs<'i, Rule> {
+        pair.into_inner()
     }
 
     fn file_items(&mut self, pair: Pair<'_, Rule>) -> Vec<ProcessItem> {
@@ -231,7 +235,6 @@ impl<'t> Reader<'t> {
                 _ => {}
             }
         }
-        self.comments.sort_by_key(|c| c.span.start);
         processes
     }
 
@@ -401,7 +404,6 @@ impl<'t> Reader<'t> {
     pub(crate) fn arg(&mut self, pair: Pair<'_, Rule>) -> Option<Arg> {
         let span = span_of(&pair);
         Some(match pair.as_rule() {
-            Rule::ident => Arg::Word(ident(&pair)),
             Rule::string => Arg::Text(self.text_of(pair)),
             Rule::number => Arg::Number(pair.as_str().parse().unwrap_or(0.0), span),
             Rule::quantity => {
@@ -415,31 +417,26 @@ impl<'t> Reader<'t> {
             }
             Rule::date => Arg::Date(self.date(&pair), span),
             Rule::time => Arg::Time(self.time(&pair), span),
-            Rule::path => Arg::Path(self.children(pair).iter().map(ident).collect(), span),
-            Rule::call => {
-                let (name, args) = self.call(pair);
-                Arg::Call { name, args, span }
-            }
             Rule::list => Arg::List(self.list(pair), span),
-            Rule::assignment => {
-                let mut path = Vec::new();
-                let mut path_span = span;
-                let mut value = None;
-                for child in self.children(pair) {
-                    match child.as_rule() {
-                        Rule::path => {
-                            path_span = span_of(&child);
-                            path = self.children(child).iter().map(ident).collect();
-                        }
-                        Rule::expr => value = expr::lower(self, child),
-                        _ => {}
+            Rule::name_arg => {
+                let (segments, name_span, tail) = self.name_parts(pair);
+                match tail {
+                    NameTail::None if segments.len() == 1 => {
+                        Arg::Word(segments.into_iter().next()?)
                     }
-                }
-                Arg::Assign {
-                    path,
-                    path_span,
-                    value: value?,
-                    span,
+                    // Without a tail the pair may end in skipped whitespace; the name does not.
+                    NameTail::None => Arg::Path(segments, name_span),
+                    NameTail::Call(args) => Arg::Call {
+                        name: joined(segments, name_span),
+                        args,
+                        span,
+                    },
+                    NameTail::Assign(value) => Arg::Assign {
+                        path: segments,
+                        path_span: name_span,
+                        value: value?,
+                        span,
+                    },
                 }
             }
             _ => return None,
@@ -463,34 +460,49 @@ impl<'t> Reader<'t> {
         (amount, unit, unit_span)
     }
 
-    pub(crate) fn call(&mut self, pair: Pair<'_, Rule>) -> (Ident, Vec<(Option<Ident>, Expr)>) {
-        let span = span_of(&pair);
-        let mut name = Ident {
-            name: String::new(),
-            span,
-        };
-        let mut args = Vec::new();
+    /// Splits a `name_arg` or `name_ref` pair into the name's segments, the name's span and what
+    /// follows the name.
+    pub(crate) fn name_parts(&mut self, pair: Pair<'_, Rule>) -> (Vec<Ident>, Span, NameTail) {
+        let mut segments = Vec::new();
+        let mut name_span = span_of(&pair);
+        let mut tail = NameTail::None;
         for child in self.children(pair) {
             match child.as_rule() {
-                Rule::ident => name = ident(&child),
-                Rule::call_arg => {
-                    let mut arg_name = None;
-                    let mut value = None;
-                    for part in self.children(child) {
-                        match part.as_rule() {
-                            Rule::ident => arg_name = Some(ident(&part)),
-                            Rule::expr => value = expr::lower(self, part),
-                            _ => {}
-                        }
-                    }
-                    if let Some(value) = value {
-                        args.push((arg_name, value));
-                    }
+                Rule::name => {
+                    name_span = span_of(&child);
+                    segments = child.into_inner().map(|p| ident(&p)).collect();
+                }
+                Rule::call_tail => tail = NameTail::Call(self.call_args(child)),
+                Rule::assign_tail => {
+                    let expr = self.children(child).find(|p| p.as_rule() == Rule::expr);
+                    tail = NameTail::Assign(expr.and_then(|e| expr::lower(self, e)));
                 }
                 _ => {}
             }
         }
-        (name, args)
+        (segments, name_span, tail)
+    }
+
+    fn call_args(&mut self, pair: Pair<'_, Rule>) -> Vec<(Option<Ident>, Expr)> {
+        let mut args = Vec::new();
+        for child in self.children(pair) {
+            if child.as_rule() != Rule::call_arg {
+                continue;
+            }
+            let mut arg_name = None;
+            let mut value = None;
+            for part in self.children(child) {
+                match part.as_rule() {
+                    Rule::ident => arg_name = Some(ident(&part)),
+                    Rule::expr => value = expr::lower(self, part),
+                    _ => {}
+                }
+            }
+            if let Some(value) = value {
+                args.push((arg_name, value));
+            }
+        }
+        args
     }
 
     pub(crate) fn list(&mut self, pair: Pair<'_, Rule>) -> Vec<Expr> {
@@ -796,7 +808,7 @@ fn hint(rest: &str, expected: &[&str]) -> Option<String> {
 /// How a grammar rule reads in a message, or `None` for rules that say nothing to authors.
 fn phrase(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::ident | Rule::word => "a name",
+        Rule::ident | Rule::name | Rule::name_arg | Rule::name_ref => "a name",
         Rule::string | Rule::quote | Rule::plain_text | Rule::triple_quote => {
             "a text in double quotes"
         }
@@ -804,8 +816,12 @@ fn phrase(rule: Rule) -> Option<&'static str> {
         Rule::number => "a number",
         Rule::date => "a date such as `2026-12-24`",
         Rule::time => "a time such as `09:00`",
-        Rule::path => "a field such as `property.purchase_price`",
-        Rule::expr | Rule::call | Rule::call_arg | Rule::list | Rule::assignment => "a value",
+        Rule::expr
+        | Rule::call_tail
+        | Rule::call_arg
+        | Rule::list
+        | Rule::assign_tail
+        | Rule::numeric => "a value",
         Rule::lbrace | Rule::block => "`{`",
         Rule::rbrace => "`}`",
         Rule::lparen => "`(`",

@@ -216,6 +216,19 @@ fn spans_point_at_the_exact_text() {
 }
 
 #[test]
+fn expression_operands_span_exactly_their_text() {
+    let text = "process p {\n  needs property\n  step d: decision automatic when property.rooms   > 3 {\n    yes -> e\n    no -> e\n  }\n  step e: end\n}\n";
+    let file = parse_ok(text);
+    let StepKind::Decision(d) = &file.processes[0].steps[0].kind else {
+        panic!()
+    };
+    let ExprKind::Binary(_, lhs, _) = &d.condition.as_ref().unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(&text[lhs.span.start()..lhs.span.end()], "property.rooms");
+}
+
+#[test]
 fn operators_group_by_precedence() {
     let file = parse_ok(
         "process p {\n  needs property\n  step d: decision automatic when not property.rooms > 1 + 2 * 3 or property.exclusive and true {\n    yes -> e\n    no -> e\n  }\n  step e: end\n}\n",
