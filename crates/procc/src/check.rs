@@ -4,7 +4,7 @@
 //! together (names resolve across files). IO problems stop the run with a [`UsageError`];
 //! problems in the files' contents are diagnostics.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use procc_catalog::Catalog;
 use procc_diagnostics::{Diagnostic, FileId, Sources};
@@ -14,16 +14,44 @@ use crate::CheckArgs;
 use crate::project::{self, UsageError};
 use crate::report::Report;
 
-/// Runs `procc check` with `cwd` as the current folder.
-pub(crate) fn run(args: &CheckArgs, cwd: &Path) -> Result<Report, UsageError> {
+/// How files are named in output and plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Names {
+    /// Relative to the current folder, as people type them (diagnostics).
+    FromCurrentFolder,
+    /// Relative to the project file's folder, the same on every machine (plans).
+    FromProject,
+}
+
+/// A project read and parsed, not yet checked.
+pub(crate) struct Loaded {
+    /// Every file read: the project file and the `.proc` files.
+    pub(crate) sources: Sources,
+    /// Problems found so far: unreadable files, the project file, syntax.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The catalog.
+    pub(crate) catalog: Catalog,
+    /// The parsed files.
+    pub(crate) trees: Vec<(FileId, ast::File)>,
+    /// How many `.proc` files were read.
+    pub(crate) files_checked: usize,
+}
+
+/// Finds the project for `paths` (or the current folder) and reads and parses its files.
+pub(crate) fn load(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+    cwd: &Path,
+    names: Names,
+) -> Result<Loaded, UsageError> {
     let cwd = project::absolute(cwd, cwd);
     // Files named on the command line must exist before anything else is looked at.
-    let given = if args.paths.is_empty() {
+    let given = if paths.is_empty() {
         None
     } else {
-        Some(project::files_from_paths(&args.paths, &cwd)?)
+        Some(project::files_from_paths(paths, &cwd)?)
     };
-    let start = match args.paths.first() {
+    let start = match paths.first() {
         Some(first) => {
             let first = project::absolute(first, &cwd);
             if first.is_dir() {
@@ -34,11 +62,15 @@ pub(crate) fn run(args: &CheckArgs, cwd: &Path) -> Result<Report, UsageError> {
         }
         None => cwd.clone(),
     };
-    let project_file = project::locate_project_file(args.config.as_deref(), &start, &cwd)?;
+    let project_file = project::locate_project_file(config, &start, &cwd)?;
+    let base = match names {
+        Names::FromCurrentFolder => cwd.clone(),
+        Names::FromProject => project_file.parent().map_or(cwd.clone(), Path::to_path_buf),
+    };
 
     let mut sources = Sources::new();
     let mut diagnostics = Vec::new();
-    let catalog = load_catalog(&project_file, &cwd, &mut sources, &mut diagnostics)?;
+    let catalog = load_catalog(&project_file, &cwd, &base, &mut sources, &mut diagnostics)?;
 
     let files = match given {
         Some(files) => files,
@@ -48,7 +80,7 @@ pub(crate) fn run(args: &CheckArgs, cwd: &Path) -> Result<Report, UsageError> {
 
     let mut texts: Vec<FileId> = Vec::with_capacity(files.len());
     for path in &files {
-        if let Some(id) = read_source(path, &cwd, &mut sources, &mut diagnostics)? {
+        if let Some(id) = read_source(path, &cwd, &base, &mut sources, &mut diagnostics)? {
             texts.push(id);
         }
     }
@@ -58,6 +90,29 @@ pub(crate) fn run(args: &CheckArgs, cwd: &Path) -> Result<Report, UsageError> {
         diagnostics.extend(found);
         trees.push((id, tree));
     }
+    Ok(Loaded {
+        sources,
+        diagnostics,
+        catalog,
+        trees,
+        files_checked,
+    })
+}
+
+/// Runs `procc check` with `cwd` as the current folder.
+pub(crate) fn run(args: &CheckArgs, cwd: &Path) -> Result<Report, UsageError> {
+    let Loaded {
+        sources,
+        mut diagnostics,
+        catalog,
+        trees,
+        files_checked,
+    } = load(
+        &args.paths,
+        args.config.as_deref(),
+        cwd,
+        Names::FromCurrentFolder,
+    )?;
     let files: Vec<(FileId, &ast::File)> = trees.iter().map(|(id, tree)| (*id, tree)).collect();
     diagnostics.extend(procc_check::check(&sources, &files, &catalog));
     Ok(Report::new(sources, diagnostics, files_checked))
@@ -79,11 +134,12 @@ fn read_bytes(path: &Path, cwd: &Path) -> Result<Vec<u8>, UsageError> {
 fn read_source(
     path: &Path,
     cwd: &Path,
+    base: &Path,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<FileId>, UsageError> {
     let bytes = read_bytes(path, cwd)?;
-    let name = project::display_name(path, cwd);
+    let name = project::display_name(path, base);
     // The id is only known once the text is added; decode with a placeholder and fix it up.
     let (text, refused) = match procc_syntax::decode(FileId(0), &bytes) {
         Decoded::Text(text) => {
@@ -122,10 +178,11 @@ fn into_text(bytes: Vec<u8>, skip: usize) -> String {
 fn load_catalog(
     path: &Path,
     cwd: &Path,
+    base: &Path,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Catalog, UsageError> {
-    match read_source(path, cwd, sources, diagnostics)? {
+    match read_source(path, cwd, base, sources, diagnostics)? {
         Some(id) => {
             let (catalog, found) = procc_catalog::parse_catalog(id, sources.get(id).text());
             diagnostics.extend(found);

@@ -9,6 +9,7 @@
 //! `--deny-warnings`), 2 usage or IO error, 3 internal error (a bug in procc).
 
 mod check;
+mod compile;
 mod explain;
 mod project;
 mod render;
@@ -31,7 +32,7 @@ const EXIT_USAGE: u8 = 2;
 /// Exit code: procc itself failed (a panic); always a bug.
 const EXIT_INTERNAL: i32 = 3;
 
-/// Check and explain process templates (`.proc` files) for the real-estate CRM.
+/// Check, compile, draw and explain process templates (`.proc` files) for the real-estate CRM.
 #[derive(Debug, Parser)]
 #[command(name = "procc", version, about, propagate_version = true)]
 #[command(after_help = "\
@@ -39,6 +40,8 @@ EXAMPLES:
   procc check                      Check the project around the current folder
   procc check processes/           Check every .proc file below a folder
   procc check --format github      Annotations for GitHub Actions
+  procc compile -o plan.json       Compile the project into a plan for the runtime
+  procc graph --format mermaid     Draw the project's processes
   procc explain P1001              What a diagnostic code means and how to fix it
 
 EXIT CODES:
@@ -78,6 +81,34 @@ EXIT CODES:
   2  usage or IO error (missing file, folder without .proc files, no procc.toml)
   3  internal error (please report)")]
     Check(CheckArgs),
+    /// Check the project and compile it into a plan that the runtime executes.
+    #[command(after_help = "\
+The plan is written only when the check finds no errors; warnings are printed and allowed
+(unless --deny-warnings). It is written whole or not at all (into a temporary file that is then
+renamed). File names in the plan's source map are relative to the folder of procc.toml, so the
+same sources give the same bytes on every machine. Diagnostics go to standard error.
+
+EXAMPLES:
+  procc compile                         Compile the project's files into plan.json
+  procc compile examples/ -o examples.plan.json
+  procc compile -o - | jq .hash         Write the plan to standard output
+
+EXIT CODES:
+  0  plan written    1  problems found, no plan written    2  usage or IO error")]
+    Compile(CompileArgs),
+    /// Draw the project's processes as Graphviz DOT or Mermaid.
+    #[command(after_help = "\
+Steps are boxes with their kind, responsible person and timing, decisions are diamonds with
+yes/no edges, merges are circles, triggers are entry points and follow-up processes are dashed
+links. The project is checked first; nothing is drawn when it has errors.
+
+EXAMPLES:
+  procc graph examples/ --process revaluation | dot -Tsvg > revaluation.svg
+  procc graph --format mermaid -o docs/processes.mmd
+
+EXIT CODES:
+  0  drawn    1  problems found    2  usage or IO error")]
+    Graph(GraphArgs),
     /// Explain a diagnostic code: what it flags, an example and the fix.
     #[command(after_help = "\
 EXAMPLES:
@@ -101,6 +132,52 @@ pub(crate) struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub(crate) deny_warnings: bool,
+}
+
+/// Arguments of `procc compile`.
+#[derive(Debug, Args)]
+struct CompileArgs {
+    /// Files or folders to compile [default: the project's `files`].
+    #[arg(value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+    /// The project file to use instead of looking for procc.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where to write the plan; `-` is standard output.
+    #[arg(short, long, value_name = "FILE", default_value = "plan.json")]
+    output: PathBuf,
+    /// Refuse to write a plan when there are warnings too.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+/// Arguments of `procc graph`.
+#[derive(Debug, Args)]
+struct GraphArgs {
+    /// Files or folders to draw [default: the project's `files`].
+    #[arg(value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+    /// The project file to use instead of looking for procc.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The picture's language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    format: GraphFormat,
+    /// Draw only this process (repeatable) [default: all].
+    #[arg(long, value_name = "NAME")]
+    process: Vec<String>,
+    /// Where to write the picture; `-` is standard output.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    output: PathBuf,
+}
+
+/// Output formats of `procc graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT, for `dot -Tsvg`.
+    Dot,
+    /// A Mermaid flowchart, for Markdown viewers.
+    Mermaid,
 }
 
 /// Output formats of `procc check`.
@@ -136,6 +213,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Compile(args) => run_compile(&args),
+        Command::Graph(args) => run_graph(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
                 print_stdout(&explain::list());
@@ -161,7 +240,9 @@ fn run_check(args: &CheckArgs) -> Result<u8, UsageError> {
         .map_err(|e| UsageError::new(format!("cannot read the current folder: {e}")))?;
     let report = check::run(args, &cwd)?;
     let output = match args.format {
-        Format::Human => render::human::render(&report, &human_style()),
+        Format::Human => {
+            render::human::render(&report, &human_style(std::io::stdout().is_terminal()))
+        }
         Format::Json => render::json::render(&report),
         Format::Github => render::github::render(&report),
         Format::Sarif => render::sarif::render(&report),
@@ -174,9 +255,76 @@ fn run_check(args: &CheckArgs) -> Result<u8, UsageError> {
     })
 }
 
+fn current_folder() -> Result<PathBuf, UsageError> {
+    std::env::current_dir()
+        .map_err(|e| UsageError::new(format!("cannot read the current folder: {e}")))
+}
+
+/// Prints the diagnostics of a build to standard error, when there are any.
+fn print_build_diagnostics(report: &report::Report) {
+    if !report.diagnostics.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(
+            render::human::render(report, &human_style(std::io::stderr().is_terminal())).as_bytes(),
+        );
+    }
+}
+
+fn run_compile(args: &CompileArgs) -> Result<u8, UsageError> {
+    let built = compile::build(&args.paths, args.config.as_deref(), &current_folder()?)?;
+    print_build_diagnostics(&built.report);
+    let plan = match built.plan {
+        Some(plan) if !built.report.fails(args.deny_warnings) => plan,
+        _ => {
+            eprintln!("error: no plan written: fix the problems above first");
+            return Ok(EXIT_PROBLEMS);
+        }
+    };
+    compile::write_output(&args.output, &plan.to_json())?;
+    if args.output != std::path::Path::new("-") {
+        let steps: usize = plan.templates.iter().map(|t| t.steps.len()).sum();
+        eprintln!(
+            "wrote {} ({} templates, {steps} steps, {})",
+            args.output.display(),
+            plan.templates.len(),
+            plan.hash
+        );
+    }
+    Ok(EXIT_CLEAN)
+}
+
+fn run_graph(args: &GraphArgs) -> Result<u8, UsageError> {
+    let built = compile::build(&args.paths, args.config.as_deref(), &current_folder()?)?;
+    print_build_diagnostics(&built.report);
+    let Some(plan) = built.plan else {
+        eprintln!("error: nothing drawn: fix the problems above first");
+        return Ok(EXIT_PROBLEMS);
+    };
+    if let Some(missing) = args
+        .process
+        .iter()
+        .find(|name| plan.template(name).is_none())
+    {
+        let names: Vec<&str> = plan.templates.iter().map(|t| t.name.as_str()).collect();
+        let mut error = UsageError::new(format!("the project has no process `{missing}`"));
+        if let Some(suggestion) = procc_diagnostics::did_you_mean(missing, names.iter().copied()) {
+            error = error.with_help(format!("did you mean `{suggestion}`?"));
+        }
+        return Err(error);
+    }
+    let format = match args.format {
+        GraphFormat::Dot => procc_graph::Format::Dot,
+        GraphFormat::Mermaid => procc_graph::Format::Mermaid,
+    };
+    compile::write_output(
+        &args.output,
+        &procc_graph::draw(&plan, &args.process, format),
+    )?;
+    Ok(EXIT_CLEAN)
+}
+
 /// Colour and width of human output, decided from the terminal and `NO_COLOR`.
-fn human_style() -> render::human::Style {
-    let tty = std::io::stdout().is_terminal();
+fn human_style(tty: bool) -> render::human::Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let width = if tty {
         // A pseudo-terminal may report zero columns.
