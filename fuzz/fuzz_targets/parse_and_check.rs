@@ -1,5 +1,5 @@
-//! Feeds arbitrary bytes through decode, parse and check against the demo catalog: none of it
-//! may panic, hang or overflow the stack.
+//! Feeds arbitrary bytes through decode, parse, check against the demo catalog, and format:
+//! none of it may panic, hang or overflow the stack, and formatting must keep the meaning.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,5 +16,9 @@ fuzz_target!(|bytes: &[u8]| {
     if let Decoded::Text(text) = procc_syntax::decode(file_id, bytes) {
         let (file, _) = procc_syntax::parse(file_id, text);
         let _ = procc_check::check(&sources, &[(file_id, &file)], &catalog);
+        if let Ok(formatted) = procc_fmt::format(file_id, text) {
+            let (again, _) = procc_syntax::parse(file_id, &formatted);
+            assert!(procc_fmt::equivalent(&file, &again), "formatting changed the meaning");
+        }
     }
 });

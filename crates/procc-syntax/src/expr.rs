@@ -12,6 +12,10 @@ use crate::ast::{
 use crate::grammar::Rule;
 use crate::tree::{NameTail, Reader, Unit, joined, span_of};
 
+/// Operands and operators an expression may have; longer ones are refused, which keeps every
+/// recursive walk over expressions (here, in the checker, in the formatter) shallow.
+pub(crate) const MAX_EXPRESSION_TOKENS: usize = 1_000;
+
 enum Token {
     Prefix(UnaryOp, Span),
     Operand(Expr),
@@ -52,6 +56,26 @@ pub(crate) fn lower(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Exp
         tokens.push(token);
     }
     if !complete {
+        return None;
+    }
+    if tokens.len() > MAX_EXPRESSION_TOKENS {
+        let span = tokens
+            .iter()
+            .find_map(|t| match t {
+                Token::Operand(first) => Some(first.span),
+                _ => None,
+            })
+            .unwrap_or_default();
+        reader.diagnostics.push(
+            Diagnostic::new(
+                code::NESTING_TOO_DEEP,
+                reader.file,
+                span,
+                format!("the expression has {} operands and operators, more than the {MAX_EXPRESSION_TOKENS} procc reads", tokens.len()),
+                "too long",
+            )
+            .with_help("split the condition over several decisions"),
+        );
         return None;
     }
     let mut climber = Climber {

@@ -311,6 +311,16 @@ fn lower_trigger(c: &mut Cursor<'_, '_, '_>, setting: &SettingItem, span: Span) 
             let offset_days = match c.peek() {
                 Some(Arg::Quantity { .. }) => {
                     let delay = c.delay(false)?;
+                    if delay.unit != TimeUnit::Days || delay.calendar.is_some() {
+                        let message = "a date trigger counts calendar days".to_string();
+                        c.report(
+                            code::UNSUPPORTED_UNIT,
+                            delay.span,
+                            message,
+                            "calendar days only",
+                        );
+                        return None;
+                    }
                     let (direction, _) = c.one_of(&["before", "after"])?;
                     let sign = if direction == "before" { -1 } else { 1 };
                     Some(Spanned {
@@ -342,18 +352,23 @@ fn lower_trigger(c: &mut Cursor<'_, '_, '_>, setting: &SettingItem, span: Span) 
         _ => {
             c.expect("received")?;
             let (mut kind, mut activity_type, mut feature) = (None, None, None);
-            while let Some((word, _)) = c
+            while let Some(word) = c
                 .peek_word()
-                .and_then(|w| ["kind", "type", "feature"].contains(&w).then_some(w))
-                .map(|w| (w, ()))
+                .filter(|w| ["kind", "type", "feature"].contains(w))
             {
-                c.next();
+                let word_span = c.next().map(Arg::span).unwrap_or_default();
                 let value = c.text("a value in double quotes")?;
-                match word {
-                    "kind" => kind = Some(value),
-                    "type" => activity_type = Some(value),
-                    _ => feature = Some(value),
+                let slot = match word {
+                    "kind" => &mut kind,
+                    "type" => &mut activity_type,
+                    _ => &mut feature,
+                };
+                if slot.is_some() {
+                    let message = format!("`{word}` is given twice in one trigger");
+                    c.report(code::DUPLICATE_SETTING, word_span, message, "given again");
+                    return None;
                 }
+                *slot = Some(value);
             }
             TriggerEvent::ActivityReceived {
                 kind,
@@ -365,10 +380,22 @@ fn lower_trigger(c: &mut Cursor<'_, '_, '_>, setting: &SettingItem, span: Span) 
     let mut filter = None;
     let mut owner = None;
     loop {
-        if c.eat("filter").is_some() {
-            filter = Some(c.text("a filter id in double quotes")?);
-        } else if c.eat("owner").is_some() {
-            owner = Some(c.responsible()?);
+        if let Some(word) = c.eat("filter") {
+            let text = c.text("a filter id in double quotes")?;
+            if filter.is_some() {
+                let message = "`filter` is given twice in one trigger".to_string();
+                c.report(code::DUPLICATE_SETTING, word, message, "second filter");
+                return None;
+            }
+            filter = Some(text);
+        } else if let Some(word) = c.eat("owner") {
+            let who = c.responsible()?;
+            if owner.is_some() {
+                let message = "`owner` is given twice in one trigger".to_string();
+                c.report(code::DUPLICATE_SETTING, word, message, "second owner");
+                return None;
+            }
+            owner = Some(who);
         } else {
             break;
         }

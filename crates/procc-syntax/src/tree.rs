@@ -265,7 +265,7 @@ impl<'t> Reader<'t> {
     fn block(&mut self, pair: Pair<'_, Rule>) -> Vec<Item> {
         let mut items = Vec::new();
         for child in self.children(pair) {
-            let span = span_of(&child);
+            let span = token_span(&child);
             let kind = match child.as_rule() {
                 Rule::step => ItemKind::Step(self.step(child)),
                 Rule::setting => ItemKind::Setting(self.setting(child)),
@@ -720,6 +720,17 @@ impl<'t> Reader<'t> {
         )
         .with_help_opt(help)
     }
+}
+
+/// The span of an item from its first to its last token: pest's span of a rule that ends in an
+/// optional part also covers the spaces and comment skipped while trying that part.
+fn token_span(pair: &Pair<'_, Rule>) -> Span {
+    let whole = span_of(pair);
+    let mut last = pair.clone();
+    while let Some(inner) = last.clone().into_inner().last() {
+        last = inner;
+    }
+    Span::new(whole.start(), last.as_span().end())
 }
 
 pub(crate) fn ident(pair: &Pair<'_, Rule>) -> Ident {

@@ -393,3 +393,38 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     let found = problems(&text);
     assert_eq!(found.first().map(|(c, _)| c.as_str()), Some("P0005"));
 }
+
+#[test]
+fn very_long_expressions_are_refused_not_overflowing_the_stack() {
+    let terms = vec!["property.rooms"; 5_000].join(" + ");
+    let text = format!(
+        "process p {{\n  needs property\n  step d: decision automatic when {terms} > 1 {{\n    yes -> e\n    no -> e\n  }}\n  step e: end\n}}\n"
+    );
+    let codes: Vec<String> = problems(&text).into_iter().map(|(c, _)| c).collect();
+    assert!(codes.contains(&"P0005".to_string()), "{codes:?}");
+}
+
+#[test]
+fn trigger_lines_refuse_repeats_and_business_days() {
+    let found = problems(
+        "process p {\n  needs address\n  trigger address saved filter \"a\" filter \"b\"\n  trigger date address.birthday 2 business days on \"nrw\" before\n  trigger activity received kind \"a\" kind \"b\"\n  step e: end\n}\n",
+    );
+    let codes: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(codes, ["P0010", "P2003", "P0010"], "{found:?}");
+}
+
+#[test]
+fn an_item_ends_at_its_last_token_not_at_its_comment() {
+    let text =
+        "process p {\n  notify controller on cancel   // tell them\n  step e: end // done\n}\n";
+    let file = parse_ok(text);
+    let notify = file.processes[0]
+        .notify_controller_on_cancel
+        .expect("notify is set");
+    assert_eq!(
+        &text[notify.start()..notify.end()],
+        "notify controller on cancel"
+    );
+    let step = &file.processes[0].steps[0];
+    assert_eq!(&text[step.span.start()..step.span.end()], "step e: end");
+}

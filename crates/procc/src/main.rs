@@ -11,6 +11,7 @@
 mod check;
 mod compile;
 mod explain;
+mod format;
 mod project;
 mod render;
 mod report;
@@ -24,13 +25,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::project::UsageError;
 
 /// Exit code: the command ran and found no problems (warnings are allowed).
-const EXIT_CLEAN: u8 = 0;
+pub(crate) const EXIT_CLEAN: u8 = 0;
 /// Exit code: problems were found.
-const EXIT_PROBLEMS: u8 = 1;
+pub(crate) const EXIT_PROBLEMS: u8 = 1;
 /// Exit code: bad arguments, a missing file, an unreadable folder.
 const EXIT_USAGE: u8 = 2;
 /// Exit code: procc itself failed (a panic); always a bug.
-const EXIT_INTERNAL: i32 = 3;
+pub(crate) const EXIT_INTERNAL: i32 = 3;
 
 /// Check, compile, draw and explain process templates (`.proc` files) for the real-estate CRM.
 #[derive(Debug, Parser)]
@@ -40,6 +41,7 @@ EXAMPLES:
   procc check                      Check the project around the current folder
   procc check processes/           Check every .proc file below a folder
   procc check --format github      Annotations for GitHub Actions
+  procc fmt --check                Is every file formatted canonically?
   procc compile -o plan.json       Compile the project into a plan for the runtime
   procc graph --format mermaid     Draw the project's processes
   procc explain P1001              What a diagnostic code means and how to fix it
@@ -81,6 +83,24 @@ EXIT CODES:
   2  usage or IO error (missing file, folder without .proc files, no procc.toml)
   3  internal error (please report)")]
     Check(CheckArgs),
+    /// Format .proc files canonically.
+    #[command(after_help = "\
+There is one layout and no options: two spaces of indentation, settings in a fixed order, one
+blank line between steps where the author had any, comments kept where they were. Formatting
+never changes what a file means: the result is parsed again and compared before it is written,
+and a file with syntax errors is left alone (its errors are printed). Formatting twice changes
+nothing.
+
+EXAMPLES:
+  procc fmt                          Format the project's files in place
+  procc fmt examples/ --check        Print a diff for each file that is not formatted
+  procc fmt - < draft.proc           Format standard input to standard output
+
+EXIT CODES:
+  0  formatted (with --check: nothing to change)
+  1  --check found files to change, or a file has syntax errors
+  2  usage or IO error")]
+    Fmt(FmtArgs),
     /// Check the project and compile it into a plan that the runtime executes.
     #[command(after_help = "\
 The plan is written only when the check finds no errors; warnings are printed and allowed
@@ -132,6 +152,20 @@ pub(crate) struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub(crate) deny_warnings: bool,
+}
+
+/// Arguments of `procc fmt`.
+#[derive(Debug, Args)]
+struct FmtArgs {
+    /// Files or folders to format, or `-` for standard input [default: the project's `files`].
+    #[arg(value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+    /// The project file whose `files` are formatted when no PATHS are given.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Change nothing; print a diff for each file that would change and exit 1 if any would.
+    #[arg(long)]
+    check: bool,
 }
 
 /// Arguments of `procc compile`.
@@ -213,6 +247,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Fmt(args) => run_fmt(&args),
         Command::Compile(args) => run_compile(&args),
         Command::Graph(args) => run_graph(&args),
         Command::Explain(args) => match (args.list, args.code) {
@@ -270,6 +305,28 @@ fn print_build_diagnostics(report: &report::Report) {
     }
 }
 
+fn run_fmt(args: &FmtArgs) -> Result<u8, UsageError> {
+    if args.paths.iter().any(|p| p == std::path::Path::new("-")) {
+        if args.paths.len() > 1 || args.check {
+            return Err(UsageError::new(
+                "`-` (standard input) is formatted on its own, without --check or other paths",
+            ));
+        }
+        return format::stdin();
+    }
+    let mode = if args.check {
+        format::Mode::Check
+    } else {
+        format::Mode::Write
+    };
+    format::files(
+        &args.paths,
+        args.config.as_deref(),
+        &current_folder()?,
+        mode,
+    )
+}
+
 fn run_compile(args: &CompileArgs) -> Result<u8, UsageError> {
     let built = compile::build(&args.paths, args.config.as_deref(), &current_folder()?)?;
     print_build_diagnostics(&built.report);
@@ -324,7 +381,7 @@ fn run_graph(args: &GraphArgs) -> Result<u8, UsageError> {
 }
 
 /// Colour and width of human output, decided from the terminal and `NO_COLOR`.
-fn human_style(tty: bool) -> render::human::Style {
+pub(crate) fn human_style(tty: bool) -> render::human::Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let width = if tty {
         // A pseudo-terminal may report zero columns.
@@ -342,7 +399,7 @@ fn human_style(tty: bool) -> render::human::Style {
 }
 
 /// Writes to standard output; a closed pipe (`procc check | head`) is not an error.
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

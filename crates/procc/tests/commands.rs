@@ -1,0 +1,170 @@
+//! End-to-end tests of `procc fmt`, `procc compile` and `procc graph` on small projects in
+//! temporary folders.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use procc_diagnostics::FileId;
+use tempfile::TempDir;
+
+const PROJECT: &str = "[tenant]\nid = \"musterimmo\"\nname = \"Muster Immobilien GmbH\"\n";
+
+const CLEAN: &str = "process hello \"Hello\" {\n  step call: task \"Call the customer\" {\n    start 1 day after previous\n    deadline 3 days\n  }\n  step done: end\n}\n";
+
+/// Valid but not in canonical form: odd indentation, a semicolon, explicit `manual`.
+const MESSY: &str = "process   hello \"Hello\" {\n      step call: task \"Call the customer\" { deadline 3 days; start 1 day after previous }\n\n\n  step done: end   // finished\n}\n";
+
+const BROKEN: &str =
+    "process broken \"Broken\" {\n  step call task \"Call\"\n  step done: end\n}\n";
+
+fn project(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(dir.path().join("procc.toml"), PROJECT).expect("writable");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("writable");
+    }
+    dir
+}
+
+fn procc(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn fmt_check_prints_a_diff_and_changes_nothing() {
+    let dir = project(&[("a.proc", MESSY)]);
+    let out = procc(dir.path(), &["fmt", "--check", "a.proc"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.contains("--- a.proc") && diff.contains("+++ a.proc (formatted)"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+  step call: task \"Call the customer\" {"),
+        "{diff}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.proc")).expect("readable"),
+        MESSY
+    );
+}
+
+#[test]
+fn fmt_writes_the_canonical_form_once_and_keeps_comments() {
+    let dir = project(&[("a.proc", MESSY)]);
+    let out = procc(dir.path(), &["fmt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let formatted = std::fs::read_to_string(dir.path().join("a.proc")).expect("readable");
+    assert_eq!(
+        formatted,
+        "process hello \"Hello\" {\n  step call: task \"Call the customer\" {\n    start 1 day after previous\n    deadline 3 days\n  }\n\n  step done: end // finished\n}\n"
+    );
+    let again = procc(dir.path(), &["fmt", "--check"]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "formatting is idempotent: {}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
+fn fmt_leaves_a_file_with_syntax_errors_alone() {
+    let dir = project(&[("b.proc", BROKEN)]);
+    let out = procc(dir.path(), &["fmt", "b.proc"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[P0001]"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.proc")).expect("readable"),
+        BROKEN
+    );
+}
+
+#[test]
+fn fmt_formats_standard_input_to_standard_output() {
+    let dir = project(&[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(["fmt", "-"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("procc runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(MESSY.as_bytes())
+        .expect("writable stdin");
+    let out = child.wait_with_output().expect("procc ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("process hello \"Hello\" {\n  step call:"));
+}
+
+#[test]
+fn compile_writes_a_plan_that_loads_and_is_the_same_every_time() {
+    let dir = project(&[("hello.proc", CLEAN)]);
+    let out = procc(dir.path(), &["compile", "-o", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("wrote plan.json (1 templates, 2 steps, sha256:"));
+    let first = std::fs::read_to_string(dir.path().join("plan.json")).expect("the plan is written");
+    let plan = procc_plan::load(FileId(0), &first).expect("the plan loads");
+    assert_eq!(plan.templates[0].name, "hello");
+    assert_eq!(plan.templates[0].steps[0].source.file, "hello.proc");
+    let again = procc(dir.path(), &["compile", "-o", "-"]);
+    assert_eq!(
+        text(&again.stdout),
+        first,
+        "the same sources give the same bytes"
+    );
+}
+
+#[test]
+fn compile_refuses_to_write_a_plan_when_check_finds_errors() {
+    let dir = project(&[("b.proc", BROKEN)]);
+    let out = procc(dir.path(), &["compile", "-o", "plan.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no plan written"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("plan.json").exists());
+}
+
+#[test]
+fn graph_draws_dot_and_mermaid_and_names_unknown_processes() {
+    let dir = project(&[("hello.proc", CLEAN)]);
+    let dot = procc(dir.path(), &["graph"]);
+    assert_eq!(dot.status.code(), Some(0), "{}", text(&dot.stderr));
+    assert!(text(&dot.stdout).starts_with("digraph procc {"));
+    assert!(text(&dot.stdout).contains("1 day after · deadline 3 days"));
+    let mermaid = procc(
+        dir.path(),
+        &["graph", "--format", "mermaid", "--process", "hello"],
+    );
+    assert!(text(&mermaid.stdout).starts_with("flowchart TD\n"));
+    let unknown = procc(dir.path(), &["graph", "--process", "helo"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("did you mean `hello`?"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
