@@ -38,6 +38,21 @@ pub(crate) fn build(
     })
 }
 
+/// Reads and checks a compiled plan. An unreadable file is a usage error; a plan that is refused
+/// (not JSON, another format version, changed after compiling, broken) is a report with its
+/// diagnostic, pointing into the plan's text.
+pub(crate) fn load_plan(path: &Path, cwd: &Path) -> Result<Result<Plan, Report>, UsageError> {
+    let name = crate::project::display_name(&crate::project::absolute(path, cwd), cwd);
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("cannot read the plan `{name}`: {e}")))?;
+    let mut sources = procc_diagnostics::Sources::new();
+    let id = sources.add(name, text);
+    match procc_plan::load(id, sources.get(id).text()) {
+        Ok(plan) => Ok(Ok(plan)),
+        Err(diagnostic) => Ok(Err(Report::new(sources, vec![*diagnostic], 0))),
+    }
+}
+
 /// Writes `text` to `path` whole or not at all: into a temporary file beside it, then renamed,
 /// so that a runtime never reads half a plan. `-` is standard output.
 pub(crate) fn write_output(path: &Path, text: &str) -> Result<(), UsageError> {

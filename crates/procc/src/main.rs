@@ -125,6 +125,7 @@ links. The project is checked first; nothing is drawn when it has errors.
 EXAMPLES:
   procc graph examples/ --process revaluation | dot -Tsvg > revaluation.svg
   procc graph --format mermaid -o docs/processes.mmd
+  procc graph --plan plan.json         Draw what a deployed plan runs
 
 EXIT CODES:
   0  drawn    1  problems found    2  usage or IO error")]
@@ -189,8 +190,11 @@ struct CompileArgs {
 #[derive(Debug, Args)]
 struct GraphArgs {
     /// Files or folders to draw [default: the project's `files`].
-    #[arg(value_name = "PATHS")]
+    #[arg(value_name = "PATHS", conflicts_with = "plan")]
     paths: Vec<PathBuf>,
+    /// Draw a compiled plan instead of the sources (its format and hash are checked).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
     /// The project file to use instead of looking for procc.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -351,11 +355,24 @@ fn run_compile(args: &CompileArgs) -> Result<u8, UsageError> {
 }
 
 fn run_graph(args: &GraphArgs) -> Result<u8, UsageError> {
-    let built = compile::build(&args.paths, args.config.as_deref(), &current_folder()?)?;
-    print_build_diagnostics(&built.report);
-    let Some(plan) = built.plan else {
-        eprintln!("error: nothing drawn: fix the problems above first");
-        return Ok(EXIT_PROBLEMS);
+    let cwd = current_folder()?;
+    let plan = match &args.plan {
+        Some(path) => match compile::load_plan(path, &cwd)? {
+            Ok(plan) => plan,
+            Err(report) => {
+                print_build_diagnostics(&report);
+                return Ok(EXIT_PROBLEMS);
+            }
+        },
+        None => {
+            let built = compile::build(&args.paths, args.config.as_deref(), &cwd)?;
+            print_build_diagnostics(&built.report);
+            let Some(plan) = built.plan else {
+                eprintln!("error: nothing drawn: fix the problems above first");
+                return Ok(EXIT_PROBLEMS);
+            };
+            plan
+        }
     };
     if let Some(missing) = args
         .process

@@ -168,3 +168,38 @@ fn graph_draws_dot_and_mermaid_and_names_unknown_processes() {
         text(&unknown.stderr)
     );
 }
+
+#[test]
+fn graph_draws_a_compiled_plan_and_refuses_a_tampered_one() {
+    let dir = project(&[("hello.proc", CLEAN)]);
+    assert_eq!(
+        procc(dir.path(), &["compile", "-o", "plan.json"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let drawn = procc(dir.path(), &["graph", "--plan", "plan.json"]);
+    assert_eq!(drawn.status.code(), Some(0), "{}", text(&drawn.stderr));
+    assert!(text(&drawn.stdout).starts_with("digraph procc {"));
+
+    let plan = std::fs::read_to_string(dir.path().join("plan.json")).expect("readable");
+    let tampered = plan.replacen("\"amount\": 3", "\"amount\": 30", 1);
+    assert_ne!(tampered, plan);
+    std::fs::write(dir.path().join("tampered.json"), tampered).expect("writable");
+    let refused = procc(dir.path(), &["graph", "--plan", "tampered.json"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("[P4003]"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let cut = &plan[..plan.len() / 2];
+    std::fs::write(dir.path().join("cut.json"), cut).expect("writable");
+    let refused = procc(dir.path(), &["graph", "--plan", "cut.json"]);
+    assert!(
+        text(&refused.stderr).contains("[P4001]") && text(&refused.stderr).contains("cut short"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
