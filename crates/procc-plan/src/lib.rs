@@ -90,7 +90,29 @@ impl Plan {
 /// The JSON Schema of the plan format, as published in `docs/plan.schema.json`.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Plan);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let value = sorted_keys(serde_json::to_value(&schema).unwrap_or_default());
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// `value` with the keys of every object in sorted order, so that the text is the same whether
+/// or not another crate of the build turns on serde_json's `preserve_order`.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
+        other => other,
+    }
 }
