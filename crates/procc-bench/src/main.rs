@@ -7,6 +7,10 @@
 
 mod generate;
 
+/// The same allocator as the `procc` binary, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use procc_diagnostics::{FileId, Sources};
