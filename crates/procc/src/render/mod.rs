@@ -8,18 +8,14 @@ pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod sarif;
 
-/// Where the page of a code lives in the repository, for links in SARIF.
-pub(crate) fn code_page_url(id: &str) -> String {
-    format!("{}/blob/main/docs/codes/{id}.md", repository_url())
+/// Where the page of a code lives in the repository, for links in SARIF; `None` while the
+/// workspace's Cargo.toml names no `repository` (procc invents no address).
+pub(crate) fn code_page_url(id: &str) -> Option<String> {
+    repository_url().map(|repository| format!("{repository}/blob/main/docs/codes/{id}.md"))
 }
 
-/// The project's home: the `repository` of Cargo.toml when set.
-pub(crate) fn repository_url() -> &'static str {
-    const FROM_CARGO: &str = env!("CARGO_PKG_REPOSITORY");
-    if FROM_CARGO.is_empty() {
-        // Until `repository` is set in the workspace's Cargo.toml.
-        "https://github.com/procc-lang/procc"
-    } else {
-        FROM_CARGO
-    }
+/// The project's home: the `repository` of Cargo.toml, when set.
+pub(crate) fn repository_url() -> Option<&'static str> {
+    let from_cargo: &'static str = env!("CARGO_PKG_REPOSITORY");
+    (!from_cargo.is_empty()).then_some(from_cargo)
 }

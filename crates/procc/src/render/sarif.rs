@@ -101,13 +101,17 @@ pub(crate) fn render(report: &Report) -> String {
     let rules: Vec<Value> = used
         .values()
         .map(|code| {
-            json!({
+            let mut rule = json!({
                 "id": code.id,
                 "name": code.slug,
                 "shortDescription": { "text": code.summary },
-                "helpUri": code_page_url(code.id),
+                "help": { "text": format!("`procc explain {}` prints the page of this code", code.id) },
                 "defaultConfiguration": { "level": level(code.severity) },
-            })
+            });
+            if let (Some(url), Some(fields)) = (code_page_url(code.id), rule.as_object_mut()) {
+                fields.insert("helpUri".into(), Value::String(url));
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = report
@@ -115,17 +119,20 @@ pub(crate) fn render(report: &Report) -> String {
         .iter()
         .map(|d| result(report, d, index.get(d.code.id).copied().unwrap_or_default()))
         .collect();
+    let mut driver = json!({
+        "name": "procc",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let (Some(url), Some(fields)) = (repository_url(), driver.as_object_mut()) {
+        fields.insert("informationUri".into(), Value::String(url.to_string()));
+    }
     let log = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {
-                "driver": {
-                    "name": "procc",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": repository_url(),
-                    "rules": rules,
-                },
+                "driver": driver,
             },
             "columnKind": "unicodeCodePoints",
             "results": results,

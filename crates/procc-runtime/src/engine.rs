@@ -1,0 +1,2865 @@
+//! The engine: every operation is one store transaction that moves instances, writes their
+//! audit rows and their effects (outbox rows) together.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use procc_plan::{
+    Action, Channel, Controller, DecisionMode, FieldType, Module, Next, Plan, Pool, PortalAction,
+    Record, Responsible, RungAction, SmsRecipient, SmsSender, SmsText, SmsWindow, StepIndex,
+    Template, TriggerEvent,
+};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::clock::{Clock, VirtualClock};
+use crate::effects::Connector;
+use crate::eval::{Scope, Val, eval, module_name, typed};
+use crate::model::*;
+use crate::store::{Store, Tx};
+use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
+
+/// The key that remembers the last day the daily scan ran for.
+const SCAN_KEY: &str = "daily_scan/last";
+use crate::token::DecisionToken;
+use crate::{Error, Result};
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The secret that signs decision links (HMAC-SHA256).
+    pub decision_secret: Vec<u8>,
+    /// How long a decision link is valid.
+    pub decision_link_ttl: Duration,
+    /// The address decision links point to; the token is appended as `?token=...`.
+    pub decision_base_url: String,
+    /// The tenant's time zone for calendar days and the daily scan; `None`: the time zone of
+    /// the plan's first calendar, else UTC.
+    pub time_zone: Option<Tz>,
+    /// Starts of one follow-up chain allowed per day before the chain is stopped.
+    pub loop_limit: u64,
+    /// The name of this worker in timer leases.
+    pub worker: String,
+    /// How long a claimed timer stays with this worker.
+    pub lease: Duration,
+    /// Automatic steps one operation may run in a row before the next one is made manual
+    /// (a guard against loops of automatic steps without delays).
+    pub max_automatic_steps: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            decision_secret: b"change-me".to_vec(),
+            decision_link_ttl: Duration::days(14),
+            decision_base_url: "https://procc.invalid/decide".to_string(),
+            time_zone: None,
+            loop_limit: 10,
+            worker: "worker-1".to_string(),
+            lease: Duration::minutes(5),
+            max_automatic_steps: 500,
+        }
+    }
+}
+
+/// A manual start.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    /// The template name.
+    pub template: String,
+    /// The process owner (a user id).
+    pub owner: String,
+    /// The linked records.
+    pub links: Links,
+    /// Who starts it (a user id; the controller when the template says `starter`).
+    pub started_by: String,
+    /// A start with a key already used returns the instance it started, starting nothing.
+    pub idempotency_key: Option<String>,
+    /// The e-mail it is started from.
+    pub email: Option<TriggerEmail>,
+}
+
+/// What a person enters when completing a step.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    /// The answer of a decision.
+    pub answer: Option<bool>,
+    /// The value of a manual write-values step, or the record id of an assign step.
+    pub value: Option<serde_json::Value>,
+}
+
+impl StepInput {
+    /// An answer to a decision.
+    pub fn answer(yes: bool) -> StepInput {
+        StepInput {
+            answer: Some(yes),
+            value: None,
+        }
+    }
+    /// A value.
+    pub fn value(value: serde_json::Value) -> StepInput {
+        StepInput {
+            answer: None,
+            value: Some(value),
+        }
+    }
+}
+
+/// Something that happened to a record in the CRM.
+#[derive(Debug, Clone)]
+pub enum RecordEvent {
+    /// The record was saved (its new state) with these fields changed.
+    Saved {
+        /// The record as saved.
+        record: RecordRow,
+        /// The names of the changed fields.
+        changed: Vec<String>,
+    },
+    /// The status of a record was set.
+    StatusSet {
+        /// The module.
+        module: Module,
+        /// The record id.
+        id: String,
+        /// The new status.
+        value: String,
+    },
+    /// An e-mail was received for an address.
+    EmailReceived {
+        /// The address id.
+        address: String,
+        /// A property it is about.
+        property: Option<String>,
+        /// The e-mail.
+        email: TriggerEmail,
+        /// Its feature (Merkmal).
+        feature: Option<String>,
+    },
+    /// An activity was logged on an address.
+    ActivityReceived {
+        /// The address id.
+        address: String,
+        /// A property it is about.
+        property: Option<String>,
+        /// Its kind.
+        kind: String,
+        /// Its type.
+        activity_type: Option<String>,
+        /// Its feature.
+        feature: Option<String>,
+    },
+}
+
+/// Whose due steps the controller looks at.
+#[derive(Debug, Clone)]
+pub enum ViewOf {
+    /// One user.
+    User(String),
+    /// The members of a group.
+    Group(String),
+    /// Everybody.
+    All,
+}
+
+/// An entry of an inbox or controller view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxEntry {
+    /// The work item.
+    pub item: WorkItemRow,
+    /// The template.
+    pub template: String,
+    /// The step's name.
+    pub step_name: String,
+    /// 1-based position of the step, and the number of steps.
+    pub position: (u32, u32),
+    /// The linked records.
+    pub links: Links,
+}
+
+/// An instance with everything about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceView {
+    /// The instance.
+    pub instance: InstanceRow,
+    /// Its steps (those the flow reached).
+    pub steps: Vec<StepRow>,
+    /// Its work items, open and done.
+    pub work_items: Vec<WorkItemRow>,
+    /// What its steps created.
+    pub artefacts: Vec<ArtefactRow>,
+    /// Its pending timers.
+    pub timers: Vec<TimerRow>,
+    /// Its audit history.
+    pub history: Vec<AuditRow>,
+}
+
+impl InstanceView {
+    /// The row of the step with this name.
+    pub fn step(&self, name: &str) -> Option<&StepRow> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+}
+
+/// The engine over a store.
+pub struct Engine<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    plans: Mutex<HashMap<String, Arc<Plan>>>,
+    notify: Arc<Notify>,
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine on this store and clock.
+    pub fn new(store: S, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine<S> {
+        Engine {
+            store,
+            clock,
+            config,
+            plans: Mutex::new(HashMap::new()),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Notified after every write, so a scheduler can look at the next due time again.
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.notify.clone()
+    }
+
+    fn write<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
+        let mut attempts = 0;
+        loop {
+            let now = self.clock.now();
+            let result = self.store.transaction(&mut |tx| {
+                let mut core = Core {
+                    tx,
+                    config: &self.config,
+                    plans: &self.plans,
+                    now,
+                    budget: self.config.max_automatic_steps,
+                    wake: false,
+                };
+                let value = f(&mut core)?;
+                Ok((value, core.wake))
+            });
+            match result {
+                Err(Error::Conflict) if attempts < 8 => attempts += 1,
+                Err(e) => return Err(e),
+                Ok((value, wake)) => {
+                    // Only new timers or effects can move the next due time earlier.
+                    if wake {
+                        self.notify.notify_one();
+                    }
+                    return Ok(value);
+                }
+            }
+        }
+    }
+
+    fn read<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        self.store.transaction(&mut |tx| {
+            let mut core = Core {
+                tx,
+                config: &self.config,
+                plans: &self.plans,
+                now,
+                budget: 0,
+                wake: false,
+            };
+            f(&mut core)
+        })
+    }
+
+    /// Deploys a plan and makes it the current one (new instances start on it; running
+    /// instances stay on theirs). Returns its hash.
+    pub fn deploy(&self, plan: &Plan) -> Result<String> {
+        if plan.format_version != procc_plan::FORMAT_VERSION {
+            return Err(Error::PlanFormat {
+                found: plan.format_version,
+                supported: procc_plan::FORMAT_VERSION,
+            });
+        }
+        if plan.hash != plan.compute_hash() {
+            return Err(Error::PlanTampered);
+        }
+        for calendar in &plan.catalog.calendars {
+            parse_tz(&calendar.time_zone)?;
+        }
+        let json = plan.to_json();
+        let hash = plan.hash.clone();
+        self.write(|core| {
+            let seq = core.tx.next_id("plan_seq")?;
+            core.tx.put_plan(&PlanRow {
+                hash: hash.clone(),
+                format_version: plan.format_version,
+                json: json.clone(),
+                deployed_at: core.now,
+                seq,
+            })?;
+            core.audit(None, None, "system", "plan_deployed", &hash)?;
+            Ok(hash.clone())
+        })
+    }
+
+    /// Starts a process by hand.
+    pub fn start(&self, request: &StartRequest) -> Result<InstanceId> {
+        self.write(|core| {
+            if let Some(key) = &request.idempotency_key
+                && let Some(id) = core.tx.key(&format!("start/{key}"))?
+            {
+                return id
+                    .parse()
+                    .map_err(|_| Error::Store(format!("bad start key value `{id}`")));
+            }
+            let plan = core.current_plan()?;
+            let template = plan
+                .template(&request.template)
+                .ok_or_else(|| Error::UnknownTemplate(request.template.clone()))?;
+            core.user(&plan, &request.started_by)?;
+            let controller = match &template.controller {
+                Controller::Starter => Some(Contact::User(request.started_by.clone())),
+                Controller::User(u) => Some(Contact::User(u.clone())),
+                Controller::Email(e) => Some(Contact::Email(e.clone())),
+            };
+            let id = core.start_instance(
+                &plan,
+                template,
+                &request.owner,
+                request.links.clone(),
+                StartedBy::User {
+                    user: request.started_by.clone(),
+                },
+                controller,
+                None,
+                request.email.clone(),
+            )?;
+            if let Some(key) = &request.idempotency_key {
+                core.tx.put_key(&format!("start/{key}"), &id.to_string())?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Completes an active manual step (a decision needs `input.answer`, a manual write
+    /// needs `input.value`).
+    pub fn complete_step(
+        &self,
+        instance: InstanceId,
+        step: StepIndex,
+        by: &str,
+        input: &StepInput,
+    ) -> Result<()> {
+        self.write(|core| {
+            let (mut inst, plan) = core.running(instance)?;
+            let template = core.template(&plan, &inst)?;
+            let spec = template
+                .steps
+                .get(step as usize)
+                .ok_or(Error::UnknownStep { instance, step })?;
+            let mut row = core.active_row(instance, step)?;
+            if let (Action::Task { .. }, Some(task)) = (&spec.action, row.task) {
+                return Err(Error::WaitsForTask {
+                    name: spec.name.clone(),
+                    task,
+                });
+            }
+            let answer = match core.perform(&plan, template, &mut inst, &mut row, Some(input))? {
+                Outcome::Continue(answer) => answer,
+                Outcome::Stopped => {
+                    core.put_done(&mut row, StepState::Cancelled, None)?;
+                    return core.save(&mut inst);
+                }
+            };
+            core.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
+            core.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Completes a task; the task step waiting for it completes with it.
+    pub fn complete_task(&self, task: u64, by: &str) -> Result<()> {
+        self.write(|core| {
+            let mut artefact = core
+                .tx
+                .artefact(task)?
+                .filter(|a| a.kind == ArtefactKind::Task)
+                .ok_or(Error::UnknownTask(task))?;
+            if artefact.done {
+                return Err(Error::InvalidInput(format!("task {task} is already done")));
+            }
+            let (mut inst, plan) = core.running(artefact.instance)?;
+            let template = core.template(&plan, &inst)?;
+            let row = core.active_row(inst.id, artefact.step)?;
+            if row.task != Some(task) {
+                return Err(Error::StepNotActive {
+                    instance: inst.id,
+                    step: artefact.step,
+                    state: "waiting for another task".into(),
+                });
+            }
+            artefact.done = true;
+            core.tx.put_artefact(&artefact)?;
+            core.audit(
+                Some(inst.id),
+                Some(row.index),
+                by,
+                "task_done",
+                &task.to_string(),
+            )?;
+            core.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Decides a decision from a signed e-mail link.
+    pub fn decide_by_token(&self, token: &str) -> Result<()> {
+        let decided = DecisionToken::verify(token, &self.config.decision_secret, self.clock.now())?;
+        self.write(|core| {
+            let (mut inst, plan) = core.running(decided.instance)?;
+            let template = core.template(&plan, &inst)?;
+            let row = core.active_row(inst.id, decided.step)?;
+            if row.visit != decided.visit {
+                return Err(Error::StepNotActive {
+                    instance: inst.id,
+                    step: decided.step,
+                    state: "decided already (the link is for an earlier visit)".into(),
+                });
+            }
+            let who = row.responsible.clone().unwrap_or_else(|| "system".into());
+            core.audit(
+                Some(inst.id),
+                Some(row.index),
+                &who,
+                "decided_by_link",
+                if decided.answer { "yes" } else { "no" },
+            )?;
+            core.finish_step(
+                &plan,
+                template,
+                &mut inst,
+                row,
+                StepState::Done,
+                Some(decided.answer),
+            )?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Skips a step (only steps the template allows to skip); the controller is e-mailed.
+    pub fn skip(&self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
+        self.write(|core| {
+            let (mut inst, plan) = core.running(instance)?;
+            let template = core.template(&plan, &inst)?;
+            let spec = template
+                .steps
+                .get(step as usize)
+                .ok_or(Error::UnknownStep { instance, step })?;
+            let row = core
+                .tx
+                .steps(instance)?
+                .into_iter()
+                .find(|r| r.index == step)
+                .filter(|r| matches!(r.state, StepState::Active | StepState::Scheduled { .. }))
+                .ok_or_else(|| Error::StepNotActive {
+                    instance,
+                    step,
+                    state: "not reached or finished".into(),
+                })?;
+            if !spec.skippable || matches!(spec.action, Action::Task { .. }) {
+                return Err(Error::NotSkippable {
+                    name: spec.name.clone(),
+                });
+            }
+            core.audit(Some(instance), Some(step), by, "step_skipped", &spec.name)?;
+            let subject = format!(
+                "Step `{}` of process {} ({}) was skipped by {by}",
+                spec.name, inst.id, inst.template
+            );
+            let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
+            core.email_controller(&plan, &inst, &subject, &key)?;
+            core.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Cancels a running process; the controller is told when the template says so.
+    pub fn cancel(&self, instance: InstanceId, by: &str) -> Result<()> {
+        self.write(|core| {
+            let (mut inst, plan) = core.running(instance)?;
+            let template = core.template(&plan, &inst)?;
+            core.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Gives a step to another user, for this step only or for it and all following ones. A
+    /// task step's task follows; a task step refuses "this and following".
+    pub fn reassign(
+        &self,
+        instance: InstanceId,
+        step: StepIndex,
+        user: &str,
+        this_and_following: bool,
+        by: &str,
+    ) -> Result<()> {
+        self.write(|core| {
+            let (mut inst, plan) = core.running(instance)?;
+            let template = core.template(&plan, &inst)?;
+            core.user(&plan, user)?;
+            let spec = template
+                .steps
+                .get(step as usize)
+                .ok_or(Error::UnknownStep { instance, step })?;
+            if this_and_following && matches!(spec.action, Action::Task { .. }) {
+                return Err(Error::TaskStepFollowing {
+                    name: spec.name.clone(),
+                });
+            }
+            let targets = if this_and_following {
+                reachable(template, step)
+            } else {
+                vec![step]
+            };
+            for s in &targets {
+                inst.responsible_overrides.insert(*s, user.to_string());
+            }
+            let current = core.tx.steps(instance)?.into_iter().find(|r| {
+                r.index == step
+                    && matches!(r.state, StepState::Active | StepState::Scheduled { .. })
+            });
+            if let Some(mut row) = current {
+                core.move_step(&mut row, user)?;
+            }
+            core.audit(
+                Some(instance),
+                Some(step),
+                by,
+                "reassigned",
+                &format!(
+                    "to {user}{}",
+                    if this_and_following {
+                        " (this and following steps)"
+                    } else {
+                        ""
+                    }
+                ),
+            )?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Gives a task to another user; its step follows.
+    pub fn reassign_task(&self, task: u64, user: &str, by: &str) -> Result<()> {
+        self.write(|core| {
+            let artefact = core
+                .tx
+                .artefact(task)?
+                .filter(|a| a.kind == ArtefactKind::Task)
+                .ok_or(Error::UnknownTask(task))?;
+            let (mut inst, plan) = core.running(artefact.instance)?;
+            core.user(&plan, user)?;
+            let mut row = core.active_row(inst.id, artefact.step)?;
+            inst.responsible_overrides
+                .insert(artefact.step, user.to_string());
+            core.move_step(&mut row, user)?;
+            core.audit(
+                Some(inst.id),
+                Some(artefact.step),
+                by,
+                "task_reassigned",
+                &format!("task {task} to {user}"),
+            )?;
+            core.save(&mut inst)
+        })
+    }
+
+    /// Inserts or replaces a record without firing triggers (imports, test data).
+    pub fn put_record(&self, record: &RecordRow) -> Result<()> {
+        self.write(|core| core.tx.put_record(record))
+    }
+
+    /// A record.
+    pub fn record(&self, module: Module, id: &str) -> Result<Option<RecordRow>> {
+        self.read(|core| core.tx.record(module, id))
+    }
+
+    /// Applies a record event and starts the templates whose triggers match, once per
+    /// template, record and `occurrence` (the CRM's id of the event). Returns the started
+    /// instances.
+    pub fn record_event(&self, event: &RecordEvent, occurrence: &str) -> Result<Vec<InstanceId>> {
+        self.write(|core| {
+            let plan = core.current_plan()?;
+            core.record_event(&plan, event, occurrence, None)
+        })
+    }
+
+    /// The daily scan of date triggers for `date` (in the tenant's time zone); idempotent per
+    /// template, record and date. Returns the started instances.
+    pub fn daily_scan(&self, date: NaiveDate) -> Result<Vec<InstanceId>> {
+        self.write(|core| {
+            let plan = core.current_plan()?;
+            core.daily_scan(&plan, date)
+        })
+    }
+
+    /// Runs the daily date scan for every local day since the last scanned one up to today
+    /// (today only on the first run; at most 366 days are caught up). Each day is one
+    /// transaction that also records it as scanned. Returns the started instances.
+    pub fn run_daily_scans(&self) -> Result<Vec<InstanceId>> {
+        let found = self.read(|core| match core.current_plan() {
+            Ok(plan) => Ok(Some((core.tz(&plan), core.tx.key(SCAN_KEY)?))),
+            Err(Error::NoPlan) => Ok(None),
+            Err(e) => Err(e),
+        })?;
+        let Some((tz, last)) = found else {
+            return Ok(Vec::new());
+        };
+        let today = local_date(self.clock.now(), tz);
+        let mut day = last
+            .and_then(|d| d.parse::<NaiveDate>().ok())
+            .and_then(|d| d.succ_opt())
+            .unwrap_or(today)
+            .max(today - Duration::days(365));
+        let mut started = Vec::new();
+        while day <= today {
+            started.extend(self.write(|core| {
+                let plan = core.current_plan()?;
+                let ids = core.daily_scan(&plan, day)?;
+                core.tx.put_key(SCAN_KEY, &day.to_string())?;
+                Ok(ids)
+            })?);
+            day = match day.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        Ok(started)
+    }
+
+    /// When the next daily scan is due: the next local midnight (`None` without a plan).
+    pub fn next_daily_scan(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| match core.current_plan() {
+            Ok(plan) => {
+                let tz = core.tz(&plan);
+                let tomorrow = local_date(core.now, tz) + Duration::days(1);
+                Ok(Some(resolve_local(
+                    tz,
+                    tomorrow.and_time(chrono::NaiveTime::MIN),
+                )))
+            }
+            Err(Error::NoPlan) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Fires every timer due now, in order of due time; returns how many fired.
+    pub fn fire_due(&self) -> Result<usize> {
+        let mut fired = 0;
+        loop {
+            let now = self.clock.now();
+            let lease_until = now + self.config.lease;
+            let worker = self.config.worker.clone();
+            let batch = self.write(|core| core.tx.claim_due(now, &worker, lease_until, 64))?;
+            if batch.is_empty() {
+                return Ok(fired);
+            }
+            for timer in batch {
+                let result = self.write(|core| core.fire_timer(&timer));
+                if let Err(error) = result {
+                    // A timer that cannot be processed must not block the others: record why
+                    // and drop it.
+                    self.write(|core| {
+                        core.tx.delete_timer(timer.id)?;
+                        core.audit(
+                            Some(timer.instance),
+                            Some(timer.step),
+                            "system",
+                            "timer_failed",
+                            &error.to_string(),
+                        )
+                    })?;
+                }
+                fired += 1;
+            }
+        }
+    }
+
+    /// The earliest time something is due: a timer or a delayed effect.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| {
+            let timer = core.tx.next_due()?;
+            let effect = core.tx.next_outbox_due(core.now)?;
+            Ok(match (timer, effect) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
+        })
+    }
+
+    /// Hands pending effects to the connector; returns how many were delivered. A failed
+    /// delivery is retried later with a growing pause (at least once, same idempotency key).
+    pub fn dispatch(&self, connector: &dyn Connector) -> Result<usize> {
+        let mut delivered = 0;
+        loop {
+            let now = self.clock.now();
+            let pending = self.read(|core| core.tx.pending_outbox(now, 64))?;
+            if pending.is_empty() {
+                return Ok(delivered);
+            }
+            let mut progress = false;
+            for mut effect in pending {
+                effect.attempts += 1;
+                match connector.deliver(&effect) {
+                    Ok(()) => {
+                        effect.delivered_at = Some(self.clock.now());
+                        effect.last_error = None;
+                        delivered += 1;
+                        progress = true;
+                    }
+                    Err(error) => {
+                        let pause = 2i64.saturating_pow(effect.attempts.min(12));
+                        effect.not_before = Some(now + Duration::seconds(pause));
+                        effect.last_error = Some(error);
+                    }
+                }
+                self.write(|core| core.tx.update_outbox(&effect))?;
+            }
+            if !progress {
+                return Ok(delivered);
+            }
+        }
+    }
+
+    /// On a virtual clock: fires everything due up to `until` in order, moving the clock to
+    /// each due time, and delivers effects when a connector is given; the clock ends at `until`.
+    pub fn advance_to(
+        &self,
+        clock: &VirtualClock,
+        until: DateTime<Utc>,
+        connector: Option<&dyn Connector>,
+    ) -> Result<()> {
+        loop {
+            if let Some(c) = connector {
+                self.dispatch(c)?;
+            }
+            match self.next_due()? {
+                Some(due) if due <= until => {
+                    clock.set(due);
+                    if self.fire_due()? == 0 && connector.is_none() && self.next_due()? == Some(due)
+                    {
+                        // Only a delayed effect is due and nobody delivers it.
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        clock.set(until);
+        self.fire_due()?;
+        if let Some(c) = connector {
+            self.dispatch(c)?;
+        }
+        Ok(())
+    }
+
+    /// The open work items of a user ("my due steps").
+    pub fn inbox(&self, user: &str) -> Result<Vec<InboxEntry>> {
+        self.read(|core| {
+            let items = core.tx.open_work_items(Some(user))?;
+            core.entries(items)
+        })
+    }
+
+    /// The controller's view: open work items of a user, of a group's members, or of all.
+    pub fn controller_view(&self, of: &ViewOf) -> Result<Vec<InboxEntry>> {
+        self.read(|core| {
+            let items = core.tx.open_work_items(None)?;
+            let items = match of {
+                ViewOf::All => items,
+                ViewOf::User(u) => items.into_iter().filter(|i| &i.user == u).collect(),
+                ViewOf::Group(g) => {
+                    let plan = core.current_plan()?;
+                    let members: Vec<&str> = plan
+                        .catalog
+                        .users
+                        .iter()
+                        .filter(|u| u.groups.iter().any(|x| x == g))
+                        .map(|u| u.id.as_str())
+                        .collect();
+                    items
+                        .into_iter()
+                        .filter(|i| members.contains(&i.user.as_str()))
+                        .collect()
+                }
+            };
+            core.entries(items)
+        })
+    }
+
+    /// An instance with its steps, work items, artefacts, timers and history.
+    pub fn instance(&self, id: InstanceId) -> Result<InstanceView> {
+        self.read(|core| {
+            let instance = core.tx.instance(id)?.ok_or(Error::UnknownInstance(id))?;
+            Ok(InstanceView {
+                instance,
+                steps: core.tx.steps(id)?,
+                work_items: core.tx.work_items_of(id)?,
+                artefacts: core.tx.artefacts_of(id)?,
+                timers: core.tx.timers_of(id)?,
+                history: core.tx.audit(Some(id))?,
+            })
+        })
+    }
+
+    /// The whole outbox.
+    pub fn outbox(&self) -> Result<Vec<OutboxRow>> {
+        self.read(|core| core.tx.outbox())
+    }
+
+    /// The whole audit history.
+    pub fn audit(&self) -> Result<Vec<AuditRow>> {
+        self.read(|core| core.tx.audit(None))
+    }
+
+    /// The running instances.
+    pub fn running(&self) -> Result<Vec<InstanceRow>> {
+        self.read(|core| core.tx.running_instances())
+    }
+
+    /// The signed yes/no link tokens for a decision step's current visit (what the decision
+    /// e-mail carries).
+    pub fn decision_tokens(
+        &self,
+        instance: InstanceId,
+        step: StepIndex,
+    ) -> Result<(String, String)> {
+        self.read(|core| {
+            let row = core.active_row(instance, step)?;
+            core.tokens(instance, step, row.visit)
+        })
+    }
+}
+
+/// Steps reachable from `from` (itself included).
+fn reachable(template: &Template, from: StepIndex) -> Vec<StepIndex> {
+    let mut seen = vec![from];
+    let mut stack = vec![from];
+    while let Some(s) = stack.pop() {
+        let next = match template.steps.get(s as usize).map(|st| &st.next) {
+            Some(Next::Step { step }) => vec![*step],
+            Some(Next::Branch { yes, no }) => vec![*yes, *no],
+            _ => vec![],
+        };
+        for n in next {
+            if !seen.contains(&n) {
+                seen.push(n);
+                stack.push(n);
+            }
+        }
+    }
+    seen
+}
+
+fn record_module(r: Record) -> Module {
+    match r {
+        Record::Address => Module::Address,
+        Record::Property => Module::Property,
+    }
+}
+
+enum Outcome {
+    Continue(Option<bool>),
+    Stopped,
+}
+
+/// The state of one transaction.
+struct Core<'a> {
+    tx: &'a mut dyn Tx,
+    config: &'a EngineConfig,
+    plans: &'a Mutex<HashMap<String, Arc<Plan>>>,
+    now: DateTime<Utc>,
+    budget: u32,
+    /// Whether this transaction wrote a timer or an effect (the scheduler must look again).
+    wake: bool,
+}
+
+impl Core<'_> {
+    fn plan(&mut self, hash: &str) -> Result<Arc<Plan>> {
+        if let Some(p) = self.plans.lock().ok().and_then(|m| m.get(hash).cloned()) {
+            return Ok(p);
+        }
+        let row = self
+            .tx
+            .plan(hash)?
+            .ok_or_else(|| Error::Store(format!("plan {hash} is not stored")))?;
+        let plan: Plan = serde_json::from_str(&row.json)?;
+        let plan = Arc::new(plan);
+        if let Ok(mut m) = self.plans.lock() {
+            m.insert(hash.to_string(), plan.clone());
+        }
+        Ok(plan)
+    }
+
+    fn current_plan(&mut self) -> Result<Arc<Plan>> {
+        let row = self.tx.current_plan()?.ok_or(Error::NoPlan)?;
+        self.plan(&row.hash)
+    }
+
+    fn template<'p>(&self, plan: &'p Plan, inst: &InstanceRow) -> Result<&'p Template> {
+        plan.template(&inst.template)
+            .ok_or_else(|| Error::UnknownTemplate(inst.template.clone()))
+    }
+
+    fn tz(&self, plan: &Plan) -> Tz {
+        self.config
+            .time_zone
+            .or_else(|| {
+                plan.catalog
+                    .calendars
+                    .first()
+                    .and_then(|c| parse_tz(&c.time_zone).ok())
+            })
+            .unwrap_or(Tz::UTC)
+    }
+
+    fn user<'p>(&self, plan: &'p Plan, id: &str) -> Result<&'p procc_plan::User> {
+        plan.catalog
+            .users
+            .iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| Error::UnknownUser(id.to_string()))
+    }
+
+    fn audit(
+        &mut self,
+        instance: Option<InstanceId>,
+        step: Option<StepIndex>,
+        who: &str,
+        event: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let id = self.tx.next_id("audit")?;
+        self.tx.insert_audit(&AuditRow {
+            id,
+            at: self.now,
+            instance,
+            step,
+            who: who.to_string(),
+            event: event.to_string(),
+            detail: detail.to_string(),
+        })
+    }
+
+    fn emit(
+        &mut self,
+        kind: EffectKind,
+        to: &str,
+        payload: serde_json::Value,
+        key: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.wake = true;
+        let id = self.tx.next_id("outbox")?;
+        self.tx.insert_outbox(&OutboxRow {
+            id,
+            kind,
+            to: to.to_string(),
+            payload,
+            idempotency_key: key.to_string(),
+            created_at: self.now,
+            not_before,
+            delivered_at: None,
+            attempts: 0,
+            last_error: None,
+        })?;
+        Ok(())
+    }
+
+    fn contact_email(&self, plan: &Plan, contact: &Contact) -> Option<String> {
+        match contact {
+            Contact::Email(e) => Some(e.clone()),
+            Contact::User(u) => self.user(plan, u).ok().map(|u| u.email.clone()),
+        }
+    }
+
+    fn email_controller(
+        &mut self,
+        plan: &Plan,
+        inst: &InstanceRow,
+        subject: &str,
+        key: &str,
+    ) -> Result<()> {
+        let to = inst
+            .controller
+            .as_ref()
+            .and_then(|c| self.contact_email(plan, c))
+            .or_else(|| self.user(plan, &inst.owner).ok().map(|u| u.email.clone()));
+        match to {
+            Some(to) => self.emit(
+                EffectKind::Email,
+                &to,
+                json!({"subject": subject, "instance": inst.id, "template": inst.template,
+                       "notice": "controller"}),
+                key,
+                None,
+            ),
+            None => self.audit(
+                Some(inst.id),
+                None,
+                "system",
+                "warning",
+                &format!("nobody to e-mail: {subject}"),
+            ),
+        }
+    }
+
+    fn running(&mut self, id: InstanceId) -> Result<(InstanceRow, Arc<Plan>)> {
+        let inst = self.tx.instance(id)?.ok_or(Error::UnknownInstance(id))?;
+        if !inst.status.is_running() {
+            return Err(Error::NotRunning {
+                instance: id,
+                status: inst.status.name().to_string(),
+            });
+        }
+        let plan = self.plan(&inst.plan_hash)?;
+        Ok((inst, plan))
+    }
+
+    fn active_row(&mut self, instance: InstanceId, step: StepIndex) -> Result<StepRow> {
+        let row = self
+            .tx
+            .steps(instance)?
+            .into_iter()
+            .find(|r| r.index == step);
+        match row {
+            Some(r) if r.state == StepState::Active => Ok(r),
+            Some(r) => Err(Error::StepNotActive {
+                instance,
+                step,
+                state: r.state.name().to_string(),
+            }),
+            None => Err(Error::StepNotActive {
+                instance,
+                step,
+                state: "not reached".to_string(),
+            }),
+        }
+    }
+
+    /// Writes the instance with its status recomputed.
+    fn save(&mut self, inst: &mut InstanceRow) -> Result<()> {
+        if inst.status.is_running() {
+            let due = self
+                .tx
+                .steps(inst.id)?
+                .iter()
+                .any(|s| s.state == StepState::Active);
+            inst.status = if due {
+                InstanceStatus::RunningDue
+            } else {
+                InstanceStatus::RunningWaiting
+            };
+        }
+        self.tx.update_instance(inst)
+    }
+
+    fn linked_record(&mut self, inst: &InstanceRow, module: Module) -> Result<Option<RecordRow>> {
+        match inst.links.get(module) {
+            Some(id) => self.tx.record(module, id),
+            None => Ok(None),
+        }
+    }
+
+    fn scope_records(&mut self, links: &Links) -> Result<[Option<RecordRow>; 3]> {
+        let mut out = [None, None, None];
+        for (i, m) in [Module::Address, Module::Property, Module::Project]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(id) = links.get(m) {
+                out[i] = self.tx.record(m, id)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn evaluate(
+        &mut self,
+        plan: &Plan,
+        links: &Links,
+        changed: &[String],
+        expr: &procc_plan::Expr,
+    ) -> Result<std::result::Result<Val, String>> {
+        let records = self.scope_records(links)?;
+        let scope = Scope {
+            schemas: &plan.catalog.modules,
+            address: records[0].as_ref(),
+            property: records[1].as_ref(),
+            project: records[2].as_ref(),
+            changed,
+            today: local_date(self.now, self.tz(plan)),
+        };
+        Ok(eval(expr, &scope))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_instance(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        owner: &str,
+        links: Links,
+        started_by: StartedBy,
+        controller: Option<Contact>,
+        chain: Option<(InstanceId, u32)>,
+        email: Option<TriggerEmail>,
+    ) -> Result<InstanceId> {
+        if !template.active {
+            return Err(Error::TemplateInactive(template.name.clone()));
+        }
+        self.user(plan, owner)?;
+        for need in &template.needs {
+            let module = record_module(*need);
+            let id = links.get(module).ok_or_else(|| Error::MissingLink {
+                template: template.name.clone(),
+                record: module_name(module).to_string(),
+            })?;
+            if self.tx.record(module, id)?.is_none() {
+                return Err(Error::InvalidInput(format!(
+                    "there is no {} `{id}`",
+                    module_name(module)
+                )));
+            }
+        }
+        let id = self.tx.next_id("instance")?;
+        let (chain, depth) = chain.unwrap_or((id, 0));
+        let mut inst = InstanceRow {
+            id,
+            template: template.name.clone(),
+            plan_hash: plan.hash.clone(),
+            owner: owner.to_string(),
+            controller,
+            links,
+            status: InstanceStatus::RunningWaiting,
+            cancelled_by: None,
+            cancelled_at: None,
+            started_by: started_by.clone(),
+            started_at: self.now,
+            completed_at: None,
+            chain,
+            depth,
+            trigger_email: email,
+            responsible_overrides: Default::default(),
+            version: 0,
+        };
+        self.tx.insert_instance(&inst)?;
+        let who = match &started_by {
+            StartedBy::User { user } => user.clone(),
+            _ => "system".to_string(),
+        };
+        self.audit(
+            Some(id),
+            None,
+            &who,
+            "started",
+            &format!(
+                "{} ({})",
+                template.name,
+                serde_json::to_string(&started_by)?
+            ),
+        )?;
+        self.enter_step(plan, template, &mut inst, 0, None)?;
+        self.save(&mut inst)?;
+        Ok(id)
+    }
+
+    fn enter_step(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        index: StepIndex,
+        previous_responsible: Option<String>,
+    ) -> Result<()> {
+        let spec = template
+            .steps
+            .get(index as usize)
+            .ok_or(Error::UnknownStep {
+                instance: inst.id,
+                step: index,
+            })?;
+        let visit = self
+            .tx
+            .steps(inst.id)?
+            .iter()
+            .find(|r| r.index == index)
+            .map_or(1, |r| r.visit + 1);
+        let mut row = StepRow {
+            instance: inst.id,
+            index,
+            name: spec.name.clone(),
+            visit,
+            state: StepState::Active,
+            degraded: None,
+            responsible: None,
+            activated_at: None,
+            completed_at: None,
+            rungs_fired: Vec::new(),
+            answer: None,
+            task: None,
+        };
+        if let Some(delay) = &spec.start_after {
+            let at = add_delay(self.now, delay, self.tz(plan), &plan.catalog.calendars)?;
+            row.state = StepState::Scheduled { at };
+            let (responsible, _) = self.resolve_responsible(plan, template, inst, index)?;
+            row.responsible = Some(responsible);
+            self.tx.put_step(&row)?;
+            let timer = self.tx.next_id("timer")?;
+            self.wake = true;
+            self.tx.insert_timer(&TimerRow {
+                id: timer,
+                kind: TimerKind::ActivateStep,
+                due_at: at,
+                instance: inst.id,
+                step: index,
+                visit,
+                lease_owner: None,
+                lease_until: None,
+            })?;
+            return self.audit(
+                Some(inst.id),
+                Some(index),
+                "system",
+                "step_scheduled",
+                &format!("{} at {}", spec.name, at.to_rfc3339()),
+            );
+        }
+        self.activate(plan, template, inst, row, previous_responsible)
+    }
+
+    fn resolve_responsible(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &InstanceRow,
+        index: StepIndex,
+    ) -> Result<(String, Option<String>)> {
+        if let Some(user) = inst.responsible_overrides.get(&index) {
+            return Ok((user.clone(), None));
+        }
+        let Some(spec) = template.steps.get(index as usize) else {
+            return Ok((inst.owner.clone(), None));
+        };
+        let processor = match &spec.action {
+            Action::Task {
+                processor: Some(p), ..
+            } => Some(p.clone()),
+            _ => None,
+        };
+        if let Some(p) = processor {
+            return Ok((p, None));
+        }
+        Ok(match &spec.responsible {
+            Responsible::Owner => (inst.owner.clone(), None),
+            Responsible::User(u) => (u.clone(), None),
+            Responsible::Supervisor(record) => {
+                let module = record_module(*record);
+                let supervisor = self
+                    .linked_record(inst, module)?
+                    .and_then(|r| r.text("supervisor").map(str::to_string))
+                    .filter(|s| self.user(plan, s).is_ok());
+                match supervisor {
+                    Some(s) => (s, None),
+                    None => (
+                        inst.owner.clone(),
+                        Some(format!(
+                            "the linked {} has no supervisor who is a user; the step went to the process owner",
+                            module_name(module)
+                        )),
+                    ),
+                }
+            }
+        })
+    }
+
+    fn activate(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        mut row: StepRow,
+        previous_responsible: Option<String>,
+    ) -> Result<()> {
+        let index = row.index;
+        let spec = &template.steps[index as usize];
+        let (responsible, warning) = self.resolve_responsible(plan, template, inst, index)?;
+        row.state = StepState::Active;
+        row.activated_at = Some(self.now);
+        row.responsible = Some(responsible.clone());
+        self.audit(
+            Some(inst.id),
+            Some(index),
+            "system",
+            "step_activated",
+            &format!("{} for {responsible}", spec.name),
+        )?;
+        if let Some(w) = &warning {
+            self.audit(Some(inst.id), Some(index), "system", "warning", w)?;
+        }
+        if spec.automatic {
+            let outcome = if self.budget == 0 {
+                Err(Error::InvalidInput(format!(
+                    "more than {} automatic steps ran in a row (a loop?)",
+                    self.config.max_automatic_steps
+                )))
+            } else {
+                self.budget -= 1;
+                self.perform(plan, template, inst, &mut row, None)
+            };
+            match outcome {
+                Ok(Outcome::Continue(answer)) => {
+                    return self.finish_step(plan, template, inst, row, StepState::Done, answer);
+                }
+                Ok(Outcome::Stopped) => {
+                    return self.put_done(&mut row, StepState::Cancelled, None);
+                }
+                Err(Error::InvalidInput(reason)) => {
+                    row.degraded = Some(reason.clone());
+                    self.audit(
+                        Some(inst.id),
+                        Some(index),
+                        "system",
+                        "step_degraded",
+                        &reason,
+                    )?;
+                }
+                Err(other) => return Err(other),
+            }
+        } else {
+            self.prepare_manual(plan, template, inst, &mut row, previous_responsible)?;
+        }
+        // The step waits for a person: inbox entry and deadline ladder.
+        let item = self.tx.next_id("work_item")?;
+        self.tx.put_work_item(&WorkItemRow {
+            id: item,
+            user: row.responsible.clone().unwrap_or_default(),
+            instance: inst.id,
+            step: index,
+            visit: row.visit,
+            created_at: self.now,
+            done_at: None,
+            warning: row.degraded.clone().or(warning),
+        })?;
+        for (i, rung) in spec.deadline.iter().enumerate() {
+            let due = add_delay(
+                self.now,
+                &rung.after,
+                self.tz(plan),
+                &plan.catalog.calendars,
+            )?;
+            let timer = self.tx.next_id("timer")?;
+            self.wake = true;
+            self.tx.insert_timer(&TimerRow {
+                id: timer,
+                kind: TimerKind::DeadlineRung { rung: i as u32 },
+                due_at: due,
+                instance: inst.id,
+                step: index,
+                visit: row.visit,
+                lease_owner: None,
+                lease_until: None,
+            })?;
+        }
+        self.tx.put_step(&row)
+    }
+
+    fn tokens(
+        &self,
+        instance: InstanceId,
+        step: StepIndex,
+        visit: u32,
+    ) -> Result<(String, String)> {
+        let make = |answer| {
+            DecisionToken {
+                instance,
+                step,
+                visit,
+                answer,
+                expires: self.now + self.config.decision_link_ttl,
+            }
+            .sign(&self.config.decision_secret)
+        };
+        Ok((make(true)?, make(false)?))
+    }
+
+    fn prepare_manual(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        row: &mut StepRow,
+        previous_responsible: Option<String>,
+    ) -> Result<()> {
+        let spec = &template.steps[row.index as usize];
+        let responsible = row.responsible.clone().unwrap_or_default();
+        match &spec.action {
+            Action::Task {
+                subject,
+                description,
+                attachments,
+                ..
+            } => {
+                let id = self.tx.next_id("artefact")?;
+                self.tx.put_artefact(&ArtefactRow {
+                    id,
+                    kind: ArtefactKind::Task,
+                    instance: inst.id,
+                    step: row.index,
+                    user: Some(responsible.clone()),
+                    links: inst.links.clone(),
+                    data: json!({"subject": subject, "description": description,
+                                 "attachments": attachments}),
+                    created_at: self.now,
+                    done: false,
+                })?;
+                row.task = Some(id);
+            }
+            Action::Decision {
+                mode,
+                question,
+                notify_decider,
+                ..
+            } => {
+                let tell = *mode == DecisionMode::ByEmail
+                    || *notify_decider
+                    || previous_responsible.as_deref() != Some(responsible.as_str());
+                if tell {
+                    let (yes, no) = self.tokens(inst.id, row.index, row.visit)?;
+                    match self.user(plan, &responsible).ok().map(|u| u.email.clone()) {
+                        Some(to) => {
+                            let base = &self.config.decision_base_url;
+                            self.emit(
+                                EffectKind::Email,
+                                &to,
+                                json!({"subject": question.clone().unwrap_or_else(|| spec.name.clone()),
+                                       "decision": {"yes": format!("{base}?token={yes}"),
+                                                    "no": format!("{base}?token={no}")},
+                                       "instance": inst.id, "step": spec.name}),
+                                &format!("{}/{}/{}/decision", inst.id, row.index, row.visit),
+                                None,
+                            )?;
+                        }
+                        None => self.audit(
+                            Some(inst.id),
+                            Some(row.index),
+                            "system",
+                            "warning",
+                            "the decider has no e-mail address",
+                        )?,
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn put_done(
+        &mut self,
+        row: &mut StepRow,
+        state: StepState,
+        answer: Option<bool>,
+    ) -> Result<()> {
+        row.state = state;
+        row.completed_at = Some(self.now);
+        row.answer = answer;
+        self.tx.put_step(row)?;
+        for mut item in self.tx.work_items_of(row.instance)? {
+            if item.step == row.index && item.done_at.is_none() {
+                item.done_at = Some(self.now);
+                self.tx.put_work_item(&item)?;
+            }
+        }
+        self.tx.delete_timers_of(row.instance, Some(row.index))
+    }
+
+    fn finish_step(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        mut row: StepRow,
+        state: StepState,
+        answer: Option<bool>,
+    ) -> Result<()> {
+        let spec = &template.steps[row.index as usize];
+        self.put_done(&mut row, state.clone(), answer)?;
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            "system",
+            if state == StepState::Skipped {
+                "step_left_skipped"
+            } else {
+                "step_done"
+            },
+            &match answer {
+                Some(a) => format!("{} ({})", spec.name, if a { "yes" } else { "no" }),
+                None => spec.name.clone(),
+            },
+        )?;
+        if !inst.status.is_running() {
+            return Ok(());
+        }
+        match &spec.next {
+            Next::Step { step } => self.enter_step(plan, template, inst, *step, row.responsible),
+            Next::Branch { yes, no } => {
+                let answer = answer.ok_or_else(|| {
+                    Error::InvalidInput(format!("decision `{}` needs an answer", spec.name))
+                })?;
+                let target = if answer { *yes } else { *no };
+                self.enter_step(plan, template, inst, target, row.responsible)
+            }
+            Next::End => {
+                inst.status = InstanceStatus::Completed;
+                inst.completed_at = Some(self.now);
+                self.tx.delete_timers_of(inst.id, None)?;
+                self.audit(Some(inst.id), None, "system", "completed", &inst.template)
+            }
+        }
+    }
+
+    fn cancel_instance(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        by: &str,
+        event: &str,
+    ) -> Result<()> {
+        for mut row in self.tx.steps(inst.id)? {
+            if matches!(row.state, StepState::Active | StepState::Scheduled { .. }) {
+                self.put_done(&mut row, StepState::Cancelled, None)?;
+            }
+        }
+        for mut artefact in self.tx.artefacts_of(inst.id)? {
+            if artefact.kind == ArtefactKind::Task && !artefact.done {
+                artefact.done = true;
+                if let Some(data) = artefact.data.as_object_mut() {
+                    data.insert("cancelled".into(), json!(true));
+                }
+                self.tx.put_artefact(&artefact)?;
+            }
+        }
+        self.tx.delete_timers_of(inst.id, None)?;
+        inst.status = InstanceStatus::Cancelled;
+        inst.cancelled_by = Some(by.to_string());
+        inst.cancelled_at = Some(self.now);
+        self.audit(Some(inst.id), None, by, event, &inst.template)?;
+        if template.notify_controller_on_cancel || event == "loop_stopped" {
+            let subject = if event == "loop_stopped" {
+                format!(
+                    "Process {} ({}) was stopped: its follow-up chain started more than {} times today",
+                    inst.id, inst.template, self.config.loop_limit
+                )
+            } else {
+                format!(
+                    "Process {} ({}) was cancelled by {by}",
+                    inst.id, inst.template
+                )
+            };
+            let key = format!("{}/{event}", inst.id);
+            self.email_controller(plan, inst, &subject, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Gives an active or scheduled step to `user`: the row, its open work item and its task.
+    fn move_step(&mut self, row: &mut StepRow, user: &str) -> Result<()> {
+        row.responsible = Some(user.to_string());
+        self.tx.put_step(row)?;
+        for mut item in self.tx.work_items_of(row.instance)? {
+            if item.step == row.index && item.done_at.is_none() {
+                item.user = user.to_string();
+                self.tx.put_work_item(&item)?;
+            }
+        }
+        if let Some(task) = row.task
+            && let Some(mut artefact) = self.tx.artefact(task)?
+        {
+            artefact.user = Some(user.to_string());
+            self.tx.put_artefact(&artefact)?;
+        }
+        Ok(())
+    }
+
+    fn fire_timer(&mut self, timer: &TimerRow) -> Result<()> {
+        self.tx.delete_timer(timer.id)?;
+        let Some(mut inst) = self.tx.instance(timer.instance)? else {
+            return Ok(());
+        };
+        if !inst.status.is_running() {
+            return Ok(());
+        }
+        let plan = self.plan(&inst.plan_hash)?;
+        let template = self.template(&plan, &inst)?;
+        let Some(mut row) = self
+            .tx
+            .steps(inst.id)?
+            .into_iter()
+            .find(|r| r.index == timer.step && r.visit == timer.visit)
+        else {
+            return Ok(());
+        };
+        match &timer.kind {
+            TimerKind::ActivateStep => {
+                if !matches!(row.state, StepState::Scheduled { .. }) {
+                    return Ok(());
+                }
+                // The person of the step finished last (for "the decider differs").
+                let previous = self
+                    .tx
+                    .steps(inst.id)?
+                    .into_iter()
+                    .filter(|r| r.index != row.index && r.completed_at.is_some())
+                    .max_by_key(|r| r.completed_at)
+                    .and_then(|r| r.responsible);
+                self.activate(&plan, template, &mut inst, row, previous)?;
+            }
+            TimerKind::DeadlineRung { rung } => {
+                if row.state != StepState::Active || row.rungs_fired.contains(rung) {
+                    return Ok(());
+                }
+                let spec = &template.steps[row.index as usize];
+                let Some(r) = spec.deadline.get(*rung as usize) else {
+                    return Ok(());
+                };
+                row.rungs_fired.push(*rung);
+                self.tx.put_step(&row)?;
+                let key = format!("{}/{}/{}/rung{rung}", inst.id, row.index, row.visit);
+                let subject = format!(
+                    "Deadline of step `{}` in process {} ({}) passed",
+                    spec.name, inst.id, inst.template
+                );
+                self.audit(
+                    Some(inst.id),
+                    Some(row.index),
+                    "system",
+                    "deadline_rung",
+                    &format!("rung {rung}: {:?}", r.action),
+                )?;
+                match &r.action {
+                    RungAction::EmailController => {
+                        self.email_controller(&plan, &inst, &subject, &key)?;
+                    }
+                    RungAction::RemindResponsible => {
+                        let user = row.responsible.clone().unwrap_or_default();
+                        match self.user(&plan, &user).ok().map(|u| u.email.clone()) {
+                            Some(to) => self.emit(
+                                EffectKind::Email,
+                                &to,
+                                json!({"subject": format!("Reminder: {subject}"),
+                                       "instance": inst.id, "step": spec.name,
+                                       "notice": "reminder"}),
+                                &key,
+                                None,
+                            )?,
+                            None => self.audit(
+                                Some(inst.id),
+                                Some(row.index),
+                                "system",
+                                "warning",
+                                "the responsible user has no e-mail address",
+                            )?,
+                        }
+                    }
+                    RungAction::Reassign(to) => {
+                        let user = match to {
+                            Responsible::User(u) => u.clone(),
+                            Responsible::Owner => inst.owner.clone(),
+                            Responsible::Supervisor(rec) => self
+                                .linked_record(&inst, record_module(*rec))?
+                                .and_then(|r| r.text("supervisor").map(str::to_string))
+                                .unwrap_or_else(|| inst.owner.clone()),
+                        };
+                        self.move_step(&mut row, &user)?;
+                        self.audit(
+                            Some(inst.id),
+                            Some(row.index),
+                            "system",
+                            "reassigned",
+                            &format!("to {user} (deadline)"),
+                        )?;
+                    }
+                }
+            }
+        }
+        self.save(&mut inst)
+    }
+
+    /// Carries out what a step does. `input` is `None` for an automatic run and the person's
+    /// input for a manual completion. An `InvalidInput` error means "cannot run": an
+    /// automatic step then becomes manual, a manual completion is refused.
+    fn perform(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        row: &mut StepRow,
+        input: Option<&StepInput>,
+    ) -> Result<Outcome> {
+        let spec = &template.steps[row.index as usize];
+        let auto = input.is_none();
+        let cannot = |reason: String| Err(Error::InvalidInput(reason));
+        let key = |what: &str| format!("{}/{}/{}/{what}", inst.id, row.index, row.visit);
+        let tz = self.tz(plan);
+        let responsible = row.responsible.clone().unwrap_or_default();
+        match &spec.action {
+            Action::Task { .. }
+            | Action::Appointment { .. }
+            | Action::Resubmission { .. }
+            | Action::AssignProject { .. }
+            | Action::AssignAddress { .. }
+            | Action::AssignProperty { .. }
+                if auto =>
+            {
+                cannot(format!(
+                    "a {} step needs a person",
+                    action_name(&spec.action)
+                ))
+            }
+            Action::Task { .. } | Action::Merge | Action::End => Ok(Outcome::Continue(None)),
+            Action::Appointment {
+                subject,
+                appointment_type,
+                ..
+            } => {
+                self.artefact(
+                    inst,
+                    row,
+                    ArtefactKind::Appointment,
+                    json!({"subject": subject, "type": appointment_type}),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::Resubmission { reason, due } => {
+                let at = match due {
+                    Some(d) => Some(add_delay(
+                        row.activated_at.unwrap_or(self.now),
+                        d,
+                        tz,
+                        &plan.catalog.calendars,
+                    )?),
+                    None => None,
+                };
+                self.artefact(
+                    inst,
+                    row,
+                    ArtefactKind::Resubmission,
+                    json!({"reason": reason, "due": at}),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::Letter {
+                template: letter,
+                format,
+                description,
+            } => {
+                if auto {
+                    let Some(address) = inst.links.address.clone() else {
+                        return cannot("no address is linked to send the letter to".into());
+                    };
+                    self.emit(
+                        EffectKind::Letter,
+                        &address,
+                        json!({"template": letter, "format": format, "instance": inst.id}),
+                        &key("letter"),
+                        None,
+                    )?;
+                }
+                self.artefact(
+                    inst,
+                    row,
+                    ArtefactKind::Letter,
+                    json!({"template": letter, "format": format, "description": description}),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::AssignProject { .. } => self.assign(inst, Module::Project, input),
+            Action::AssignAddress { .. } => self.assign(inst, Module::Address, input),
+            Action::AssignProperty { .. } => self.assign(inst, Module::Property, input),
+            // Communication done by a person in the CRM: nothing for the engine to send.
+            Action::Email { .. }
+            | Action::ForwardEmail { .. }
+            | Action::Sms { .. }
+            | Action::OwnerNotification { .. }
+            | Action::ServiceWebhook { .. }
+            | Action::FreeWebhook { .. }
+            | Action::PortalSync { .. }
+                if !auto =>
+            {
+                Ok(Outcome::Continue(None))
+            }
+            Action::Email {
+                template: mail,
+                send_at,
+                signature,
+                mailbox,
+                ..
+            } => {
+                let address = self.linked_record(inst, Module::Address)?;
+                let Some(address) = address else {
+                    return cannot("no address is linked to the process".into());
+                };
+                let Some(to) = address.text("email").map(str::to_string) else {
+                    return cannot(format!("address `{}` has no e-mail address", address.id));
+                };
+                let not_before = match send_at {
+                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    None => None,
+                };
+                let subject = plan
+                    .catalog
+                    .email_templates
+                    .iter()
+                    .find(|t| &t.id == mail)
+                    .map(|t| t.subject.clone());
+                self.emit(
+                    EffectKind::Email,
+                    &to,
+                    json!({"template": mail, "subject": subject, "signature": signature,
+                           "mailbox": mailbox, "from_user": responsible,
+                           "instance": inst.id, "address": address.id}),
+                    &key("email"),
+                    not_before,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::ForwardEmail {
+                send_at,
+                to,
+                cc,
+                bcc,
+                note,
+                ..
+            } => {
+                let Some(email) = inst.trigger_email.clone() else {
+                    return cannot("the process was not started from an e-mail".into());
+                };
+                let resolve = |r: &procc_plan::Recipient| match r {
+                    procc_plan::Recipient::Address(a) => Some(a.clone()),
+                    procc_plan::Recipient::User(u) => plan
+                        .catalog
+                        .users
+                        .iter()
+                        .find(|x| &x.id == u)
+                        .map(|x| x.email.clone()),
+                };
+                let recipient = match to {
+                    Some(r) => resolve(r),
+                    None => self.user(plan, &responsible).ok().map(|u| u.email.clone()),
+                };
+                let Some(recipient) = recipient else {
+                    return cannot("the forward has no recipient with an e-mail address".into());
+                };
+                let not_before = match send_at {
+                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    None => None,
+                };
+                let cc: Vec<_> = cc.iter().filter_map(resolve).collect();
+                let bcc: Vec<_> = bcc.iter().filter_map(resolve).collect();
+                self.emit(
+                    EffectKind::Email,
+                    &recipient,
+                    json!({"forward": email.id, "subject": email.subject, "cc": cc, "bcc": bcc,
+                           "note": note, "instance": inst.id}),
+                    &key("forward"),
+                    not_before,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::Sms {
+                text,
+                window,
+                to,
+                sender,
+                ..
+            } => {
+                let address = self.linked_record(inst, Module::Address)?;
+                let Some(address) = address else {
+                    return cannot("no address is linked to the process".into());
+                };
+                let number = match to {
+                    SmsRecipient::Address => address.text("mobile").map(str::to_string),
+                    SmsRecipient::AddressSupervisor => address
+                        .text("supervisor")
+                        .and_then(|s| self.user(plan, s).ok())
+                        .and_then(|u| u.mobile.clone()),
+                };
+                let Some(number) = number else {
+                    return cannot(format!("no mobile number to send the SMS to ({to:?})"));
+                };
+                let from = match sender {
+                    SmsSender::Client => plan.tenant.as_ref().and_then(|t| t.mobile.clone()),
+                    SmsSender::PropertySupervisor => self
+                        .linked_record(inst, Module::Property)?
+                        .and_then(|p| p.text("supervisor").map(str::to_string))
+                        .and_then(|s| self.user(plan, &s).ok().and_then(|u| u.mobile.clone())),
+                    SmsSender::Group => self.user(plan, &responsible).ok().and_then(|u| {
+                        u.groups.iter().find_map(|g| {
+                            plan.catalog
+                                .groups
+                                .iter()
+                                .find(|x| &x.id == g)
+                                .and_then(|x| x.mobile.clone())
+                        })
+                    }),
+                };
+                let Some(from) = from else {
+                    return cannot(format!("no sender number for the SMS ({sender:?})"));
+                };
+                let body = match text {
+                    SmsText::Inline(t) => t.clone(),
+                    SmsText::Template(id) => plan
+                        .catalog
+                        .sms_templates
+                        .iter()
+                        .find(|t| &t.id == id)
+                        .map(|t| t.text.clone())
+                        .unwrap_or_default(),
+                };
+                let not_before = match window {
+                    SmsWindow::Anytime => None,
+                    SmsWindow::At { time } => Some(next_local_time(self.now, time, tz)?),
+                    SmsWindow::Between { from, to } => {
+                        let start = next_local_time(self.now, from, tz)?;
+                        let end = next_local_time(self.now, to, tz)?;
+                        // Inside the window when its end comes before its next start.
+                        if end < start { None } else { Some(start) }
+                    }
+                };
+                self.emit(
+                    EffectKind::Sms,
+                    &number,
+                    json!({"from": from, "text": body, "instance": inst.id}),
+                    &key("sms"),
+                    not_before,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::OwnerNotification {
+                channel,
+                template: mail,
+                send_at,
+                period_days,
+                with_property,
+            } => {
+                if *channel == Channel::Letter {
+                    return cannot("owner letters are always sent by hand".into());
+                }
+                let address = self.linked_record(inst, Module::Address)?;
+                let to = address
+                    .as_ref()
+                    .and_then(|a| a.text("email").map(str::to_string));
+                let Some(to) = to else {
+                    return cannot("no owner address with an e-mail address is linked".into());
+                };
+                let not_before = match send_at {
+                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    None => None,
+                };
+                self.emit(
+                    EffectKind::Email,
+                    &to,
+                    json!({"template": mail, "owner_report": true, "period_days": period_days,
+                           "property": if *with_property { inst.links.property.clone() } else { None },
+                           "instance": inst.id}),
+                    &key("owner"),
+                    not_before,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::ServiceWebhook { service, parameter } => {
+                let Some(svc) = plan.catalog.services.iter().find(|s| &s.id == service) else {
+                    return cannot(format!("service `{service}` is not in the plan"));
+                };
+                let Some(hook) = &svc.webhook else {
+                    return cannot(format!("service `{service}` has no webhook"));
+                };
+                let mut params = serde_json::Map::new();
+                if let Some(p) = parameter {
+                    match self.evaluate(plan, &inst.links, &[], &p.value)? {
+                        Ok(v) => {
+                            params.insert(p.name.clone(), v.to_json());
+                        }
+                        Err(reason) => return cannot(reason),
+                    }
+                }
+                self.emit(
+                    EffectKind::Webhook,
+                    &hook.url,
+                    json!({"service": service, "method": hook.method, "parameters": params,
+                           "secret_env": hook.secret_env, "max_attempts": hook.max_attempts,
+                           "links": inst.links, "instance": inst.id}),
+                    &key("webhook"),
+                    None,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::FreeWebhook {
+                method,
+                url,
+                headers,
+                body,
+            } => {
+                let url = match self.expand(plan, inst, url)? {
+                    Ok(u) => u,
+                    Err(reason) => return cannot(reason),
+                };
+                let body = match body {
+                    Some(b) => match self.expand(plan, inst, b)? {
+                        Ok(b) => Some(b),
+                        Err(reason) => return cannot(reason),
+                    },
+                    None => None,
+                };
+                let mut hs = Vec::new();
+                for h in headers {
+                    match self.expand(plan, inst, &h.value)? {
+                        Ok(v) => hs.push(json!([h.name, v])),
+                        Err(reason) => return cannot(reason),
+                    }
+                }
+                self.emit(
+                    EffectKind::Webhook,
+                    &url,
+                    json!({"method": method, "headers": hs, "body": body, "instance": inst.id}),
+                    &key("webhook"),
+                    None,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::PortalSync { action, portals } => {
+                let Some(property) = inst.links.property.clone() else {
+                    return cannot("no property is linked to the process".into());
+                };
+                let targets: Vec<&procc_plan::Portal> = plan
+                    .catalog
+                    .portals
+                    .iter()
+                    .filter(|p| portals.is_empty() || portals.contains(&p.id))
+                    .collect();
+                for portal in targets {
+                    self.emit(
+                        EffectKind::Portal,
+                        &portal.id,
+                        json!({"property": property,
+                               "action": if *action == PortalAction::Publish { "publish" } else { "remove" },
+                               "mark_for_full_sync": portal.full_sync_only, "instance": inst.id}),
+                        &key(&format!("portal/{}", portal.id)),
+                        None,
+                    )?;
+                }
+                Ok(Outcome::Continue(None))
+            }
+            Action::WriteValues {
+                module,
+                field,
+                value,
+            } => {
+                let val = match (input.and_then(|i| i.value.clone()), value) {
+                    (Some(v), _) => {
+                        let ty = field_type(plan, *module, field)?;
+                        match typed(ty, &v) {
+                            Some(v) => v,
+                            None => return cannot(format!("`{v}` is not a {ty:?} value")),
+                        }
+                    }
+                    (None, Some(expr)) => match self.evaluate(plan, &inst.links, &[], expr)? {
+                        Ok(v) => v,
+                        Err(reason) => return cannot(reason),
+                    },
+                    (None, None) => return cannot(format!("enter the value of `{field}`")),
+                };
+                self.write_field(plan, inst, row, *module, field, val)?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::SetStatus { record, value } => {
+                let module = record_module(*record);
+                let Some(mut rec) = self.linked_record(inst, module)? else {
+                    return cannot(format!(
+                        "no {} is linked to the process",
+                        module_name(module)
+                    ));
+                };
+                let known = plan
+                    .catalog
+                    .modules
+                    .iter()
+                    .find(|m| m.module == module)
+                    .is_none_or(|m| m.statuses.contains(value));
+                if !known {
+                    return cannot(format!(
+                        "`{value}` is not a status of {}",
+                        module_name(module)
+                    ));
+                }
+                let changed = rec.text("status") != Some(value.as_str());
+                rec.fields.insert("status".into(), json!(value));
+                self.tx.put_record(&rec)?;
+                self.audit(
+                    Some(inst.id),
+                    Some(row.index),
+                    "system",
+                    "status_set",
+                    &format!("{} {} -> {value}", module_name(module), rec.id),
+                )?;
+                if changed {
+                    let event = RecordEvent::StatusSet {
+                        module,
+                        id: rec.id.clone(),
+                        value: value.clone(),
+                    };
+                    let occurrence = format!("instance{}/step{}/{}", inst.id, row.index, row.visit);
+                    self.fire_triggers(
+                        plan,
+                        &event,
+                        &rec,
+                        &occurrence,
+                        Some((inst.chain, inst.depth)),
+                    )?;
+                }
+                Ok(Outcome::Continue(None))
+            }
+            Action::CreateProject {
+                template: project_template,
+                title,
+                ..
+            } => {
+                let n = self.tx.next_id("project")?;
+                let id = format!("P{n}");
+                let status = plan
+                    .catalog
+                    .modules
+                    .iter()
+                    .find(|m| m.module == Module::Project)
+                    .and_then(|m| m.statuses.first().cloned());
+                let mut rec = RecordRow::new(Module::Project, &id)
+                    .with("template", json!(project_template))
+                    .with("title", json!(title));
+                if let Some(s) = status {
+                    rec.fields.insert("status".into(), json!(s));
+                }
+                self.tx.put_record(&rec)?;
+                inst.links.project = Some(id.clone());
+                self.audit(
+                    Some(inst.id),
+                    Some(row.index),
+                    "system",
+                    "project_created",
+                    &id,
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::FollowUp {
+                template: target,
+                carry,
+            } => self.follow_up(plan, template, inst, row, target, carry),
+            Action::Decision {
+                mode, condition, ..
+            } => {
+                if let Some(answer) = input.and_then(|i| i.answer) {
+                    return Ok(Outcome::Continue(Some(answer)));
+                }
+                if !auto || *mode != DecisionMode::Automatic {
+                    return cannot(format!(
+                        "decision `{}` needs an answer (yes or no)",
+                        spec.name
+                    ));
+                }
+                let Some(condition) = condition else {
+                    return cannot("the automatic decision has no condition".into());
+                };
+                match self.evaluate(plan, &inst.links, &[], condition)? {
+                    Ok(Val::Bool(b)) => Ok(Outcome::Continue(Some(b))),
+                    Ok(other) => cannot(format!("the condition gave {other:?}, not yes or no")),
+                    Err(reason) => cannot(reason),
+                }
+            }
+            Action::ActivityLog {
+                activity_kind,
+                activity_type,
+                note,
+                features,
+                tracked,
+            } => {
+                self.artefact(
+                    inst,
+                    row,
+                    ArtefactKind::Activity,
+                    json!({"kind": activity_kind, "type": activity_type, "note": note,
+                           "features": features, "tracked": tracked}),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Action::LeadDistribution {
+                pool,
+                capacity_field,
+                activity_kind,
+                activity_type,
+                ..
+            } => {
+                let Some(mut address) = self.linked_record(inst, Module::Address)? else {
+                    return cannot("no address is linked to the process".into());
+                };
+                let members: Vec<&procc_plan::User> = match pool {
+                    Pool::Group(g) => plan
+                        .catalog
+                        .users
+                        .iter()
+                        .filter(|u| u.groups.contains(g))
+                        .collect(),
+                    Pool::Users(ids) => plan
+                        .catalog
+                        .users
+                        .iter()
+                        .filter(|u| ids.contains(&u.id))
+                        .collect(),
+                };
+                if members.is_empty() {
+                    return cannot("the lead pool has no users".into());
+                }
+                let known = address
+                    .text("supervisor")
+                    .filter(|s| members.iter().any(|m| m.id == *s))
+                    .map(str::to_string);
+                let chosen = match known {
+                    Some(s) => s,
+                    None => {
+                        let mut best: Option<(f64, String)> = None;
+                        for m in &members {
+                            let leads = self
+                                .tx
+                                .key(&format!("leads/{}", m.id))?
+                                .and_then(|v| v.parse::<f64>().ok())
+                                .unwrap_or(0.0);
+                            let capacity = match (capacity_field, &m.address) {
+                                (Some(f), Some(a)) => self
+                                    .tx
+                                    .record(Module::Address, a)?
+                                    .and_then(|r| r.fields.get(f).and_then(|v| v.as_f64()))
+                                    .filter(|c| *c > 0.0)
+                                    .unwrap_or(1.0),
+                                _ => 1.0,
+                            };
+                            let load = leads / capacity;
+                            if best.as_ref().is_none_or(|(b, _)| load < *b) {
+                                best = Some((load, m.id.clone()));
+                            }
+                        }
+                        best.map(|(_, id)| id).unwrap_or_default()
+                    }
+                };
+                let counter = format!("leads/{chosen}");
+                let leads = self
+                    .tx
+                    .key(&counter)?
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                self.tx.put_key(&counter, &(leads + 1).to_string())?;
+                address.fields.insert("supervisor".into(), json!(chosen));
+                self.tx.put_record(&address)?;
+                self.artefact(
+                    inst,
+                    row,
+                    ArtefactKind::Activity,
+                    json!({"kind": activity_kind, "type": activity_type,
+                           "note": format!("lead assigned to {chosen}")}),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+        }
+    }
+
+    fn assign(
+        &mut self,
+        inst: &mut InstanceRow,
+        module: Module,
+        input: Option<&StepInput>,
+    ) -> Result<Outcome> {
+        let id = input
+            .and_then(|i| i.value.as_ref())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "enter the id of the {} to link",
+                    module_name(module)
+                ))
+            })?;
+        if self.tx.record(module, &id)?.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "there is no {} `{id}`",
+                module_name(module)
+            )));
+        }
+        inst.links.set(module, Some(id));
+        Ok(Outcome::Continue(None))
+    }
+
+    fn artefact(
+        &mut self,
+        inst: &InstanceRow,
+        row: &StepRow,
+        kind: ArtefactKind,
+        data: serde_json::Value,
+    ) -> Result<u64> {
+        let id = self.tx.next_id("artefact")?;
+        self.tx.put_artefact(&ArtefactRow {
+            id,
+            kind,
+            instance: inst.id,
+            step: row.index,
+            user: row.responsible.clone(),
+            links: inst.links.clone(),
+            data,
+            created_at: self.now,
+            done: kind != ArtefactKind::Task,
+        })?;
+        Ok(id)
+    }
+
+    /// Replaces `{module.field}` macros with the linked records' values.
+    fn expand(
+        &mut self,
+        plan: &Plan,
+        inst: &InstanceRow,
+        text: &str,
+    ) -> Result<std::result::Result<String, String>> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                out.push_str(&rest[open..]);
+                rest = "";
+                break;
+            };
+            let name = &after[..close];
+            let module = match name.split_once('.') {
+                Some(("address", _)) => Some(Module::Address),
+                Some(("property", _)) => Some(Module::Property),
+                Some(("project", _)) => Some(Module::Project),
+                _ => None,
+            };
+            match (module, name.split_once('.')) {
+                (Some(m), Some((_, field))) => {
+                    let expr = procc_plan::Expr::Field {
+                        module: m,
+                        field: field.to_string(),
+                    };
+                    match self.evaluate(plan, &inst.links, &[], &expr)? {
+                        Ok(Val::Text(s)) => out.push_str(&s),
+                        Ok(v) => out.push_str(&v.to_json().to_string()),
+                        Err(reason) => return Ok(Err(reason)),
+                    }
+                }
+                _ => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            }
+            rest = &after[close + 1..];
+        }
+        out.push_str(rest);
+        Ok(Ok(out))
+    }
+
+    fn write_field(
+        &mut self,
+        plan: &Plan,
+        inst: &InstanceRow,
+        row: &StepRow,
+        module: Module,
+        field: &str,
+        value: Val,
+    ) -> Result<()> {
+        let schema = plan
+            .catalog
+            .modules
+            .iter()
+            .find(|m| m.module == module)
+            .and_then(|m| m.fields.iter().find(|f| f.name == field))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "the plan has no field `{}.{field}`",
+                    module_name(module)
+                ))
+            })?;
+        if schema.read_only {
+            return Err(Error::InvalidInput(format!(
+                "`{}.{field}` is read-only",
+                module_name(module)
+            )));
+        }
+        let fits = match (schema.ty, &value) {
+            (FieldType::Number | FieldType::Money | FieldType::Area, Val::Num(_)) => true,
+            (FieldType::Bool, Val::Bool(_)) => true,
+            (FieldType::Date, Val::Date(_)) => true,
+            (FieldType::Text, Val::Text(_)) => true,
+            (FieldType::Enum, Val::Text(t)) => {
+                schema.values.is_empty() || schema.values.contains(t)
+            }
+            _ => false,
+        };
+        if !fits {
+            return Err(Error::InvalidInput(format!(
+                "{value:?} does not fit `{}.{field}` ({:?})",
+                module_name(module),
+                schema.ty
+            )));
+        }
+        let Some(mut rec) = self.linked_record(inst, module)? else {
+            return Err(Error::InvalidInput(format!(
+                "no {} is linked to the process",
+                module_name(module)
+            )));
+        };
+        let json_value = value.to_json();
+        rec.fields.insert(field.to_string(), json_value.clone());
+        self.tx.put_record(&rec)?;
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            "system",
+            "value_written",
+            &format!(
+                "{}.{field} of {} = {json_value}",
+                module_name(module),
+                rec.id
+            ),
+        )
+    }
+
+    fn follow_up(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        inst: &mut InstanceRow,
+        row: &StepRow,
+        target: &str,
+        carry: &[Record],
+    ) -> Result<Outcome> {
+        let today = local_date(self.now, self.tz(plan));
+        let starts = self
+            .tx
+            .bump_counter(&format!("chain/{}/{today}", inst.chain))?;
+        if starts > self.config.loop_limit {
+            self.cancel_instance(plan, template, inst, "system", "loop_stopped")?;
+            return Ok(Outcome::Stopped);
+        }
+        // A follow-up starts on the current plan when it has the template, else on the
+        // parent's plan.
+        let current = self.current_plan()?;
+        let target_plan = if current.template(target).is_some() {
+            current
+        } else {
+            self.plan(&inst.plan_hash)?
+        };
+        let Some(child_template) = target_plan.template(target) else {
+            return Err(Error::InvalidInput(format!(
+                "there is no template `{target}`"
+            )));
+        };
+        let mut links = Links::default();
+        for r in carry {
+            let m = record_module(*r);
+            links.set(m, inst.links.get(m).map(str::to_string));
+        }
+        let controller = match &child_template.controller {
+            Controller::Starter => inst.controller.clone(),
+            Controller::User(u) => Some(Contact::User(u.clone())),
+            Controller::Email(e) => Some(Contact::Email(e.clone())),
+        };
+        let child = self.start_instance(
+            &target_plan,
+            child_template,
+            &inst.owner.clone(),
+            links,
+            StartedBy::FollowUp {
+                parent: inst.id,
+                step: row.index,
+            },
+            controller,
+            Some((inst.chain, inst.depth + 1)),
+            None,
+        );
+        match child {
+            Ok(id) => {
+                self.audit(
+                    Some(inst.id),
+                    Some(row.index),
+                    "system",
+                    "follow_up_started",
+                    &format!("{target} as instance {id}"),
+                )?;
+                Ok(Outcome::Continue(None))
+            }
+            Err(
+                e
+                @ (Error::MissingLink { .. } | Error::TemplateInactive(_) | Error::UnknownUser(_)),
+            ) => Err(Error::InvalidInput(format!(
+                "the follow-up could not start: {e}"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn entries(&mut self, items: Vec<WorkItemRow>) -> Result<Vec<InboxEntry>> {
+        let mut out = Vec::new();
+        for item in items {
+            let Some(inst) = self.tx.instance(item.instance)? else {
+                continue;
+            };
+            let plan = self.plan(&inst.plan_hash)?;
+            let template = self.template(&plan, &inst)?;
+            let name = template
+                .steps
+                .get(item.step as usize)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            out.push(InboxEntry {
+                template: inst.template.clone(),
+                step_name: name,
+                position: (item.step + 1, template.steps.len() as u32),
+                links: inst.links.clone(),
+                item,
+            });
+        }
+        Ok(out)
+    }
+
+    fn record_event(
+        &mut self,
+        plan: &Plan,
+        event: &RecordEvent,
+        occurrence: &str,
+        chain: Option<(InstanceId, u32)>,
+    ) -> Result<Vec<InstanceId>> {
+        let record = match event {
+            RecordEvent::Saved { record, .. } => {
+                self.tx.put_record(record)?;
+                record.clone()
+            }
+            RecordEvent::StatusSet { module, id, value } => {
+                let mut rec = self.tx.record(*module, id)?.ok_or_else(|| {
+                    Error::InvalidInput(format!("there is no {} `{id}`", module_name(*module)))
+                })?;
+                rec.fields.insert("status".into(), json!(value));
+                self.tx.put_record(&rec)?;
+                rec
+            }
+            RecordEvent::EmailReceived { address, .. }
+            | RecordEvent::ActivityReceived { address, .. } => self
+                .tx
+                .record(Module::Address, address)?
+                .ok_or_else(|| Error::InvalidInput(format!("there is no address `{address}`")))?,
+        };
+        self.fire_triggers(plan, event, &record, occurrence, chain)
+    }
+
+    fn fire_triggers(
+        &mut self,
+        plan: &Plan,
+        event: &RecordEvent,
+        record: &RecordRow,
+        occurrence: &str,
+        chain: Option<(InstanceId, u32)>,
+    ) -> Result<Vec<InstanceId>> {
+        let mut links = Links::default();
+        links.set(record.module, Some(record.id.clone()));
+        let (changed, email): (&[String], Option<TriggerEmail>) = match event {
+            RecordEvent::Saved { changed, .. } => (changed, None),
+            RecordEvent::EmailReceived {
+                property, email, ..
+            } => {
+                links.property = property.clone();
+                (&[], Some(email.clone()))
+            }
+            RecordEvent::ActivityReceived { property, .. } => {
+                links.property = property.clone();
+                (&[], None)
+            }
+            RecordEvent::StatusSet { .. } => (&[], None),
+        };
+        let mut started = Vec::new();
+        for template in &plan.templates {
+            if !template.active {
+                continue;
+            }
+            for trigger in &template.triggers {
+                let matches = match (&trigger.event, event) {
+                    (TriggerEvent::Saved { record: r }, RecordEvent::Saved { .. }) => {
+                        record_module(*r) == record.module
+                    }
+                    (
+                        TriggerEvent::StatusSet { record: r, value },
+                        RecordEvent::StatusSet { value: v, .. },
+                    ) => record_module(*r) == record.module && value == v,
+                    (
+                        TriggerEvent::EmailReceived { feature },
+                        RecordEvent::EmailReceived { feature: f, .. },
+                    ) => feature.is_none() || feature == f,
+                    (
+                        TriggerEvent::ActivityReceived {
+                            activity_kind,
+                            activity_type,
+                            feature,
+                        },
+                        RecordEvent::ActivityReceived {
+                            kind,
+                            activity_type: t,
+                            feature: f,
+                            ..
+                        },
+                    ) => {
+                        activity_kind.as_ref().is_none_or(|k| k == kind)
+                            && (activity_type.is_none() || activity_type == t)
+                            && (feature.is_none() || feature == f)
+                    }
+                    _ => false,
+                };
+                if !matches {
+                    continue;
+                }
+                if let Some(id) = self.try_trigger(
+                    plan,
+                    template,
+                    trigger,
+                    record,
+                    links.clone(),
+                    changed,
+                    occurrence,
+                    chain,
+                    email.clone(),
+                )? {
+                    started.push(id);
+                }
+                break;
+            }
+        }
+        Ok(started)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_trigger(
+        &mut self,
+        plan: &Plan,
+        template: &Template,
+        trigger: &procc_plan::Trigger,
+        record: &RecordRow,
+        links: Links,
+        changed: &[String],
+        occurrence: &str,
+        chain: Option<(InstanceId, u32)>,
+        email: Option<TriggerEmail>,
+    ) -> Result<Option<InstanceId>> {
+        let key = format!(
+            "trigger/{}/{}:{}/{occurrence}",
+            template.name,
+            module_name(record.module),
+            record.id
+        );
+        if self.tx.key(&key)?.is_some() {
+            return Ok(None);
+        }
+        let skip = |core: &mut Self, why: String| -> Result<Option<InstanceId>> {
+            core.audit(
+                None,
+                None,
+                "system",
+                "trigger_skipped",
+                &format!(
+                    "{} for {} {}: {why}",
+                    template.name,
+                    module_name(record.module),
+                    record.id
+                ),
+            )?;
+            Ok(None)
+        };
+        if let Some(filter) = &trigger.filter
+            && !record.filters.contains(filter)
+        {
+            return Ok(None);
+        }
+        if let Some(condition) = &trigger.condition {
+            match self.evaluate(plan, &links, changed, condition)? {
+                Ok(Val::Bool(true)) => {}
+                Ok(_) => return Ok(None),
+                Err(reason) => return skip(self, format!("condition: {reason}")),
+            }
+        }
+        let owner = match &trigger.owner {
+            None | Some(Responsible::Owner) => record.text("supervisor").map(str::to_string),
+            Some(Responsible::User(u)) => Some(u.clone()),
+            Some(Responsible::Supervisor(r)) => {
+                let m = record_module(*r);
+                match links.get(m) {
+                    Some(id) => self
+                        .tx
+                        .record(m, id)?
+                        .and_then(|r| r.text("supervisor").map(str::to_string)),
+                    None => None,
+                }
+            }
+        };
+        let Some(owner) = owner.filter(|o| self.user(plan, o).is_ok()) else {
+            return skip(
+                self,
+                "no owner (the record has no supervisor who is a user)".into(),
+            );
+        };
+        for need in &template.needs {
+            if links.get(record_module(*need)).is_none() {
+                return skip(
+                    self,
+                    format!("needs a linked {}", module_name(record_module(*need))),
+                );
+            }
+        }
+        if let Some((chain_id, _)) = chain {
+            let today = local_date(self.now, self.tz(plan));
+            let starts = self.tx.bump_counter(&format!("chain/{chain_id}/{today}"))?;
+            if starts > self.config.loop_limit {
+                return skip(self, "the chain started too often today".into());
+            }
+        }
+        let controller = match &template.controller {
+            Controller::Starter => Some(Contact::User(owner.clone())),
+            Controller::User(u) => Some(Contact::User(u.clone())),
+            Controller::Email(e) => Some(Contact::Email(e.clone())),
+        };
+        let id = self.start_instance(
+            plan,
+            template,
+            &owner,
+            links,
+            StartedBy::Trigger {
+                event: format!("{:?}", trigger.event),
+            },
+            controller,
+            chain.map(|(c, d)| (c, d + 1)),
+            email,
+        )?;
+        self.tx.put_key(&key, &id.to_string())?;
+        Ok(Some(id))
+    }
+
+    fn daily_scan(&mut self, plan: &Plan, date: NaiveDate) -> Result<Vec<InstanceId>> {
+        let mut started = Vec::new();
+        for template in &plan.templates {
+            if !template.active {
+                continue;
+            }
+            for trigger in &template.triggers {
+                let TriggerEvent::Date {
+                    module,
+                    field,
+                    offset_days,
+                    ignore_year,
+                } = &trigger.event
+                else {
+                    continue;
+                };
+                for record in self.tx.records(*module)? {
+                    let Some(Val::Date(d)) = record
+                        .fields
+                        .get(field)
+                        .and_then(|v| typed(FieldType::Date, v))
+                    else {
+                        continue;
+                    };
+                    let hit = if *ignore_year {
+                        (date.year() - 1..=date.year() + 1).any(|y| {
+                            in_year(d, y).is_some_and(|x| x + Duration::days(*offset_days) == date)
+                        })
+                    } else {
+                        d + Duration::days(*offset_days) == date
+                    };
+                    if !hit {
+                        continue;
+                    }
+                    let mut links = Links::default();
+                    links.set(*module, Some(record.id.clone()));
+                    if let Some(id) = self.try_trigger(
+                        plan,
+                        template,
+                        trigger,
+                        &record,
+                        links,
+                        &[],
+                        &format!("date/{date}"),
+                        None,
+                        None,
+                    )? {
+                        started.push(id);
+                    }
+                }
+            }
+        }
+        Ok(started)
+    }
+}
+
+/// The date's month and day in year `y`; 29 February is 28 February in other years.
+fn in_year(d: NaiveDate, y: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, d.month(), d.day())
+        .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))
+}
+
+fn field_type(plan: &Plan, module: Module, field: &str) -> Result<FieldType> {
+    plan.catalog
+        .modules
+        .iter()
+        .find(|m| m.module == module)
+        .and_then(|m| m.fields.iter().find(|f| f.name == field))
+        .map(|f| f.ty)
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "the plan has no field `{}.{field}`",
+                module_name(module)
+            ))
+        })
+}
+
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Task { .. } => "task",
+        Action::Appointment { .. } => "appointment",
+        Action::Resubmission { .. } => "resubmission",
+        Action::AssignProject { .. } => "assign-project",
+        Action::AssignAddress { .. } => "assign-address",
+        Action::AssignProperty { .. } => "assign-property",
+        _ => "step",
+    }
+}

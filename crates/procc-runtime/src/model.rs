@@ -1,0 +1,424 @@
+//! The rows the runtime stores. Every row is plain data (serde), so any store can keep it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use procc_plan::{Module, StepIndex};
+use serde::{Deserialize, Serialize};
+
+/// Id of a process instance.
+pub type InstanceId = u64;
+
+/// A deployed plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    /// The plan's hash (its identity).
+    pub hash: String,
+    /// Its format version.
+    pub format_version: u32,
+    /// The canonical JSON text.
+    pub json: String,
+    /// When it was deployed.
+    pub deployed_at: DateTime<Utc>,
+    /// Deployment order: the highest is the current plan.
+    pub seq: u64,
+}
+
+/// The records a process is linked to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Links {
+    /// The linked address id.
+    pub address: Option<String>,
+    /// The linked property id.
+    pub property: Option<String>,
+    /// The linked project id (set by create/assign project steps).
+    pub project: Option<String>,
+}
+
+impl Links {
+    /// The id linked for this module.
+    pub fn get(&self, module: Module) -> Option<&str> {
+        match module {
+            Module::Address => self.address.as_deref(),
+            Module::Property => self.property.as_deref(),
+            Module::Project => self.project.as_deref(),
+        }
+    }
+    /// Links a record of this module.
+    pub fn set(&mut self, module: Module, id: Option<String>) {
+        match module {
+            Module::Address => self.address = id,
+            Module::Property => self.property = id,
+            Module::Project => self.project = id,
+        }
+    }
+}
+
+/// The status of a process instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Running, and a step waits for a person now.
+    RunningDue,
+    /// Running, waiting for time (a scheduled step) only.
+    RunningWaiting,
+    /// Reached its end.
+    Completed,
+    /// Cancelled (see `cancelled_by`, `cancelled_at`).
+    Cancelled,
+}
+
+impl InstanceStatus {
+    /// Whether the instance still runs.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            InstanceStatus::RunningDue | InstanceStatus::RunningWaiting
+        )
+    }
+    /// The status in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            InstanceStatus::RunningDue => "running (due)",
+            InstanceStatus::RunningWaiting => "running (waiting)",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Who or what started a process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StartedBy {
+    /// A user, by hand.
+    User {
+        /// The user id.
+        user: String,
+    },
+    /// A trigger of the template.
+    Trigger {
+        /// What happened, in words.
+        event: String,
+    },
+    /// A follow-up step of another instance.
+    FollowUp {
+        /// The parent instance.
+        parent: InstanceId,
+        /// The parent's step.
+        step: StepIndex,
+    },
+}
+
+/// The e-mail that started a process (for forward-e-mail steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerEmail {
+    /// The CRM's id of the e-mail.
+    pub id: String,
+    /// The sender.
+    pub from: String,
+    /// The subject.
+    pub subject: String,
+}
+
+/// A process instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRow {
+    /// The id.
+    pub id: InstanceId,
+    /// The template name.
+    pub template: String,
+    /// The plan it started with (it stays on it).
+    pub plan_hash: String,
+    /// The process owner (a user id).
+    pub owner: String,
+    /// The controller: a user id or an e-mail address (`None`: nobody to tell).
+    pub controller: Option<Contact>,
+    /// The linked records.
+    pub links: Links,
+    /// Status.
+    pub status: InstanceStatus,
+    /// Who cancelled it.
+    pub cancelled_by: Option<String>,
+    /// When it was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Who or what started it.
+    pub started_by: StartedBy,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The follow-up chain it belongs to (the id of the chain's first instance).
+    pub chain: InstanceId,
+    /// How many follow-ups lie between the chain's first instance and this one.
+    pub depth: u32,
+    /// The e-mail that started it, if any.
+    pub trigger_email: Option<TriggerEmail>,
+    /// Responsibility changed for steps not yet reached ("this and following").
+    pub responsible_overrides: BTreeMap<StepIndex, String>,
+    /// Optimistic-concurrency version, raised by every update.
+    pub version: u64,
+}
+
+/// A user or a bare e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Contact {
+    /// A user of the catalog.
+    User(String),
+    /// An e-mail address.
+    Email(String),
+}
+
+/// The state of a step instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepState {
+    /// Waits for its start time.
+    Scheduled {
+        /// When it becomes active.
+        at: DateTime<Utc>,
+    },
+    /// Waits for its person (or runs right now, when automatic).
+    Active,
+    /// Done.
+    Done,
+    /// Skipped.
+    Skipped,
+    /// Cancelled with its process.
+    Cancelled,
+}
+
+impl StepState {
+    /// The state in words.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepState::Scheduled { .. } => "scheduled",
+            StepState::Active => "active",
+            StepState::Done => "done",
+            StepState::Skipped => "skipped",
+            StepState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One step of one instance (the latest visit of that step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRow {
+    /// The instance.
+    pub instance: InstanceId,
+    /// The step index in the template.
+    pub index: StepIndex,
+    /// The step's name.
+    pub name: String,
+    /// The visit: 1 the first time the flow reaches the step, raised on every return.
+    pub visit: u32,
+    /// State.
+    pub state: StepState,
+    /// Why an automatic step became manual.
+    pub degraded: Option<String>,
+    /// The responsible user.
+    pub responsible: Option<String>,
+    /// When it became active.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// When it was done, skipped or cancelled.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Indexes of the deadline rungs that fired in this visit.
+    pub rungs_fired: Vec<u32>,
+    /// The answer of a decision.
+    pub answer: Option<bool>,
+    /// The task of a task step.
+    pub task: Option<u64>,
+}
+
+/// What a timer does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Activates a scheduled step.
+    ActivateStep,
+    /// Fires a deadline rung.
+    DeadlineRung {
+        /// The rung's index.
+        rung: u32,
+    },
+}
+
+/// A durable timer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimerRow {
+    /// The id.
+    pub id: u64,
+    /// What it does.
+    pub kind: TimerKind,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The step.
+    pub step: StepIndex,
+    /// The step's visit it belongs to (a timer of an older visit does nothing).
+    pub visit: u32,
+    /// The worker that claimed it.
+    pub lease_owner: Option<String>,
+    /// Until when the claim holds.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// An entry of a user's inbox: a step waiting for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkItemRow {
+    /// The id.
+    pub id: u64,
+    /// Whose.
+    pub user: String,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The step.
+    pub step: StepIndex,
+    /// The step's visit.
+    pub visit: u32,
+    /// When it appeared.
+    pub created_at: DateTime<Utc>,
+    /// When it was done (or withdrawn); `None` while open.
+    pub done_at: Option<DateTime<Utc>>,
+    /// The warning of a degraded automatic step.
+    pub warning: Option<String>,
+}
+
+/// A CRM record: an address, a property or a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordRow {
+    /// Its module.
+    pub module: Module,
+    /// Its id.
+    pub id: String,
+    /// Field values by name (typed by the plan's module schema); `status`, `supervisor`,
+    /// `email` and `mobile` are fields too.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The saved filters the record is in.
+    pub filters: Vec<String>,
+}
+
+impl RecordRow {
+    /// A record without fields.
+    pub fn new(module: Module, id: &str) -> RecordRow {
+        RecordRow {
+            module,
+            id: id.to_string(),
+            fields: serde_json::Map::new(),
+            filters: Vec::new(),
+        }
+    }
+    /// With this field set.
+    pub fn with(mut self, field: &str, value: serde_json::Value) -> RecordRow {
+        self.fields.insert(field.to_string(), value);
+        self
+    }
+    /// A text field, when set and text.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.fields
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// The kind of something a step created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtefactKind {
+    /// A task.
+    Task,
+    /// An appointment.
+    Appointment,
+    /// A letter.
+    Letter,
+    /// A resubmission.
+    Resubmission,
+    /// An activity (agent's log) entry.
+    Activity,
+}
+
+/// Something a step created in the CRM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtefactRow {
+    /// The id.
+    pub id: u64,
+    /// What.
+    pub kind: ArtefactKind,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The step.
+    pub step: StepIndex,
+    /// Whose (the task's processor, the resubmission's user, ...).
+    pub user: Option<String>,
+    /// The records it is on.
+    pub links: Links,
+    /// The details (subject, template, note, due date, ...).
+    pub data: serde_json::Value,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Whether it is done (tasks).
+    pub done: bool,
+}
+
+/// The kind of an effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectKind {
+    /// An e-mail.
+    Email,
+    /// An SMS.
+    Sms,
+    /// A webhook call.
+    Webhook,
+    /// A letter to print or send.
+    Letter,
+    /// A portal publication or removal.
+    Portal,
+}
+
+/// An effect waiting in (or delivered from) the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// The id.
+    pub id: u64,
+    /// What.
+    pub kind: EffectKind,
+    /// To whom or where (an e-mail address, a phone number, a URL, a portal).
+    pub to: String,
+    /// The details.
+    pub payload: serde_json::Value,
+    /// Stable across redeliveries; connectors deduplicate on it.
+    pub idempotency_key: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// Not to be delivered before this time (fixed send times, SMS windows).
+    pub not_before: Option<DateTime<Utc>>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// An entry of the audit history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// The id (ascending in order of writing).
+    pub id: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The instance.
+    pub instance: Option<InstanceId>,
+    /// The step.
+    pub step: Option<StepIndex>,
+    /// Who: a user id, or `system`.
+    pub who: String,
+    /// What happened (`started`, `step_activated`, `step_done`, `skipped`, ...).
+    pub event: String,
+    /// Details.
+    pub detail: String,
+}

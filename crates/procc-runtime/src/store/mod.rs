@@ -1,0 +1,121 @@
+//! Storage behind a transaction trait, so the engine runs unchanged on SQLite, in memory, and
+//! later on PostgreSQL with several workers.
+//!
+//! Concurrency contract:
+//! - everything one engine operation changes happens inside one [`Store::transaction`]: it
+//!   commits whole or not at all;
+//! - [`Tx::update_instance`] checks the row's `version` against the stored one and fails with
+//!   [`Error::Conflict`](crate::Error::Conflict) on a stale write (the engine retries the whole
+//!   operation);
+//! - due timers are claimed with a lease ([`Tx::claim_due`]): a timer claimed by a worker is
+//!   not handed to another until the lease runs out, so a crashed worker's timers come back.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use chrono::{DateTime, Utc};
+use procc_plan::{Module, StepIndex};
+
+use crate::Result;
+use crate::model::*;
+
+/// A store of runtime state.
+pub trait Store: Send + Sync {
+    /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back on `Err`.
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T>;
+}
+
+/// The operations inside a transaction.
+pub trait Tx {
+    /// The next number of a named sequence (1, 2, 3, ...).
+    fn next_id(&mut self, sequence: &str) -> Result<u64>;
+
+    /// Stores a deployed plan (replacing the row of the same hash: deploying again makes it
+    /// current again).
+    fn put_plan(&mut self, row: &PlanRow) -> Result<()>;
+    /// The plan with this hash.
+    fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>>;
+    /// The plan deployed last.
+    fn current_plan(&mut self) -> Result<Option<PlanRow>>;
+
+    /// Inserts a new instance.
+    fn insert_instance(&mut self, row: &InstanceRow) -> Result<()>;
+    /// The instance with this id.
+    fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>>;
+    /// Writes an instance if its stored version is `row.version`, then raises `row.version`.
+    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()>;
+    /// All instances still running.
+    fn running_instances(&mut self) -> Result<Vec<InstanceRow>>;
+
+    /// Inserts or replaces the step row (`instance`, `index`).
+    fn put_step(&mut self, row: &StepRow) -> Result<()>;
+    /// The step rows of an instance, by index.
+    fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
+
+    /// Inserts a timer.
+    fn insert_timer(&mut self, row: &TimerRow) -> Result<()>;
+    /// Deletes a timer (done).
+    fn delete_timer(&mut self, id: u64) -> Result<()>;
+    /// Deletes the timers of an instance, or of one of its steps.
+    fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()>;
+    /// Claims up to `limit` timers due at `now` that nobody holds (or whose lease ran out), in
+    /// order of due time then id, leasing them to `worker` until `lease_until`.
+    fn claim_due(
+        &mut self,
+        now: DateTime<Utc>,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TimerRow>>;
+    /// The earliest due time of any timer.
+    fn next_due(&mut self) -> Result<Option<DateTime<Utc>>>;
+    /// The timers of an instance.
+    fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>>;
+
+    /// Inserts or replaces a work item.
+    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()>;
+    /// Open work items, of one user or of everybody, by id.
+    fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>>;
+    /// All work items of an instance, by id.
+    fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>>;
+
+    /// Inserts or replaces a record.
+    fn put_record(&mut self, row: &RecordRow) -> Result<()>;
+    /// A record.
+    fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>>;
+    /// The records of a module, by id.
+    fn records(&mut self, module: Module) -> Result<Vec<RecordRow>>;
+
+    /// Inserts or replaces an artefact.
+    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()>;
+    /// An artefact.
+    fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>>;
+    /// The artefacts of an instance, by id.
+    fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>>;
+
+    /// Adds an effect unless one with the same idempotency key exists; whether it was added.
+    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool>;
+    /// Updates an outbox row (delivery state).
+    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()>;
+    /// Undelivered effects whose time has come, by id.
+    fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// The whole outbox, by id.
+    fn outbox(&mut self) -> Result<Vec<OutboxRow>>;
+    /// The earliest future `not_before` of an undelivered effect (when to wake the dispatcher).
+    fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+
+    /// Appends to the audit history.
+    fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;
+    /// The audit history of an instance (or all of it), in order.
+    fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>>;
+
+    /// The value of an idempotency key.
+    fn key(&mut self, key: &str) -> Result<Option<String>>;
+    /// Sets an idempotency key.
+    fn put_key(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Adds one to a named counter and returns the new value.
+    fn bump_counter(&mut self, key: &str) -> Result<u64>;
+}

@@ -1,0 +1,500 @@
+//! The SQLite store: one file, WAL journal, `synchronous=FULL`, ordered migrations at open.
+//!
+//! Rows are kept as JSON in a `data` column, next to the columns that queries filter and sort
+//! on (due times, users, open flags, versions). `synchronous=FULL` because a committed
+//! transition carries its effects in the outbox: after a power cut a committed e-mail must not
+//! vanish. (With WAL, `NORMAL` survives a process crash but may lose the last commits on power
+//! loss; throughput is won back by grouping commits, not by weakening them.)
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use procc_plan::{Module, StepIndex};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Store, Tx};
+use crate::model::*;
+use crate::{Error, Result};
+
+/// The schema migrations, in order. Applied ones are listed in the `migrations` table; never
+/// edit one that shipped, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE plans (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE instances (id INTEGER PRIMARY KEY, running INTEGER NOT NULL,
+    version INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX instances_running ON instances (running);
+CREATE TABLE steps (instance INTEGER NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (instance, idx));
+CREATE TABLE timers (id INTEGER PRIMARY KEY, due_at INTEGER NOT NULL, instance INTEGER NOT NULL,
+    step INTEGER NOT NULL, lease_until INTEGER, data TEXT NOT NULL);
+CREATE INDEX timers_due ON timers (due_at, id);
+CREATE INDEX timers_instance ON timers (instance, step);
+CREATE TABLE work_items (id INTEGER PRIMARY KEY, user TEXT NOT NULL, instance INTEGER NOT NULL,
+    open INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX work_items_open ON work_items (open, user);
+CREATE INDEX work_items_instance ON work_items (instance);
+CREATE TABLE records (module TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (module, id));
+CREATE TABLE artefacts (id INTEGER PRIMARY KEY, instance INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX artefacts_instance ON artefacts (instance);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, pending INTEGER NOT NULL,
+    not_before INTEGER, data TEXT NOT NULL);
+CREATE INDEX outbox_pending ON outbox (pending, id);
+CREATE TABLE audit (id INTEGER PRIMARY KEY, instance INTEGER, data TEXT NOT NULL);
+CREATE INDEX audit_instance ON audit (instance, id);
+CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"#];
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The schema version of the open file (the number of applied migrations).
+    pub fn schema_version(&self) -> Result<u32> {
+        let conn = self.lock()?;
+        Ok(conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM migrations",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| Error::Store("sqlite store poisoned".into()))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )?;
+    let applied: u32 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if applied as usize > MIGRATIONS.len() {
+        return Err(Error::Store(format!(
+            "the database has schema version {applied}, newer than the {} this runtime knows",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO migrations (version, applied_at) VALUES (?1, ?2)",
+            params![i as u32 + 1, Utc::now().to_rfc3339()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stx = SqlTx { tx: &tx };
+        let result = f(&mut stx);
+        match result {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.rollback()?;
+                Err(e)
+            }
+        }
+    }
+}
+
+struct SqlTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+fn json<T: Serialize>(row: &T) -> Result<String> {
+    Ok(serde_json::to_string(row)?)
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn module_name(m: Module) -> &'static str {
+    match m {
+        Module::Address => "address",
+        Module::Property => "property",
+        Module::Project => "project",
+    }
+}
+
+impl SqlTx<'_> {
+    fn one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Option<T>> {
+        let text: Option<String> = self.tx.query_row(sql, args, |r| r.get(0)).optional()?;
+        match text {
+            Some(t) => Ok(Some(serde_json::from_str(&t)?)),
+            None => Ok(None),
+        }
+    }
+    fn many<T: DeserializeOwned>(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
+        let mut stmt = self.tx.prepare_cached(sql)?;
+        let rows = stmt.query_map(args, |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Tx for SqlTx<'_> {
+    fn next_id(&mut self, sequence: &str) -> Result<u64> {
+        self.tx.execute(
+            "INSERT INTO sequences (name, value) VALUES (?1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = value + 1",
+            params![sequence],
+        )?;
+        let n: i64 = self.tx.query_row(
+            "SELECT value FROM sequences WHERE name = ?1",
+            params![sequence],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO plans (hash, seq, data) VALUES (?1, ?2, ?3)",
+            params![row.hash, row.seq as i64, json(row)?],
+        )?;
+        Ok(())
+    }
+    fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>> {
+        self.one("SELECT data FROM plans WHERE hash = ?1", params![hash])
+    }
+    fn current_plan(&mut self) -> Result<Option<PlanRow>> {
+        self.one("SELECT data FROM plans ORDER BY seq DESC LIMIT 1", [])
+    }
+
+    fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO instances (id, running, version, data) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                row.id as i64,
+                row.status.is_running(),
+                row.version as i64,
+                json(row)?
+            ],
+        )?;
+        Ok(())
+    }
+    fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
+        self.one(
+            "SELECT data FROM instances WHERE id = ?1",
+            params![id as i64],
+        )
+    }
+    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
+        let old = row.version;
+        row.version += 1;
+        let changed = self.tx.execute(
+            "UPDATE instances SET running = ?2, version = ?3, data = ?4 WHERE id = ?1 AND version = ?5",
+            params![
+                row.id as i64,
+                row.status.is_running(),
+                row.version as i64,
+                json(row)?,
+                old as i64
+            ],
+        )?;
+        if changed == 0 {
+            row.version = old;
+            let exists: Option<i64> = self
+                .tx
+                .query_row(
+                    "SELECT id FROM instances WHERE id = ?1",
+                    params![row.id as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            return Err(match exists {
+                Some(_) => Error::Conflict,
+                None => Error::UnknownInstance(row.id),
+            });
+        }
+        Ok(())
+    }
+    fn running_instances(&mut self) -> Result<Vec<InstanceRow>> {
+        self.many(
+            "SELECT data FROM instances WHERE running = 1 ORDER BY id",
+            [],
+        )
+    }
+
+    fn put_step(&mut self, row: &StepRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO steps (instance, idx, data) VALUES (?1, ?2, ?3)",
+            params![row.instance as i64, row.index, json(row)?],
+        )?;
+        Ok(())
+    }
+    fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
+        self.many(
+            "SELECT data FROM steps WHERE instance = ?1 ORDER BY idx",
+            params![instance as i64],
+        )
+    }
+
+    fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                row.id as i64,
+                ms(row.due_at),
+                row.instance as i64,
+                row.step,
+                row.lease_until.map(ms),
+                json(row)?
+            ],
+        )?;
+        Ok(())
+    }
+    fn delete_timer(&mut self, id: u64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
+        Ok(())
+    }
+    fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
+        match step {
+            Some(s) => self.tx.execute(
+                "DELETE FROM timers WHERE instance = ?1 AND step = ?2",
+                params![instance as i64, s],
+            )?,
+            None => self.tx.execute(
+                "DELETE FROM timers WHERE instance = ?1",
+                params![instance as i64],
+            )?,
+        };
+        Ok(())
+    }
+    fn claim_due(
+        &mut self,
+        now: DateTime<Utc>,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TimerRow>> {
+        let mut due: Vec<TimerRow> = self.many(
+            "SELECT data FROM timers WHERE due_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
+             ORDER BY due_at, id LIMIT ?2",
+            params![ms(now), limit as i64],
+        )?;
+        for t in &mut due {
+            t.lease_owner = Some(worker.to_string());
+            t.lease_until = Some(lease_until);
+            self.insert_timer(t)?;
+        }
+        Ok(due)
+    }
+    fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self
+            .tx
+            .query_row("SELECT MIN(due_at) FROM timers", [], |r| r.get(0))?;
+        Ok(at.and_then(DateTime::<Utc>::from_timestamp_millis))
+    }
+    fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
+        self.many(
+            "SELECT data FROM timers WHERE instance = ?1 ORDER BY due_at, id",
+            params![instance as i64],
+        )
+    }
+
+    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO work_items (id, user, instance, open, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                row.id as i64,
+                row.user,
+                row.instance as i64,
+                row.done_at.is_none(),
+                json(row)?
+            ],
+        )?;
+        Ok(())
+    }
+    fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>> {
+        match user {
+            Some(u) => self.many(
+                "SELECT data FROM work_items WHERE open = 1 AND user = ?1 ORDER BY id",
+                params![u],
+            ),
+            None => self.many("SELECT data FROM work_items WHERE open = 1 ORDER BY id", []),
+        }
+    }
+    fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>> {
+        self.many(
+            "SELECT data FROM work_items WHERE instance = ?1 ORDER BY id",
+            params![instance as i64],
+        )
+    }
+
+    fn put_record(&mut self, row: &RecordRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO records (module, id, data) VALUES (?1, ?2, ?3)",
+            params![module_name(row.module), row.id, json(row)?],
+        )?;
+        Ok(())
+    }
+    fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>> {
+        self.one(
+            "SELECT data FROM records WHERE module = ?1 AND id = ?2",
+            params![module_name(module), id],
+        )
+    }
+    fn records(&mut self, module: Module) -> Result<Vec<RecordRow>> {
+        self.many(
+            "SELECT data FROM records WHERE module = ?1 ORDER BY id",
+            params![module_name(module)],
+        )
+    }
+
+    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO artefacts (id, instance, data) VALUES (?1, ?2, ?3)",
+            params![row.id as i64, row.instance as i64, json(row)?],
+        )?;
+        Ok(())
+    }
+    fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>> {
+        self.one(
+            "SELECT data FROM artefacts WHERE id = ?1",
+            params![id as i64],
+        )
+    }
+    fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>> {
+        self.many(
+            "SELECT data FROM artefacts WHERE instance = ?1 ORDER BY id",
+            params![instance as i64],
+        )
+    }
+
+    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                row.id as i64,
+                row.idempotency_key,
+                row.delivered_at.is_none(),
+                row.not_before.map(ms),
+                json(row)?
+            ],
+        )?;
+        Ok(n == 1)
+    }
+    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
+        self.tx.execute(
+            "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
+            params![
+                row.id as i64,
+                row.delivered_at.is_none(),
+                row.not_before.map(ms),
+                json(row)?
+            ],
+        )?;
+        Ok(())
+    }
+    fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.many(
+            "SELECT data FROM outbox WHERE pending = 1 AND (not_before IS NULL OR not_before <= ?1)
+             ORDER BY id LIMIT ?2",
+            params![ms(now), limit as i64],
+        )
+    }
+    fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
+        self.many("SELECT data FROM outbox ORDER BY id", [])
+    }
+    fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self.tx.query_row(
+            "SELECT MIN(not_before) FROM outbox WHERE pending = 1 AND not_before > ?1",
+            params![ms(now)],
+            |r| r.get(0),
+        )?;
+        Ok(at.and_then(DateTime::<Utc>::from_timestamp_millis))
+    }
+
+    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO audit (id, instance, data) VALUES (?1, ?2, ?3)",
+            params![row.id as i64, row.instance.map(|i| i as i64), json(row)?],
+        )?;
+        Ok(())
+    }
+    fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>> {
+        match instance {
+            Some(i) => self.many(
+                "SELECT data FROM audit WHERE instance = ?1 ORDER BY id",
+                params![i as i64],
+            ),
+            None => self.many("SELECT data FROM audit ORDER BY id", []),
+        }
+    }
+
+    fn key(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row("SELECT value FROM keys WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+    fn put_key(&mut self, key: &str, value: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO keys (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+    fn bump_counter(&mut self, key: &str) -> Result<u64> {
+        self.tx.execute(
+            "INSERT INTO counters (key, value) VALUES (?1, 1)
+             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            params![key],
+        )?;
+        let n: i64 = self.tx.query_row(
+            "SELECT value FROM counters WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}

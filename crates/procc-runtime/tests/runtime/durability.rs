@@ -1,0 +1,283 @@
+//! State survives closing and reopening the SQLite file; instances stay on their plan.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use procc_runtime::*;
+
+use crate::common::*;
+use crate::fixtures::small;
+
+fn open(path: &std::path::Path, clock: &VirtualClock) -> Engine<SqliteStore> {
+    Engine::new(
+        SqliteStore::open(path).unwrap(),
+        Arc::new(clock.clone()),
+        config(),
+    )
+}
+
+#[test]
+fn a_process_continues_after_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let clock = VirtualClock::new(t0());
+    let (id, deadline_id) = {
+        let engine = open(&path, &clock);
+        engine.deploy(&small()).unwrap();
+        for r in records() {
+            engine.put_record(&r).unwrap();
+        }
+        let start = |template: &str, links: Links| {
+            engine
+                .start(&StartRequest {
+                    template: template.into(),
+                    owner: "j.becker".into(),
+                    links,
+                    started_by: "k.schmidt".into(),
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        let id = start("wait", links(Some("A1"), None));
+        engine
+            .complete_step(id, 0, "j.becker", &StepInput::default())
+            .unwrap();
+        let d = start("deadline", Links::default());
+        engine
+            .advance_to(&clock, t0() + Duration::days(1), None)
+            .unwrap();
+        assert_eq!(engine.outbox().unwrap().len(), 1);
+        (id, d)
+    };
+    // Reopened: the schema is not migrated twice, the timers are still there.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    drop(store);
+    let engine = open(&path, &clock);
+    let v = engine.instance(id).unwrap();
+    assert!(matches!(
+        v.step("mail").unwrap().state,
+        StepState::Scheduled { .. }
+    ));
+    engine
+        .advance_to(&clock, t0() + Duration::days(3), None)
+        .unwrap();
+    assert_eq!(
+        engine.instance(id).unwrap().instance.status,
+        InstanceStatus::Completed
+    );
+    // The deadline ladder went on without repeating the first rung.
+    let d = engine.instance(deadline_id).unwrap();
+    assert_eq!(d.step("visit").unwrap().rungs_fired, vec![0, 1, 2]);
+    let reminders = engine
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.to == "j.becker@example-immobilien.de")
+        .count();
+    assert_eq!(reminders, 1);
+}
+
+#[test]
+fn a_leased_timer_comes_back_after_its_lease_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let clock = VirtualClock::new(t0());
+    let engine = open(&path, &clock);
+    engine.deploy(&small()).unwrap();
+    let id = engine
+        .start(&StartRequest {
+            template: "hours".into(),
+            owner: "j.becker".into(),
+            started_by: "k.schmidt".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    clock.advance(Duration::hours(5));
+    // Another worker claims the timer and dies before processing it.
+    let claimed = engine
+        .store()
+        .transaction(&mut |tx| {
+            tx.claim_due(
+                clock.now(),
+                "dead-worker",
+                clock.now() + Duration::minutes(5),
+                10,
+            )
+        })
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(engine.fire_due().unwrap(), 0, "leased to someone else");
+    clock.advance(Duration::minutes(6));
+    assert_eq!(engine.fire_due().unwrap(), 1);
+    assert_eq!(
+        engine.instance(id).unwrap().step("call").unwrap().state,
+        StepState::Active
+    );
+}
+
+#[test]
+fn a_stale_instance_write_is_a_conflict() {
+    for store in [None, Some(tempfile::tempdir().unwrap())] {
+        let check = |tx: &mut dyn Tx| -> Result<()> {
+            let id = tx.next_id("instance")?;
+            let row = InstanceRow {
+                id,
+                template: "t".into(),
+                plan_hash: "h".into(),
+                owner: "o".into(),
+                controller: None,
+                links: Links::default(),
+                status: InstanceStatus::RunningDue,
+                cancelled_by: None,
+                cancelled_at: None,
+                started_by: StartedBy::User { user: "o".into() },
+                started_at: t0(),
+                completed_at: None,
+                chain: id,
+                depth: 0,
+                trigger_email: None,
+                responsible_overrides: Default::default(),
+                version: 0,
+            };
+            tx.insert_instance(&row)?;
+            let mut a = row.clone();
+            let mut b = row;
+            tx.update_instance(&mut a)?;
+            assert_eq!(a.version, 1);
+            assert_eq!(tx.update_instance(&mut b), Err(Error::Conflict));
+            Ok(())
+        };
+        match store {
+            None => MemoryStore::new().transaction(&mut |tx| check(tx)).unwrap(),
+            Some(dir) => SqliteStore::open(dir.path().join("c.db"))
+                .unwrap()
+                .transaction(&mut |tx| check(tx))
+                .unwrap(),
+        }
+    }
+}
+
+#[test]
+fn running_instances_stay_on_their_plan_version() {
+    let h = sqlite(&small());
+    let id = h.start("taskflow", Links::default());
+    let old_hash = h.view(id).instance.plan_hash.clone();
+    // Version 2 renames the second step.
+    let mut v2 = small();
+    for t in &mut v2.templates {
+        if t.name == "taskflow" {
+            t.steps[1].name = "visit_v2".into();
+        }
+    }
+    let v2 = procc_plan::Plan::new(v2.tenant, v2.catalog, v2.templates);
+    h.engine.deploy(&v2).unwrap();
+    let task = h.view(id).step("call").unwrap().task.unwrap();
+    h.engine.complete_task(task, "j.becker").unwrap();
+    let v = h.view(id);
+    assert_eq!(v.instance.plan_hash, old_hash);
+    assert!(v.step("visit").is_some());
+    let new = h.start("taskflow", Links::default());
+    let task = h.view(new).step("call").unwrap().task.unwrap();
+    h.engine.complete_task(task, "j.becker").unwrap();
+    assert!(h.view(new).step("visit_v2").is_some());
+}
+
+#[test]
+fn two_workers_on_one_file_share_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let clock = VirtualClock::new(t0());
+    let setup = open(&path, &clock);
+    setup.deploy(&small()).unwrap();
+    let ids: Vec<_> = (0..8)
+        .map(|_| {
+            setup
+                .start(&StartRequest {
+                    template: "skipflow".into(),
+                    owner: "j.becker".into(),
+                    started_by: "k.schmidt".into(),
+                    ..Default::default()
+                })
+                .unwrap()
+        })
+        .collect();
+    drop(setup);
+    // Two engines (two processes' worth of connections) complete and skip the same steps;
+    // per instance exactly one wins, the other gets a clear error.
+    let results: Vec<Vec<Result<()>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|w| {
+                let ids = ids.clone();
+                let path = path.clone();
+                let clock = clock.clone();
+                s.spawn(move || {
+                    let engine = open(&path, &clock);
+                    ids.iter()
+                        .map(|id| {
+                            if w == 0 {
+                                engine.complete_step(*id, 0, "j.becker", &StepInput::default())
+                            } else {
+                                engine.skip(*id, 0, "j.becker")
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let engine = open(&path, &clock);
+    for (i, id) in ids.iter().enumerate() {
+        let ok = results.iter().filter(|r| r[i].is_ok()).count();
+        assert_eq!(ok, 1, "exactly one worker moved instance {id}");
+        let loser = results.iter().find_map(|r| r[i].clone().err()).unwrap();
+        assert!(matches!(loser, Error::StepNotActive { .. }), "{loser:?}");
+        let v = engine.instance(*id).unwrap();
+        assert!(matches!(
+            v.step("visit").unwrap().state,
+            StepState::Done | StepState::Skipped
+        ));
+        assert_eq!(v.step("call").unwrap().state, StepState::Active);
+        assert_eq!(
+            v.work_items.iter().filter(|w| w.done_at.is_none()).count(),
+            1
+        );
+    }
+}
+
+/// A transaction that fails after writing leaves nothing behind, on both stores.
+fn rolls_back<S: Store>(store: &S) {
+    let failed: Result<()> = store.transaction(&mut |tx| {
+        tx.put_key("k", "v")?;
+        tx.bump_counter("c")?;
+        tx.put_record(&RecordRow::new(procc_plan::Module::Address, "A9"))?;
+        tx.insert_audit(&AuditRow {
+            id: 1,
+            at: t0(),
+            instance: None,
+            step: None,
+            who: "x".into(),
+            event: "e".into(),
+            detail: String::new(),
+        })?;
+        Err(Error::InvalidInput("stop".into()))
+    });
+    assert!(failed.is_err());
+    store
+        .transaction(&mut |tx| {
+            assert_eq!(tx.key("k")?, None);
+            assert_eq!(tx.bump_counter("c")?, 1);
+            assert!(tx.record(procc_plan::Module::Address, "A9")?.is_none());
+            assert!(tx.audit(None)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn failed_transactions_roll_back_on_both_stores() {
+    rolls_back(&MemoryStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    rolls_back(&SqliteStore::open(dir.path().join("r.db")).unwrap());
+}

@@ -1,0 +1,15 @@
+//! Tests of the runtime: every semantic on both stores where it matters.
+
+#![allow(missing_docs)]
+// Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod durability;
+mod example;
+mod fixtures;
+mod flow;
+mod invalid;
+mod scheduler;
+mod time;
+mod triggers;
