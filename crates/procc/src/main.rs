@@ -15,6 +15,7 @@ mod format;
 mod project;
 mod render;
 mod report;
+mod run;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -135,6 +136,20 @@ EXAMPLES:
 EXIT CODES:
   0  drawn    1  problems found    2  usage or IO error")]
     Graph(GraphArgs),
+    /// Run the runtime on the real clock against a SQLite database.
+    #[command(after_help = "\
+The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
+version; running processes stay on the version they started with), then the runtime fires timers
+and deadlines when they are due, runs the daily date scan, and hands effects (e-mails, SMS,
+webhooks, letters, portal syncs) to the connector. Until the delivery connectors exist, each
+effect is written as one JSON line to standard output (or --effects FILE). State survives a
+restart: stop with Ctrl-C or SIGTERM and run again. Decision links are signed with
+PROCC_DECISION_SECRET, or with a random secret kept in <db>.secret.
+
+EXAMPLES:
+  procc run examples/                       Compile the examples and run them in procc.db
+  procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl")]
+    Run(RunArgs),
     /// Explain a diagnostic code: what it flags, an example and the fix.
     #[command(after_help = "\
 EXAMPLES:
@@ -189,6 +204,26 @@ struct CompileArgs {
     /// Refuse to write a plan when there are warnings too.
     #[arg(long)]
     deny_warnings: bool,
+}
+
+/// Arguments of `procc run`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Files or folders to compile and run [default: the project's `files`].
+    #[arg(value_name = "PATHS", conflicts_with = "plan")]
+    paths: Vec<PathBuf>,
+    /// Run a compiled plan instead of the sources (its format and hash are checked).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// The project file to use instead of looking for procc.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite database (created when missing).
+    #[arg(long, value_name = "FILE", default_value = "procc.db")]
+    db: PathBuf,
+    /// Append effects as JSON lines to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    effects: Option<PathBuf>,
 }
 
 /// Arguments of `procc graph`.
@@ -259,6 +294,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => run_fmt(&args),
         Command::Compile(args) => run_compile(&args),
         Command::Graph(args) => run_graph(&args),
+        Command::Run(args) => run_runtime(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
                 print_stdout(&explain::list());
@@ -359,25 +395,47 @@ fn run_compile(args: &CompileArgs) -> Result<u8, UsageError> {
     Ok(EXIT_CLEAN)
 }
 
-fn run_graph(args: &GraphArgs) -> Result<u8, UsageError> {
+fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
+    match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
+        Ok(plan) => run::run(&plan, &args.db, args.effects.as_deref()),
+        Err(code) => Ok(code),
+    }
+}
+
+/// The plan from `--plan`, or compiled from the sources; `Err` with the exit code when it has
+/// problems (already printed).
+fn plan_for(
+    plan: Option<&std::path::Path>,
+    paths: &[PathBuf],
+    config: Option<&std::path::Path>,
+) -> Result<Result<procc_plan::Plan, u8>, UsageError> {
     let cwd = current_folder()?;
-    let plan = match &args.plan {
+    Ok(match plan {
         Some(path) => match compile::load_plan(path, &cwd)? {
-            Ok(plan) => plan,
+            Ok(plan) => Ok(plan),
             Err(report) => {
                 print_build_diagnostics(&report);
-                return Ok(EXIT_PROBLEMS);
+                Err(EXIT_PROBLEMS)
             }
         },
         None => {
-            let built = compile::build(&args.paths, args.config.as_deref(), &cwd)?;
+            let built = compile::build(paths, config, &cwd)?;
             print_build_diagnostics(&built.report);
-            let Some(plan) = built.plan else {
-                eprintln!("error: nothing drawn: fix the problems above first");
-                return Ok(EXIT_PROBLEMS);
-            };
-            plan
+            match built.plan {
+                Some(plan) => Ok(plan),
+                None => {
+                    eprintln!("error: fix the problems above first");
+                    Err(EXIT_PROBLEMS)
+                }
+            }
         }
+    })
+}
+
+fn run_graph(args: &GraphArgs) -> Result<u8, UsageError> {
+    let plan = match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
     };
     if let Some(missing) = args
         .process

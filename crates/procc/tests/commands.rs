@@ -203,3 +203,53 @@ fn graph_draws_a_compiled_plan_and_refuses_a_tampered_one() {
         text(&refused.stderr)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn run_deploys_the_plan_stops_on_sigterm_and_starts_again_on_the_same_database() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = project(&[("hello.proc", CLEAN)]);
+    for round in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_procc"))
+            .args(["run", "--db", "state.db"])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("procc runs");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        stderr.read_line(&mut line).expect("a first line");
+        assert!(
+            line.starts_with("procc run: deployed sha256:"),
+            "round {round}: {line}"
+        );
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = child.wait().expect("procc ends");
+        assert_eq!(status.code(), Some(0), "round {round}: a graceful stop");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).expect("the rest of stderr");
+        assert!(rest.contains("stopped"), "round {round}: {rest}");
+    }
+    assert!(dir.path().join("state.db").exists());
+    assert!(
+        dir.path().join("state.db.secret").exists(),
+        "the decision secret is kept for the next run"
+    );
+}
+
+#[test]
+fn run_refuses_a_project_with_errors() {
+    let dir = project(&[("b.proc", BROKEN)]);
+    let out = procc(dir.path(), &["run", "--db", "state.db"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !dir.path().join("state.db").exists(),
+        "nothing is created for a broken project"
+    );
+}

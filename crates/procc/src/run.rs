@@ -1,0 +1,171 @@
+//! `procc run`: the runtime on the real clock, against a SQLite file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use procc_runtime::{
+    Connector, Engine, EngineConfig, OutboxRow, Runtime, SqliteStore, SystemClock,
+};
+
+use crate::project::UsageError;
+
+/// Where effects go until real delivery exists: one JSON object a line.
+struct JsonLines {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Connector for JsonLines {
+    fn deliver(&self, effect: &OutboxRow) -> Result<(), String> {
+        let line = serde_json::to_string(effect).map_err(|e| e.to_string())?;
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| "the effect log is unusable".to_string())?;
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write the effect: {e}"))
+    }
+}
+
+/// The secret that signs decision links: `PROCC_DECISION_SECRET`, else a random one kept in
+/// `<db>.secret` (created on first run, readable by its owner only), so that links stay valid
+/// across restarts.
+fn decision_secret(db: &Path) -> Result<Vec<u8>, UsageError> {
+    if let Some(secret) = std::env::var_os("PROCC_DECISION_SECRET").filter(|s| !s.is_empty()) {
+        return Ok(secret.to_string_lossy().into_owned().into_bytes());
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push(".secret");
+    let path = PathBuf::from(path);
+    if let Ok(secret) = std::fs::read(&path)
+        && secret.len() >= 32
+    {
+        return Ok(secret);
+    }
+    let mut secret = vec![0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|e| UsageError::new(format!("cannot make a decision secret: {e}")))?;
+    write_private(&path, &secret)
+        .map_err(|e| UsageError::new(format!("cannot write `{}`: {e}", path.display())))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Deploys `plan` into the database and runs until Ctrl-C (or SIGTERM).
+pub(crate) fn run(
+    plan: &procc_plan::Plan,
+    db: &Path,
+    effects: Option<&Path>,
+) -> Result<u8, UsageError> {
+    let store = SqliteStore::open(db).map_err(|e| {
+        UsageError::new(format!("cannot open the database `{}`: {e}", db.display()))
+    })?;
+    let config = EngineConfig {
+        decision_secret: decision_secret(db)?,
+        ..EngineConfig::default()
+    };
+    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
+    let hash = engine
+        .deploy(plan)
+        .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
+    let out: Box<dyn Write + Send> = match effects {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| UsageError::new(format!("cannot open `{}`: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let runtime = Runtime::new(
+        engine,
+        Arc::new(JsonLines {
+            out: Mutex::new(out),
+        }),
+    );
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
+    let target = effects.map_or_else(
+        || "standard output".to_string(),
+        |p| p.display().to_string(),
+    );
+    tokio
+        .block_on(async {
+            // The handlers exist before the ready line, so a stop right after it is graceful.
+            let stop = Shutdown::listen()?;
+            eprintln!(
+                "procc run: deployed {hash} ({} templates) into {}; effects are written as JSON lines to {target}; Ctrl-C stops",
+                plan.templates.len(),
+                db.display(),
+            );
+            runtime.run(stop.wait()).await.map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
+        })?;
+    eprintln!(
+        "procc run: stopped; every committed state is in {}",
+        db.display()
+    );
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// Ctrl-C and, on Unix, SIGTERM, listened to from the moment it is made.
+struct Shutdown {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn listen() -> Result<Shutdown, UsageError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let fail =
+                |e: std::io::Error| UsageError::new(format!("cannot listen for signals: {e}"));
+            Ok(Shutdown {
+                interrupt: signal(SignalKind::interrupt()).map_err(fail)?,
+                terminate: signal(SignalKind::terminate()).map_err(fail)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Shutdown {})
+        }
+    }
+
+    /// Completes when a stop is asked for.
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
