@@ -13,22 +13,10 @@ use procc_syntax::ast::{BinaryOp, Expr, ExprKind, Literal, UnaryOp};
 use crate::text;
 
 /// The precedence of comparisons, which is also the loosest operand `not` takes whole.
-const COMPARISON: u8 = 4;
+const COMPARISON: u8 = BinaryOp::COMPARISON_PRECEDENCE;
 
 fn precedence(op: BinaryOp) -> u8 {
-    match op {
-        BinaryOp::Or => 1,
-        BinaryOp::And => 2,
-        BinaryOp::Eq
-        | BinaryOp::Ne
-        | BinaryOp::Lt
-        | BinaryOp::Le
-        | BinaryOp::Gt
-        | BinaryOp::Ge
-        | BinaryOp::In => COMPARISON,
-        BinaryOp::Add | BinaryOp::Sub => 5,
-        BinaryOp::Mul | BinaryOp::Div => 6,
-    }
+    op.precedence()
 }
 
 /// Prints an expression; `indent` is the indentation of the line it is on (for texts that

@@ -873,6 +873,27 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The precedence of comparisons; `not` takes a whole comparison as its operand.
+    pub const COMPARISON_PRECEDENCE: u8 = 4;
+
+    /// How tightly the operator binds, loosest first: `or` 1, `and` 2, comparisons and `in` 4,
+    /// `+` and `-` 5, `*` and `/` 6 (prefix `not` sits at 3, prefix `-` above them all).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In => BinaryOp::COMPARISON_PRECEDENCE,
+            BinaryOp::Add | BinaryOp::Sub => 5,
+            BinaryOp::Mul | BinaryOp::Div => 6,
+        }
+    }
+
     /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {

@@ -84,22 +84,6 @@ pub(crate) fn lower(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Exp
     climber.expr(0)
 }
 
-fn precedence(op: BinaryOp) -> u8 {
-    match op {
-        BinaryOp::Or => 1,
-        BinaryOp::And => 2,
-        BinaryOp::Eq
-        | BinaryOp::Ne
-        | BinaryOp::Lt
-        | BinaryOp::Le
-        | BinaryOp::Gt
-        | BinaryOp::Ge
-        | BinaryOp::In => 4,
-        BinaryOp::Add | BinaryOp::Sub => 5,
-        BinaryOp::Mul | BinaryOp::Div => 6,
-    }
-}
-
 struct Climber<I: Iterator<Item = Token>> {
     tokens: std::iter::Peekable<I>,
 }
@@ -109,7 +93,7 @@ impl<I: Iterator<Item = Token>> Climber<I> {
         let mut lhs = self.unary()?;
         while let Some(Token::Infix(op)) = self.tokens.peek() {
             let op = *op;
-            let prec = precedence(op);
+            let prec = op.precedence();
             if prec < min {
                 break;
             }
@@ -130,7 +114,7 @@ impl<I: Iterator<Item = Token>> Climber<I> {
             Token::Prefix(op, span) => {
                 // `not` takes a whole comparison; `-` only the operand after it.
                 let operand = match op {
-                    UnaryOp::Not => self.expr(4)?,
+                    UnaryOp::Not => self.expr(BinaryOp::COMPARISON_PRECEDENCE)?,
                     UnaryOp::Neg => self.unary()?,
                 };
                 let span = span.to(operand.span);
