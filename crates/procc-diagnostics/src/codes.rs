@@ -2,7 +2,7 @@
 //!
 //! Codes are `P` plus four digits, grouped by phase: `P0xxx` input and syntax, `P1xxx` names and
 //! references, `P2xxx` values and types, `P3xxx` flow, `P4xxx` compiled plans, `P5xxx` the
-//! project file `procc.toml`.
+//! project file `procc.toml`, `P6xxx` scenario files (`procc test`).
 //! A code is never reused or renumbered. Every code has a page `docs/codes/<CODE>.md`; a test in
 //! the `procc` crate fails when a code lacks a page or a page lacks a code.
 
@@ -171,6 +171,16 @@ codes! {
     PROJECT_FILE_DUPLICATE_ID = "P5005", "project-file-duplicate-id", Error, "two entries of the project file share an id";
     /// An entry of the project file refers to an id that is not declared.
     PROJECT_FILE_UNKNOWN_REFERENCE = "P5006", "project-file-unknown-reference", Error, "an entry of the project file refers to an id that is not declared";
+
+    // P6xxx: scenario files (`procc test`).
+    /// A scenario file that does not follow the scenario grammar.
+    SCENARIO_SYNTAX = "P6001", "scenario-syntax", Error, "a scenario file does not follow the scenario format";
+    /// A scenario names a template, step, user or record that does not exist.
+    SCENARIO_UNKNOWN_NAME = "P6002", "scenario-unknown-name", Error, "a scenario names a template, step, user or record that does not exist";
+    /// An expectation of a scenario does not hold.
+    EXPECTATION_FAILED = "P6003", "expectation-failed", Error, "an expectation of a scenario does not hold";
+    /// The runtime refused an action of a scenario.
+    SCENARIO_ACTION_REFUSED = "P6004", "scenario-action-refused", Error, "the runtime refused an action of a scenario";
 }
 
 /// Looks a code up by its id (`P1001`), case-insensitively.

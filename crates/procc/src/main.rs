@@ -136,6 +136,23 @@ EXAMPLES:
 EXIT CODES:
   0  drawn    1  problems found    2  usage or IO error")]
     Graph(GraphArgs),
+    /// Run the scenario files (`*.scenario`) of processes on a virtual clock.
+    #[command(after_help = "\
+Each scenario starts processes for given records, moves a virtual clock, completes, skips and
+answers steps, and expects which steps are active for whom, which e-mails, SMS and webhooks went
+out, and how the process ends (docs/testing.md). A scenario file runs against the templates of
+its project (the nearest procc.toml above it), compiled once, on a fresh in-memory runtime:
+no wall clock, no network, the same result every time. Failed expectations point at their line
+with the expected and the actual value. The last line reads `N passed, M failed`.
+
+EXAMPLES:
+  procc test                  Run every scenario below the current folder
+  procc test examples/        Run the examples' scenarios
+  procc test tests/run/a.scenario
+
+EXIT CODES:
+  0  every scenario passed    1  a scenario failed    2  usage or IO error")]
+    Test(TestArgs),
     /// Run the runtime on the real clock against a SQLite database.
     #[command(after_help = "\
 The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
@@ -204,6 +221,14 @@ struct CompileArgs {
     /// Refuse to write a plan when there are warnings too.
     #[arg(long)]
     deny_warnings: bool,
+}
+
+/// Arguments of `procc test`.
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Scenario files or folders to search for them [default: the current folder].
+    #[arg(value_name = "PATHS")]
+    paths: Vec<PathBuf>,
 }
 
 /// Arguments of `procc run`.
@@ -295,6 +320,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => run_compile(&args),
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
+        Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
                 print_stdout(&explain::list());
@@ -393,6 +419,32 @@ fn run_compile(args: &CompileArgs) -> Result<u8, UsageError> {
         );
     }
     Ok(EXIT_CLEAN)
+}
+
+fn run_scenarios(args: &TestArgs) -> Result<u8, UsageError> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let (runs, summary) =
+        procc_scenario::run_paths(&paths).map_err(|e| UsageError::new(e.to_string()))?;
+    let style = human_style(std::io::stdout().is_terminal());
+    for run in runs {
+        let diagnostics: Vec<procc_diagnostics::Diagnostic> =
+            run.diagnostics().into_iter().cloned().collect();
+        if diagnostics.is_empty() {
+            continue;
+        }
+        let report = report::Report::new(run.project.sources, diagnostics, run.reports.len());
+        print_stdout(&render::human::render_diagnostics(&report, &style));
+    }
+    print_stdout(&format!("{summary}\n"));
+    Ok(if summary.ok() {
+        EXIT_CLEAN
+    } else {
+        EXIT_PROBLEMS
+    })
 }
 
 fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {

@@ -253,3 +253,35 @@ fn run_refuses_a_project_with_errors() {
         "nothing is created for a broken project"
     );
 }
+
+#[test]
+fn test_runs_the_examples_scenarios_and_reports_failures_with_exit_1() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let examples = procc(&repo, &["test", "examples"]);
+    assert_eq!(
+        examples.status.code(),
+        Some(0),
+        "{}",
+        text(&examples.stdout)
+    );
+    let last = text(&examples.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.ends_with(" passed, 0 failed") && !last.starts_with("0 "),
+        "{last}"
+    );
+
+    let corpus = procc(&repo, &["test", "tests/run"]);
+    assert_eq!(
+        corpus.status.code(),
+        Some(1),
+        "tests/run holds failing scenarios on purpose"
+    );
+    assert!(text(&corpus.stdout).contains("[P6003]"));
+
+    let missing = procc(&repo, &["test", "no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -28,6 +28,22 @@ use procc_diagnostics::ALL_CODES;
 /// Codes that have no case in `tests/fail`, each with the reason and where it is tested.
 const NOT_IN_CORPUS: &[(&str, &str)] = &[
     (
+        "P6001",
+        "scenario code: `procc check` reads no scenario; tested by tests/run and procc-scenario",
+    ),
+    (
+        "P6002",
+        "scenario code: `procc check` reads no scenario; tested by tests/run and procc-scenario",
+    ),
+    (
+        "P6003",
+        "scenario code: `procc check` reads no scenario; tested by tests/run and procc-scenario",
+    ),
+    (
+        "P6004",
+        "scenario code: `procc check` reads no scenario; tested by tests/run and procc-scenario",
+    ),
+    (
         "P0004",
         "file-too-large needs a file over 32 MB; tests/cli.rs `file_too_large_is_refused` makes one",
     ),

@@ -27,6 +27,13 @@ pub(crate) struct Style {
 
 /// Renders every diagnostic and the summary line.
 pub(crate) fn render(report: &Report, style: &Style) -> String {
+    let mut out = render_diagnostics(report, style);
+    summary_line(&mut out, &report.summary(), style);
+    out
+}
+
+/// Renders every diagnostic, without the summary line.
+pub(crate) fn render_diagnostics(report: &Report, style: &Style) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -54,7 +61,10 @@ pub(crate) fn render(report: &Report, style: &Style) -> String {
             first.code.id
         ));
     }
-    let summary = report.summary();
+    out
+}
+
+fn summary_line(out: &mut String, summary: &str, style: &Style) {
     if style.color {
         // Bold red `error:` / bold yellow `warning:`, as the frames above.
         let (word, colour) = match summary.split_once(':') {
@@ -63,7 +73,7 @@ pub(crate) fn render(report: &Report, style: &Style) -> String {
             _ => ("", ""),
         };
         if word.is_empty() {
-            out.push_str(&summary);
+            out.push_str(summary);
         } else {
             out.push_str(&format!(
                 "\x1b[1;{colour}m{word}\x1b[0m{}",
@@ -71,10 +81,9 @@ pub(crate) fn render(report: &Report, style: &Style) -> String {
             ));
         }
     } else {
-        out.push_str(&summary);
+        out.push_str(summary);
     }
     out.push('\n');
-    out
 }
 
 /// `file:line:col: [CODE] message`, for when a frame cannot be drawn.
