@@ -495,30 +495,7 @@ impl Gen {
     fn step(&mut self, name: &str, steps: &[String]) -> Item {
         const DEPTH: usize = 2;
         let mut settings: Vec<Item> = Vec::new();
-        let kind = *self.rng.pick(&[
-            "task",
-            "appointment",
-            "letter",
-            "email",
-            "forward_email",
-            "sms",
-            "owner_notification",
-            "resubmission",
-            "write_values",
-            "create_project",
-            "assign_project",
-            "assign_address",
-            "assign_property",
-            "follow_up",
-            "decision",
-            "merge",
-            "webhook",
-            "set_status",
-            "activity_log",
-            "portal_sync",
-            "lead_distribution",
-            "end",
-        ]);
+        let kind = *self.rng.pick(procc_syntax::ast::STEP_KINDS);
         let bare = matches!(kind, "merge" | "end");
         let mode = |g: &mut Gen, times: bool| -> String {
             match g.rng.below(5) {
