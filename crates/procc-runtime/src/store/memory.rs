@@ -189,7 +189,7 @@ impl Tx for MemTx<'_> {
             .state
             .timers
             .values()
-            .filter(|t| t.due_at <= now && t.lease_until.is_none_or(|l| l < now))
+            .filter(|t| t.due_at <= now && t.lease_until.is_none_or(|l| l <= now))
             .cloned()
             .collect();
         due.sort_by_key(|t| (t.due_at, t.id));
@@ -202,7 +202,13 @@ impl Tx for MemTx<'_> {
         Ok(due)
     }
     fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self.state.timers.values().map(|t| t.due_at).min())
+        // A leased timer is due again when its lease runs out.
+        Ok(self
+            .state
+            .timers
+            .values()
+            .map(|t| t.lease_until.map_or(t.due_at, |l| l.max(t.due_at)))
+            .min())
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
         Ok(self

@@ -61,7 +61,8 @@ pub trait Tx {
     fn delete_timer(&mut self, id: u64) -> Result<()>;
     /// Deletes the timers of an instance, or of one of its steps.
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()>;
-    /// Claims up to `limit` timers due at `now` that nobody holds (or whose lease ran out), in
+    /// Claims up to `limit` timers due at `now` that nobody holds (or whose lease ran out:
+    /// `lease_until <= now`), in
     /// order of due time then id, leasing them to `worker` until `lease_until`.
     fn claim_due(
         &mut self,
@@ -70,7 +71,9 @@ pub trait Tx {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TimerRow>>;
-    /// The earliest due time of any timer.
+    /// The earliest time a timer can be claimed: its due time, or for a leased timer the end
+    /// of its lease (otherwise a scheduler would wake again and again for a timer it cannot
+    /// claim).
     fn next_due(&mut self) -> Result<Option<DateTime<Utc>>>;
     /// The timers of an instance.
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>>;

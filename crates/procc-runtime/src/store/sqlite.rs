@@ -315,7 +315,7 @@ impl Tx for SqlTx<'_> {
         limit: usize,
     ) -> Result<Vec<TimerRow>> {
         let mut due: Vec<TimerRow> = self.many(
-            "SELECT data FROM timers WHERE due_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
+            "SELECT data FROM timers WHERE due_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
              ORDER BY due_at, id LIMIT ?2",
             params![ms(now), limit as i64],
         )?;
@@ -327,10 +327,24 @@ impl Tx for SqlTx<'_> {
         Ok(due)
     }
     fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self
+        // A leased timer is due again when its lease runs out. Leased timers were due when
+        // they were claimed, so they come first in due order: walk the index until the due
+        // time passes the earliest time found (usually after one row).
+        let mut stmt = self
             .tx
-            .query_row("SELECT MIN(due_at) FROM timers", [], |r| r.get(0))?;
-        Ok(at.and_then(DateTime::<Utc>::from_timestamp_millis))
+            .prepare_cached("SELECT due_at, lease_until FROM timers ORDER BY due_at, id")?;
+        let mut rows = stmt.query([])?;
+        let mut best: Option<i64> = None;
+        while let Some(row) = rows.next()? {
+            let due: i64 = row.get(0)?;
+            if best.is_some_and(|b| due >= b) {
+                break;
+            }
+            let lease: Option<i64> = row.get(1)?;
+            let at = lease.map_or(due, |l| l.max(due));
+            best = Some(best.map_or(at, |b| b.min(at)));
+        }
+        Ok(best.and_then(DateTime::<Utc>::from_timestamp_millis))
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
         self.many(

@@ -281,3 +281,49 @@ fn failed_transactions_roll_back_on_both_stores() {
     let dir = tempfile::tempdir().unwrap();
     rolls_back(&SqliteStore::open(dir.path().join("r.db")).unwrap());
 }
+
+/// A worker killed between claiming a timer and firing it leaves the timer leased. The next
+/// due time is then the end of the lease, not the (past) due time: before this was fixed,
+/// `advance_to` with a connector looped for ever and the `Runtime` woke without pause until
+/// the lease ran out.
+#[test]
+fn a_leased_timer_is_due_when_its_lease_runs_out() {
+    let clock = VirtualClock::new(t0());
+    Engine::new(MemoryStore::new(), Arc::new(clock.clone()), config()).run(&clock);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = VirtualClock::new(t0());
+    open(&dir.path().join("state.db"), &clock).run(&clock);
+}
+
+trait LeaseEngine {
+    fn run(&self, clock: &VirtualClock);
+}
+
+impl<S: Store> LeaseEngine for Engine<S> {
+    fn run(&self, clock: &VirtualClock) {
+        self.deploy(&small()).unwrap();
+        let id = self
+            .start(&StartRequest {
+                template: "hours".into(),
+                owner: "j.becker".into(),
+                started_by: "k.schmidt".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        clock.advance(Duration::hours(5));
+        let lease_until = clock.now() + Duration::minutes(5);
+        let claimed = self
+            .store()
+            .transaction(&mut |tx| tx.claim_due(clock.now(), "dead-worker", lease_until, 10))
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(self.next_due().unwrap(), Some(lease_until));
+        let connector = RecordingConnector::new();
+        self.advance_to(clock, clock.now() + Duration::hours(1), Some(&connector))
+            .unwrap();
+        let call = self.instance(id).unwrap();
+        let call = call.step("call").unwrap();
+        assert_eq!(call.state, StepState::Active);
+        assert_eq!(call.activated_at, Some(lease_until));
+    }
+}
