@@ -240,19 +240,9 @@ pub(crate) fn check_flow(
         if !g.is_cycle(members) {
             continue;
         }
-        let Some(&head) = members.first() else {
+        let Some((head, step, names)) = loop_head(steps, members) else {
             continue;
         };
-        let Some(step) = steps.get(head as usize) else {
-            continue;
-        };
-        let names = name_list(
-            members
-                .iter()
-                .filter_map(|&m| steps.get(m as usize))
-                .map(|s| s.name.name.as_str()),
-            8,
-        );
         let message = if members.len() == 1 {
             format!(
                 "step `{}` jumps back to itself without waiting and without a person acting",
@@ -290,19 +280,9 @@ pub(crate) fn check_flow(
                 // Not a sink (the sink it leads to is reported), or a spinning loop (P3005).
                 continue;
             }
-            let Some(&head) = members.first() else {
+            let Some((_, step, names)) = loop_head(steps, members) else {
                 continue;
             };
-            let Some(step) = steps.get(head as usize) else {
-                continue;
-            };
-            let names = name_list(
-                members
-                    .iter()
-                    .filter_map(|&m| steps.get(m as usize))
-                    .map(|s| s.name.name.as_str()),
-                8,
-            );
             let message = if members.len() == 1 {
                 format!(
                     "step `{}` repeats forever: no path from it reaches the end of process `{pname}`",
@@ -335,4 +315,18 @@ fn back_edge_source(g: &Graph, members: &[u32]) -> Option<usize> {
         g.succ(m)
             .any(|w| w <= m && members.binary_search(&(w as u32)).is_ok())
     })
+}
+
+/// The first step of a loop and the loop's step names, for messages about it.
+fn loop_head<'a>(steps: &'a [Step], members: &[u32]) -> Option<(u32, &'a Step, String)> {
+    let &head = members.first()?;
+    let step = steps.get(head as usize)?;
+    let names = name_list(
+        members
+            .iter()
+            .filter_map(|&m| steps.get(m as usize))
+            .map(|s| s.name.name.as_str()),
+        8,
+    );
+    Some((head, step, names))
 }

@@ -1088,6 +1088,16 @@ impl Core<'_> {
         }
     }
 
+    /// The linked record of `module`; its absence is the reason an automatic step cannot run.
+    fn required_record(&mut self, inst: &InstanceRow, module: Module) -> Result<RecordRow> {
+        self.linked_record(inst, module)?.ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "no {} is linked to the process",
+                module_name(module)
+            ))
+        })
+    }
+
     fn scope_records(&mut self, links: &Links) -> Result<[Option<RecordRow>; 3]> {
         let mut out = [None, None, None];
         for (i, m) in [Module::Address, Module::Property, Module::Project]
@@ -1825,10 +1835,7 @@ impl Core<'_> {
                 mailbox,
                 ..
             } => {
-                let address = self.linked_record(inst, Module::Address)?;
-                let Some(address) = address else {
-                    return cannot("no address is linked to the process".into());
-                };
+                let address = self.required_record(inst, Module::Address)?;
                 let Some(to) = address.text("email").map(str::to_string) else {
                     return cannot(format!("address `{}` has no e-mail address", address.id));
                 };
@@ -1903,10 +1910,7 @@ impl Core<'_> {
                 sender,
                 ..
             } => {
-                let address = self.linked_record(inst, Module::Address)?;
-                let Some(address) = address else {
-                    return cannot("no address is linked to the process".into());
-                };
+                let address = self.required_record(inst, Module::Address)?;
                 let number = match to {
                     SmsRecipient::Address => address.text("mobile").map(str::to_string),
                     SmsRecipient::AddressSupervisor => address
@@ -2104,12 +2108,7 @@ impl Core<'_> {
             }
             Action::SetStatus { record, value } => {
                 let module = record_module(*record);
-                let Some(mut rec) = self.linked_record(inst, module)? else {
-                    return cannot(format!(
-                        "no {} is linked to the process",
-                        module_name(module)
-                    ));
-                };
+                let mut rec = self.required_record(inst, module)?;
                 let known = plan
                     .catalog
                     .modules
@@ -2227,9 +2226,7 @@ impl Core<'_> {
                 activity_type,
                 ..
             } => {
-                let Some(mut address) = self.linked_record(inst, Module::Address)? else {
-                    return cannot("no address is linked to the process".into());
-                };
+                let mut address = self.required_record(inst, Module::Address)?;
                 let members: Vec<&procc_plan::User> = match pool {
                     Pool::Group(g) => plan
                         .catalog
@@ -2438,12 +2435,7 @@ impl Core<'_> {
                 schema.ty
             )));
         }
-        let Some(mut rec) = self.linked_record(inst, module)? else {
-            return Err(Error::InvalidInput(format!(
-                "no {} is linked to the process",
-                module_name(module)
-            )));
-        };
+        let mut rec = self.required_record(inst, module)?;
         let json_value = value.to_json();
         rec.fields.insert(field.to_string(), json_value.clone());
         self.tx.put_record(&rec)?;

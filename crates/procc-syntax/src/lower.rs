@@ -901,9 +901,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "letter" => {
                 let mut c = self.head(args);
-                let template = c
-                    .expect("template")
-                    .and_then(|_| c.text("the letter template's id in double quotes"));
+                let template = c.template("the letter template's id in double quotes");
                 let ok = c.finish();
                 let mut letter = Letter {
                     template: template?,
@@ -930,9 +928,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "email" => {
                 let mut c = self.head(args);
-                let template = c
-                    .expect("template")
-                    .and_then(|_| c.text("the e-mail template's id in double quotes"));
+                let template = c.template("the e-mail template's id in double quotes");
                 let (mode, _) = c.send_mode(true);
                 let ok = c.finish();
                 let mut email = Email {
@@ -1083,9 +1079,8 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                     },
                     span,
                 });
-                let template = channel
-                    .and(c.expect("template"))
-                    .and_then(|_| c.text("the template's id in double quotes"));
+                let template =
+                    channel.and_then(|_| c.template("the template's id in double quotes"));
                 let (mode, mode_span) = c.send_mode(true);
                 let ok = c.finish();
                 let mut notification = OwnerNotification {
@@ -1182,9 +1177,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             }
             "create_project" => {
                 let mut c = self.head(args);
-                let template = c
-                    .expect("template")
-                    .and_then(|_| c.text("the project template's id in double quotes"));
+                let template = c.template("the project template's id in double quotes");
                 let ok = c.finish();
                 let mut project = CreateProject {
                     template: template?,

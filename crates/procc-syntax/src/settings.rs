@@ -98,6 +98,12 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
         }
     }
 
+    /// `template "id"`: the word `template`, then the id, described as `desc` when missing.
+    pub(crate) fn template(&mut self, desc: &str) -> Option<Text> {
+        self.expect("template")?;
+        self.text(desc)
+    }
+
     /// Consumes a text if one comes next.
     pub(crate) fn opt_text(&mut self) -> Option<Text> {
         match self.peek() {
