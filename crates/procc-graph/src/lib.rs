@@ -34,6 +34,53 @@ pub fn draw(plan: &Plan, names: &[String], format: Format) -> String {
     }
 }
 
+/// Where a running instance stands at a step, for [`draw_instance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepMark {
+    /// Waiting for its start time.
+    Scheduled,
+    /// Waiting for a person.
+    Active,
+    /// Active and past its deadline.
+    Overdue,
+    /// Done.
+    Done,
+    /// Skipped or cancelled.
+    Passed,
+}
+
+/// Draws one template as Graphviz DOT with the steps of a running instance coloured by
+/// where it stands (steps not reached keep the template's colours).
+pub fn draw_instance(
+    plan: &Plan,
+    name: &str,
+    marks: &[(procc_plan::StepIndex, StepMark)],
+) -> String {
+    let Some(template) = plan.templates.iter().find(|t| t.name == name) else {
+        return dot(&[]);
+    };
+    let mut out = dot(&[template]);
+    // Attributes given again later override the template's: the marks go before the last
+    // closing brace.
+    let end = out.rfind('}').unwrap_or(out.len());
+    let mut marked = String::new();
+    for (step, mark) in marks {
+        let (fill, pen) = match mark {
+            StepMark::Scheduled => ("#e8e8e8", "1"),
+            StepMark::Active => ("#ffd866", "3"),
+            StepMark::Overdue => ("#ff8a80", "3"),
+            StepMark::Done => ("#b9f6ca", "1"),
+            StepMark::Passed => ("#cfd8dc", "1"),
+        };
+        let _ = writeln!(
+            marked,
+            "  t0s{step} [fillcolor=\"{fill}\", penwidth={pen}];"
+        );
+    }
+    out.insert_str(end, &marked);
+    out
+}
+
 /// The kind keyword of an action, as written in `.proc` files.
 fn kind(action: &Action) -> &'static str {
     match action {

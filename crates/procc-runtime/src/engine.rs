@@ -23,6 +23,8 @@ use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_loca
 
 /// The key that remembers the last day the daily scan ran for.
 const SCAN_KEY: &str = "daily_scan/last";
+/// The prefix of the keys that map an API token's hash to its user (empty: revoked).
+const API_TOKEN_PREFIX: &str = "api_token/";
 use crate::token::DecisionToken;
 use crate::{Error, Result};
 
@@ -842,6 +844,74 @@ impl<S: Store> Engine<S> {
     /// The running instances.
     pub fn running(&self) -> Result<Vec<InstanceRow>> {
         self.read(|core| core.tx.running_instances())
+    }
+
+    /// The instances a query asks for, by id.
+    pub fn instances(&self, query: &InstanceQuery) -> Result<Vec<InstanceRow>> {
+        self.read(|core| core.tx.instances(query))
+    }
+
+    /// Every deployed plan version, in order of deployment (the last is current).
+    pub fn plans(&self) -> Result<Vec<PlanRow>> {
+        self.read(|core| core.tx.plans())
+    }
+
+    /// The plan with this hash, loaded.
+    pub fn plan(&self, hash: &str) -> Result<Arc<Plan>> {
+        self.read(|core| core.plan(hash))
+    }
+
+    /// The current plan, loaded.
+    pub fn current_plan(&self) -> Result<Arc<Plan>> {
+        self.read(|core| core.current_plan())
+    }
+
+    /// Stores an API token of a user by the token's hash (the token itself is never stored).
+    pub fn put_api_token(&self, hash: &str, user: &str) -> Result<()> {
+        self.write(|core| {
+            let plan = core.current_plan()?;
+            core.user(&plan, user)?;
+            core.tx
+                .put_key(&format!("{API_TOKEN_PREFIX}{hash}"), user)?;
+            core.audit(
+                None,
+                None,
+                user,
+                "api_token_created",
+                &hash[..hash.len().min(8)],
+            )
+        })
+    }
+
+    /// The user an API token (given by its hash) belongs to; `None` when unknown or revoked.
+    pub fn api_token_user(&self, hash: &str) -> Result<Option<String>> {
+        self.read(|core| {
+            Ok(core
+                .tx
+                .key(&format!("{API_TOKEN_PREFIX}{hash}"))?
+                .filter(|user| !user.is_empty()))
+        })
+    }
+
+    /// Revokes an API token (given by its hash); whether it was valid.
+    pub fn revoke_api_token(&self, hash: &str) -> Result<bool> {
+        self.write(|core| {
+            let key = format!("{API_TOKEN_PREFIX}{hash}");
+            match core.tx.key(&key)?.filter(|user| !user.is_empty()) {
+                Some(user) => {
+                    core.tx.put_key(&key, "")?;
+                    core.audit(
+                        None,
+                        None,
+                        &user,
+                        "api_token_revoked",
+                        &hash[..hash.len().min(8)],
+                    )?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
     }
 
     /// The signed yes/no link tokens for a decision step's current visit (what the decision

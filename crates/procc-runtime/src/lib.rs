@@ -69,7 +69,7 @@ pub use engine::{
     Engine, EngineConfig, InboxEntry, InstanceView, RecordEvent, StartRequest, StepInput, ViewOf,
 };
 pub use error::{Error, Result};
-pub use eval::{Scope, Val, eval};
+pub use eval::{Scope, Val, eval, typed};
 pub use model::*;
 pub use scheduler::Runtime;
 pub use store::{MemoryStore, SqliteStore, Store, Tx};

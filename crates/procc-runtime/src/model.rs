@@ -87,6 +87,39 @@ impl InstanceStatus {
     }
 }
 
+/// Which instances a listing returns: all conditions given must hold; ordered by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceQuery {
+    /// Only instances with this status.
+    pub status: Option<InstanceStatus>,
+    /// Only running ones (due or waiting).
+    pub running: bool,
+    /// Only instances of this template.
+    pub template: Option<String>,
+    /// Only instances of this owner.
+    pub owner: Option<String>,
+    /// Only instances linked to this record.
+    pub record: Option<(Module, String)>,
+    /// Only instances with an id greater than this (the next page).
+    pub after: Option<InstanceId>,
+    /// At most this many (0: no limit).
+    pub limit: usize,
+}
+
+impl InstanceQuery {
+    /// Whether an instance satisfies the conditions (`after` and `limit` aside).
+    pub fn matches(&self, row: &InstanceRow) -> bool {
+        self.status.is_none_or(|s| row.status == s)
+            && (!self.running || row.status.is_running())
+            && self.template.as_ref().is_none_or(|t| &row.template == t)
+            && self.owner.as_ref().is_none_or(|o| &row.owner == o)
+            && self
+                .record
+                .as_ref()
+                .is_none_or(|(m, id)| row.links.get(*m) == Some(id.as_str()))
+    }
+}
+
 /// Who or what started a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

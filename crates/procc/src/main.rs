@@ -16,6 +16,7 @@ mod project;
 mod render;
 mod report;
 mod run;
+mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -167,6 +168,24 @@ EXAMPLES:
   procc run examples/                       Compile the examples and run them in procc.db
   procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl")]
     Run(RunArgs),
+    /// Serve the HTTP API and the dashboard on the runtime (SQLite).
+    #[command(after_help = "\
+The plan (compiled from the sources, or given with --plan) is deployed into the database, the
+runtime fires timers, deadlines and daily scans as `procc run` does, and the HTTP server answers
+the API under /api/v1 (OpenAPI document at /api/v1/openapi.json), the dashboard at /, /health
+and /metrics. Requests need an API token (`procc token create USER`, or --token-for/--demo).
+Ctrl-C or SIGTERM stops: requests in flight finish and nothing committed is lost.
+
+--demo imports the records of demo-records.json beside the project file and prints a token for
+the first user with the right see-others.
+
+EXAMPLES:
+  procc serve examples/ --demo                  The examples with demo records and a token
+  procc serve --listen 0.0.0.0:8080 --db /var/lib/procc/procc.db --public-url https://procc.example")]
+    Serve(ServeArgs),
+    /// Make or revoke API tokens for `procc serve`.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Explain a diagnostic code: what it flags, an example and the fix.
     #[command(after_help = "\
 EXAMPLES:
@@ -251,6 +270,62 @@ struct RunArgs {
     effects: Option<PathBuf>,
 }
 
+/// Arguments of `procc serve`.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Files or folders to compile and serve [default: the project's `files`].
+    #[arg(value_name = "PATHS", conflicts_with = "plan")]
+    paths: Vec<PathBuf>,
+    /// Serve a compiled plan instead of the sources (its format and hash are checked).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// The project file to use instead of looking for procc.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite database (created when missing).
+    #[arg(long, value_name = "FILE", default_value = "procc.db")]
+    db: PathBuf,
+    /// The address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The address users reach the server at, for decision links [default: http://ADDR].
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Append effects as JSON lines to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    effects: Option<PathBuf>,
+    /// Import records from this JSON file at start (a list of {module, id, fields, filters}).
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// Print a new API token for this user at start.
+    #[arg(long, value_name = "USER")]
+    token_for: Option<String>,
+    /// Import the project's demo-records.json and print a token for a user who sees everything.
+    #[arg(long)]
+    demo: bool,
+}
+
+/// `procc token` subcommands.
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a token for a user of the deployed plan and print it (only its hash is stored).
+    Create {
+        /// The user id.
+        user: String,
+        /// The SQLite database of `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The token.
+        token: String,
+        /// The SQLite database of `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+    },
+}
+
 /// Arguments of `procc graph`.
 #[derive(Debug, Args)]
 struct GraphArgs {
@@ -320,6 +395,9 @@ fn main() -> ExitCode {
         Command::Compile(args) => run_compile(&args),
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
+        Command::Serve(args) => run_serve(&args),
+        Command::Token(TokenCommand::Create { user, db }) => serve::create_token(&db, &user),
+        Command::Token(TokenCommand::Revoke { token, db }) => serve::revoke_token(&db, &token),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
@@ -452,6 +530,46 @@ fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
         Ok(plan) => run::run(&plan, &args.db, args.effects.as_deref()),
         Err(code) => Ok(code),
     }
+}
+
+fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
+    let plan = match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    let mut seed = args.seed.clone();
+    let mut token_for = args.token_for.clone();
+    if args.demo {
+        let cwd = current_folder()?;
+        let start = args
+            .paths
+            .first()
+            .map_or(cwd.clone(), |p| project::absolute(p, &cwd));
+        let project = project::locate_project_file(args.config.as_deref(), &start, &cwd)?;
+        let demo = project.with_file_name("demo-records.json");
+        if seed.is_none() && demo.is_file() {
+            seed = Some(demo);
+        }
+        if token_for.is_none() {
+            let users = &plan.catalog.users;
+            token_for = users
+                .iter()
+                .find(|u| u.rights.contains(&procc_plan::Right::SeeOthers))
+                .or(users.first())
+                .map(|u| u.id.clone());
+        }
+    }
+    serve::serve(
+        &plan,
+        serve::ServeOptions {
+            listen: args.listen,
+            public_url: args.public_url.clone(),
+            db: &args.db,
+            effects: args.effects.as_deref(),
+            seed,
+            token_for,
+        },
+    )
 }
 
 /// The plan from `--plan`, or compiled from the sources; `Err` with the exit code when it has

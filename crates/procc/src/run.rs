@@ -11,8 +11,29 @@ use procc_runtime::{
 use crate::project::UsageError;
 
 /// Where effects go until real delivery exists: one JSON object a line.
-struct JsonLines {
+pub(crate) struct JsonLines {
     out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl JsonLines {
+    /// Appends to `path`, or writes to standard output.
+    pub(crate) fn open(path: Option<&Path>) -> Result<JsonLines, UsageError> {
+        let out: Box<dyn Write + Send> = match path {
+            Some(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)
+                    .map_err(|e| {
+                        UsageError::new(format!("cannot open `{}`: {e}", path.display()))
+                    })?,
+            ),
+            None => Box::new(std::io::stdout()),
+        };
+        Ok(JsonLines {
+            out: Mutex::new(out),
+        })
+    }
 }
 
 impl Connector for JsonLines {
@@ -31,7 +52,7 @@ impl Connector for JsonLines {
 /// The secret that signs decision links: `PROCC_DECISION_SECRET`, else a random one kept in
 /// `<db>.secret` (created on first run, readable by its owner only), so that links stay valid
 /// across restarts.
-fn decision_secret(db: &Path) -> Result<Vec<u8>, UsageError> {
+pub(crate) fn decision_secret(db: &Path) -> Result<Vec<u8>, UsageError> {
     if let Some(secret) = std::env::var_os("PROCC_DECISION_SECRET").filter(|s| !s.is_empty()) {
         return Ok(secret.to_string_lossy().into_owned().into_bytes());
     }
@@ -85,22 +106,7 @@ pub(crate) fn run(
     let hash = engine
         .deploy(plan)
         .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
-    let out: Box<dyn Write + Send> = match effects {
-        Some(path) => Box::new(
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-                .map_err(|e| UsageError::new(format!("cannot open `{}`: {e}", path.display())))?,
-        ),
-        None => Box::new(std::io::stdout()),
-    };
-    let runtime = Runtime::new(
-        engine,
-        Arc::new(JsonLines {
-            out: Mutex::new(out),
-        }),
-    );
+    let runtime = Runtime::new(engine, Arc::new(JsonLines::open(effects)?));
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -129,7 +135,7 @@ pub(crate) fn run(
 }
 
 /// Ctrl-C and, on Unix, SIGTERM, listened to from the moment it is made.
-struct Shutdown {
+pub(crate) struct Shutdown {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -137,7 +143,7 @@ struct Shutdown {
 }
 
 impl Shutdown {
-    fn listen() -> Result<Shutdown, UsageError> {
+    pub(crate) fn listen() -> Result<Shutdown, UsageError> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -155,7 +161,7 @@ impl Shutdown {
     }
 
     /// Completes when a stop is asked for.
-    async fn wait(mut self) {
+    pub(crate) async fn wait(mut self) {
         #[cfg(unix)]
         {
             tokio::select! {

@@ -113,6 +113,11 @@ impl Tx for MemTx<'_> {
     fn current_plan(&mut self) -> Result<Option<PlanRow>> {
         Ok(self.state.plans.values().max_by_key(|p| p.seq).cloned())
     }
+    fn plans(&mut self) -> Result<Vec<PlanRow>> {
+        let mut plans: Vec<PlanRow> = self.state.plans.values().cloned().collect();
+        plans.sort_by_key(|p| p.seq);
+        Ok(plans)
+    }
 
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
         if self.state.instances.contains_key(&row.id) {
@@ -140,6 +145,24 @@ impl Tx for MemTx<'_> {
             .instances
             .values()
             .filter(|i| i.status.is_running())
+            .cloned()
+            .collect())
+    }
+
+    fn instances(&mut self, query: &InstanceQuery) -> Result<Vec<InstanceRow>> {
+        let from = query.after.map_or(0, |a| a.saturating_add(1));
+        let limit = if query.limit == 0 {
+            usize::MAX
+        } else {
+            query.limit
+        };
+        Ok(self
+            .state
+            .instances
+            .range(from..)
+            .map(|(_, row)| row)
+            .filter(|row| query.matches(row))
+            .take(limit)
             .cloned()
             .collect())
     }

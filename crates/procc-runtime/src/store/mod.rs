@@ -40,6 +40,8 @@ pub trait Tx {
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>>;
     /// The plan deployed last.
     fn current_plan(&mut self) -> Result<Option<PlanRow>>;
+    /// Every deployed plan, in order of deployment.
+    fn plans(&mut self) -> Result<Vec<PlanRow>>;
 
     /// Inserts a new instance.
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()>;
@@ -49,6 +51,8 @@ pub trait Tx {
     fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()>;
     /// All instances still running.
     fn running_instances(&mut self) -> Result<Vec<InstanceRow>>;
+    /// The instances a query asks for, by id.
+    fn instances(&mut self, query: &InstanceQuery) -> Result<Vec<InstanceRow>>;
 
     /// Inserts or replaces the step row (`instance`, `index`).
     fn put_step(&mut self, row: &StepRow) -> Result<()>;

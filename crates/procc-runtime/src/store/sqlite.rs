@@ -204,6 +204,9 @@ impl Tx for SqlTx<'_> {
     fn current_plan(&mut self) -> Result<Option<PlanRow>> {
         self.one("SELECT data FROM plans ORDER BY seq DESC LIMIT 1", [])
     }
+    fn plans(&mut self) -> Result<Vec<PlanRow>> {
+        self.many("SELECT data FROM plans ORDER BY seq", [])
+    }
 
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
         self.tx.execute(
@@ -258,6 +261,35 @@ impl Tx for SqlTx<'_> {
             "SELECT data FROM instances WHERE running = 1 ORDER BY id",
             [],
         )
+    }
+    fn instances(&mut self, query: &InstanceQuery) -> Result<Vec<InstanceRow>> {
+        // The indexed conditions narrow the rows in SQL; `matches` decides on the rest.
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT data FROM instances WHERE id > ?1 AND (?2 = 0 OR running = 1)
+             AND (?3 IS NULL OR json_extract(data, '$.template') = ?3)
+             AND (?4 IS NULL OR json_extract(data, '$.owner') = ?4) ORDER BY id",
+        )?;
+        let after = query.after.map_or(0, |a| a as i64);
+        let rows = stmt.query_map(
+            params![after, query.running, query.template, query.owner],
+            |r| r.get::<_, String>(0),
+        )?;
+        let limit = if query.limit == 0 {
+            usize::MAX
+        } else {
+            query.limit
+        };
+        let mut out = Vec::new();
+        for row in rows {
+            let row: InstanceRow = serde_json::from_str(&row?)?;
+            if query.matches(&row) {
+                out.push(row);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn put_step(&mut self, row: &StepRow) -> Result<()> {

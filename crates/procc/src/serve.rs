@@ -1,0 +1,149 @@
+//! `procc serve` and `procc token`: the HTTP API and dashboard on the runtime, and API tokens.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use procc_runtime::{Engine, EngineConfig, Runtime, SqliteStore, SystemClock};
+use procc_server::{AppState, ServerEngine};
+
+use crate::project::UsageError;
+use crate::run::{JsonLines, Shutdown, decision_secret};
+
+/// How to serve.
+pub(crate) struct ServeOptions<'a> {
+    /// Where to listen.
+    pub(crate) listen: SocketAddr,
+    /// The address users reach the server at (decision links point there).
+    pub(crate) public_url: Option<String>,
+    /// The SQLite database.
+    pub(crate) db: &'a Path,
+    /// Where effects go (JSON lines), standard output when `None`.
+    pub(crate) effects: Option<&'a Path>,
+    /// Records to import at start.
+    pub(crate) seed: Option<PathBuf>,
+    /// Print a new token for this user at start.
+    pub(crate) token_for: Option<String>,
+}
+
+fn open_engine(db: &Path, public_url: &str) -> Result<Arc<ServerEngine>, UsageError> {
+    let store = SqliteStore::open(db).map_err(|e| {
+        UsageError::new(format!("cannot open the database `{}`: {e}", db.display()))
+    })?;
+    let config = EngineConfig {
+        decision_secret: decision_secret(db)?,
+        decision_base_url: format!("{}/decide", public_url.trim_end_matches('/')),
+        ..EngineConfig::default()
+    };
+    Ok(Arc::new(Engine::new(store, Arc::new(SystemClock), config)))
+}
+
+/// Deploys `plan` and serves until Ctrl-C or SIGTERM; requests in flight finish, the engine
+/// stops between transactions.
+pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Result<u8, UsageError> {
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", options.listen));
+    let engine = open_engine(options.db, &public_url)?;
+    let hash = engine
+        .deploy(plan)
+        .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
+    if let Some(seed) = &options.seed {
+        let text = std::fs::read_to_string(seed)
+            .map_err(|e| UsageError::new(format!("cannot read `{}`: {e}", seed.display())))?;
+        let count = procc_server::api::import_records(&engine, &text).map_err(|e| {
+            UsageError::new(format!("cannot import `{}`: {}", seed.display(), e.message))
+        })?;
+        eprintln!(
+            "procc serve: imported {count} records from {}",
+            seed.display()
+        );
+    }
+    let token = match &options.token_for {
+        Some(user) => Some((
+            user.clone(),
+            procc_server::auth::create_token(&engine, user)
+                .map_err(|e| UsageError::new(format!("cannot make a token: {}", e.message)))?,
+        )),
+        None => None,
+    };
+    let runtime = Runtime::new(engine.clone(), Arc::new(JsonLines::open(options.effects)?));
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
+    let db = options.db.display().to_string();
+    tokio.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| UsageError::new(format!("cannot listen on {}: {e}", options.listen)))?;
+        let stop = Shutdown::listen()?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let scheduler = {
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(async move {
+                runtime
+                    .run(async move {
+                        let _ = stop_rx.changed().await;
+                    })
+                    .await
+            })
+        };
+        eprintln!(
+            "procc serve: deployed {hash} ({} templates) into {db}",
+            plan.templates.len()
+        );
+        eprintln!("procc serve: dashboard at {public_url}/  API at {public_url}/api/v1/  OpenAPI at {public_url}/api/v1/openapi.json");
+        if let Some((user, token)) = &token {
+            eprintln!("procc serve: API token of {user}: {token}");
+        }
+        eprintln!("procc serve: Ctrl-C stops");
+        let mut http_stop = stop_rx;
+        let server = procc_server::serve(listener, AppState::new(engine), async move {
+            let _ = http_stop.changed().await;
+        });
+        tokio::pin!(server);
+        let served = tokio::select! {
+            result = &mut server => result,
+            () = stop.wait() => {
+                let _ = stop_tx.send(true);
+                server.await
+            }
+        };
+        let _ = stop_tx.send(true);
+        served.map_err(|e| UsageError::new(format!("the server stopped: {e}")))?;
+        match scheduler.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(UsageError::new(format!("the runtime stopped: {e}"))),
+            Err(e) => Err(UsageError::new(format!("the runtime failed: {e}"))),
+        }
+    })?;
+    eprintln!(
+        "procc serve: stopped; every committed state is in {}",
+        options.db.display()
+    );
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// Makes a token for a user of the plan deployed in `db` and prints it.
+pub(crate) fn create_token(db: &Path, user: &str) -> Result<u8, UsageError> {
+    let engine = open_engine(db, "http://localhost")?;
+    let token = procc_server::auth::create_token(&engine, user)
+        .map_err(|e| UsageError::new(format!("cannot make a token: {}", e.message)))?;
+    println!("{token}");
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// Revokes a token.
+pub(crate) fn revoke_token(db: &Path, token: &str) -> Result<u8, UsageError> {
+    let engine = open_engine(db, "http://localhost")?;
+    let revoked = procc_server::auth::revoke_token(&engine, token)
+        .map_err(|e| UsageError::new(format!("cannot revoke the token: {}", e.message)))?;
+    if revoked {
+        eprintln!("revoked");
+        Ok(crate::EXIT_CLEAN)
+    } else {
+        Err(UsageError::new("the token is unknown or already revoked"))
+    }
+}
