@@ -873,3 +873,51 @@ async fn decision_links_decide_once_after_a_confirmation() {
     assert_eq!(bad.status(), 400);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_answers_every_request_it_took_and_loses_nothing() {
+    let server = TestServer::start().await;
+    let mut requests = Vec::new();
+    for n in 0..40 {
+        let request = server
+            .request(Method::POST, "/api/v1/instances", Some("m.weber"))
+            .json(
+                &json!({"template": "seller_acquisition", "property": "P3", "address": "A1",
+                "idempotency_key": format!("stop-{n}")}),
+            )
+            .send();
+        requests.push(tokio::spawn(request));
+    }
+    let engine = server.engine.clone();
+    // Stop once the first start is stored, while the others are on their way.
+    for _ in 0..500 {
+        let stored = engine
+            .instances(&procc_runtime::InstanceQuery::default())
+            .unwrap();
+        if !stored.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    server.stop().await;
+    let mut answered = 0;
+    for request in requests {
+        match request.await.unwrap() {
+            Ok(response) => {
+                assert_eq!(response.status(), 201);
+                answered += 1;
+            }
+            // Not taken: the listener was closed before the connection was accepted.
+            Err(e) => assert!(e.is_connect() || e.is_request(), "{e}"),
+        }
+    }
+    let stored = engine
+        .instances(&procc_runtime::InstanceQuery::default())
+        .unwrap()
+        .len();
+    assert!(answered > 0, "some requests were taken before the stop");
+    assert_eq!(
+        stored, answered,
+        "every stored start was answered, and only those"
+    );
+}

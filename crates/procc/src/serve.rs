@@ -41,10 +41,21 @@ fn open_engine(db: &Path, public_url: &str) -> Result<Arc<ServerEngine>, UsageEr
 /// Deploys `plan` and serves until Ctrl-C or SIGTERM; requests in flight finish, the engine
 /// stops between transactions.
 pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Result<u8, UsageError> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
+    let listener = tokio
+        .block_on(tokio::net::TcpListener::bind(options.listen))
+        .map_err(|e| UsageError::new(format!("cannot listen on {}: {e}", options.listen)))?;
+    // The bound address, so that `--listen 127.0.0.1:0` prints the port it got.
+    let address = listener
+        .local_addr()
+        .map_err(|e| UsageError::new(format!("cannot read the listening address: {e}")))?;
     let public_url = options
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", options.listen));
+        .unwrap_or_else(|| format!("http://{address}"));
     let engine = open_engine(options.db, &public_url)?;
     let hash = engine
         .deploy(plan)
@@ -69,15 +80,8 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let runtime = Runtime::new(engine.clone(), Arc::new(JsonLines::open(options.effects)?));
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
     let db = options.db.display().to_string();
     tokio.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .map_err(|e| UsageError::new(format!("cannot listen on {}: {e}", options.listen)))?;
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let scheduler = {

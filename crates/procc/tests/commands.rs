@@ -285,3 +285,106 @@ fn test_runs_the_examples_scenarios_and_reports_failures_with_exit_1() {
     let missing = procc(&repo, &["test", "no/such/folder"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// A plain HTTP/1.0 request on loopback: status line and body.
+fn http(address: &str, request: &str) -> (String, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).expect("the server accepts");
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_brings_up_the_examples_with_a_demo_token_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procc"))
+        .arg("serve")
+        .arg(repo.join("examples"))
+        .args(["--demo", "--listen", "127.0.0.1:0", "--db", "state.db"])
+        .args(["--effects", "effects.jsonl"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("procc serves");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut head = String::new();
+    while !head.contains("Ctrl-C stops") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("a line") == 0 {
+            break;
+        }
+        head.push_str(&line);
+    }
+    assert!(head.contains("imported 6 records"), "{head}");
+    let address = head
+        .split("dashboard at http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the dashboard's address")
+        .to_string();
+    let token = head
+        .split("API token of k.schmidt: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("a demo token")
+        .to_string();
+
+    let (status, body) = http(&address, "GET /health HTTP/1.0\r\n\r\n");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("\"status\":\"ok\""));
+    let (status, body) = http(
+        &address,
+        &format!(
+            "GET /api/v1/records/property/P1 HTTP/1.0\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ),
+    );
+    assert!(status.contains("200"), "{status} {body}");
+    assert!(body.contains("\"purchase_price\":485000"), "{body}");
+    let (status, _) = http(&address, "GET /api/v1/me HTTP/1.0\r\n\r\n");
+    assert!(status.contains("401"), "{status}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("procc ends");
+    assert_eq!(status.code(), Some(0), "a graceful stop");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("the rest of stderr");
+    assert!(rest.contains("stopped"), "{rest}");
+
+    // Tokens for the deployed catalog's users, made and revoked from the command line.
+    let made = procc(
+        dir.path(),
+        &["token", "create", "m.weber", "--db", "state.db"],
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let token = text(&made.stdout).trim().to_string();
+    assert!(token.starts_with("procc_"), "{token}");
+    let revoked = procc(dir.path(), &["token", "revoke", &token, "--db", "state.db"]);
+    assert_eq!(revoked.status.code(), Some(0));
+    let again = procc(dir.path(), &["token", "revoke", &token, "--db", "state.db"]);
+    assert_eq!(again.status.code(), Some(2));
+    let nobody = procc(
+        dir.path(),
+        &["token", "create", "nobody", "--db", "state.db"],
+    );
+    assert_eq!(nobody.status.code(), Some(2));
+    assert!(
+        text(&nobody.stderr).contains("no user `nobody`"),
+        "{}",
+        text(&nobody.stderr)
+    );
+}
