@@ -866,6 +866,11 @@ impl<S: Store> Engine<S> {
         self.read(|core| core.current_plan())
     }
 
+    /// The hash of the current plan (`None` before the first deployment).
+    pub fn current_plan_hash(&self) -> Result<Option<String>> {
+        self.read(|core| core.tx.current_plan_hash())
+    }
+
     /// Stores an API token of a user by the token's hash (the token itself is never stored).
     pub fn put_api_token(&self, hash: &str, user: &str) -> Result<()> {
         self.write(|core| {
@@ -989,8 +994,9 @@ impl Core<'_> {
     }
 
     fn current_plan(&mut self) -> Result<Arc<Plan>> {
-        let row = self.tx.current_plan()?.ok_or(Error::NoPlan)?;
-        self.plan(&row.hash)
+        // Only the hash is read: the plan itself comes from the cache after its first use.
+        let hash = self.tx.current_plan_hash()?.ok_or(Error::NoPlan)?;
+        self.plan(&hash)
     }
 
     fn template<'p>(&self, plan: &'p Plan, inst: &InstanceRow) -> Result<&'p Template> {

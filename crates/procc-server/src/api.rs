@@ -94,9 +94,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let plan = state
-        .run(|engine| Ok(engine.plans()?.last().map(|p| p.hash.clone())))
-        .await?;
+    let plan = state.run(|engine| Ok(engine.current_plan_hash()?)).await?;
     Ok(Json(Health {
         status: "ok".into(),
         plan,

@@ -219,8 +219,7 @@ fn main() -> Res<()> {
     );
     let connector = FileConnector::open(&dir.join("delivered.log"))?;
 
-    let current = engine.store().transaction(&mut |tx| tx.current_plan())?;
-    if current.as_ref().map(|p| p.hash.as_str()) != Some(plan.hash.as_str()) {
+    if engine.current_plan_hash()?.as_deref() != Some(plan.hash.as_str()) {
         // First run (or killed before the deployment committed): records, then the plan.
         for r in records() {
             engine.put_record(&r)?;

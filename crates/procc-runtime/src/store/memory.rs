@@ -110,8 +110,13 @@ impl Tx for MemTx<'_> {
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>> {
         Ok(self.state.plans.get(hash).cloned())
     }
-    fn current_plan(&mut self) -> Result<Option<PlanRow>> {
-        Ok(self.state.plans.values().max_by_key(|p| p.seq).cloned())
+    fn current_plan_hash(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .state
+            .plans
+            .values()
+            .max_by_key(|p| p.seq)
+            .map(|p| p.hash.clone()))
     }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
         let mut plans: Vec<PlanRow> = self.state.plans.values().cloned().collect();

@@ -38,8 +38,8 @@ pub trait Tx {
     fn put_plan(&mut self, row: &PlanRow) -> Result<()>;
     /// The plan with this hash.
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>>;
-    /// The plan deployed last.
-    fn current_plan(&mut self) -> Result<Option<PlanRow>>;
+    /// The hash of the plan deployed last (without reading the plan).
+    fn current_plan_hash(&mut self) -> Result<Option<String>>;
     /// Every deployed plan, in order of deployment.
     fn plans(&mut self) -> Result<Vec<PlanRow>>;
 

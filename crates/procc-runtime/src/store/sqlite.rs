@@ -201,8 +201,15 @@ impl Tx for SqlTx<'_> {
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>> {
         self.one("SELECT data FROM plans WHERE hash = ?1", params![hash])
     }
-    fn current_plan(&mut self) -> Result<Option<PlanRow>> {
-        self.one("SELECT data FROM plans ORDER BY seq DESC LIMIT 1", [])
+    fn current_plan_hash(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT hash FROM plans ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
         self.many("SELECT data FROM plans ORDER BY seq", [])
