@@ -2,7 +2,50 @@
 
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::OutboxRow;
+
+/// What one delivery attempt found, for [`Engine::record_attempt`](crate::Engine::record_attempt).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptReport {
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// The receiver's status code (HTTP status, SMTP reply code), when it answered.
+    pub status: Option<u16>,
+    /// How long the attempt took.
+    pub latency: std::time::Duration,
+    /// The start of the receiver's answer, bounded by the connector.
+    pub excerpt: Option<String>,
+    /// How it ended.
+    pub result: AttemptResult,
+}
+
+/// How a delivery attempt ended, and what happens next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptResult {
+    /// The receiver took the effect.
+    Delivered,
+    /// It failed; try again at `at`.
+    Retry {
+        /// When to try again.
+        at: DateTime<Utc>,
+        /// What went wrong (no secrets).
+        error: String,
+    },
+    /// It failed for good: the receiver refused it, or the retries are exhausted.
+    Failed {
+        /// What went wrong (no secrets).
+        error: String,
+    },
+    /// The endpoint answered 410 Gone: it is disabled until an operator enables it again.
+    Gone {
+        /// What went wrong.
+        error: String,
+        /// The endpoint to disable (as the connector names it).
+        endpoint: String,
+    },
+}
 
 /// Hands effects to the outside world (SMTP, SMS gateway, HTTP, print, portals).
 ///

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, VirtualClock};
-use crate::effects::Connector;
+use crate::effects::{AttemptReport, AttemptResult, Connector};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
 use crate::store::{Store, Tx};
@@ -383,6 +383,8 @@ impl<S: Store> Engine<S> {
             }
             let answer = match core.perform(&plan, template, &mut inst, &mut row, Some(input))? {
                 Outcome::Continue(answer) => answer,
+                // Done by hand, a step sends nothing and waits for nothing.
+                Outcome::Waiting => None,
                 Outcome::Stopped => {
                     core.put_done(&mut row, StepState::Cancelled, None)?;
                     return core.save(&mut inst);
@@ -716,36 +718,164 @@ impl<S: Store> Engine<S> {
 
     /// Hands pending effects to the connector; returns how many were delivered. A failed
     /// delivery is retried later with a growing pause (at least once, same idempotency key).
+    /// Every attempt is logged ([`Engine::attempts`]).
     pub fn dispatch(&self, connector: &dyn Connector) -> Result<usize> {
         let mut delivered = 0;
         loop {
-            let now = self.clock.now();
-            let pending = self.read(|core| core.tx.pending_outbox(now, 64))?;
-            if pending.is_empty() {
+            let claimed = self.claim_effects(64, self.config.lease)?;
+            if claimed.is_empty() {
                 return Ok(delivered);
             }
-            let mut progress = false;
-            for mut effect in pending {
-                effect.attempts += 1;
-                match connector.deliver(&effect) {
+            for effect in claimed {
+                let started = std::time::Instant::now();
+                let started_at = self.clock.now();
+                let result = match connector.deliver(&effect) {
                     Ok(()) => {
-                        effect.delivered_at = Some(self.clock.now());
-                        effect.last_error = None;
                         delivered += 1;
-                        progress = true;
+                        AttemptResult::Delivered
                     }
-                    Err(error) => {
-                        let pause = 2i64.saturating_pow(effect.attempts.min(12));
-                        effect.not_before = Some(now + Duration::seconds(pause));
-                        effect.last_error = Some(error);
-                    }
-                }
-                self.write(|core| core.tx.update_outbox(&effect))?;
-            }
-            if !progress {
-                return Ok(delivered);
+                    Err(error) => AttemptResult::Retry {
+                        at: started_at + Duration::seconds(2i64.pow(effect.attempts.min(12))),
+                        error,
+                    },
+                };
+                self.record_attempt(
+                    effect.id,
+                    &AttemptReport {
+                        started_at,
+                        status: None,
+                        latency: started.elapsed(),
+                        excerpt: None,
+                        result,
+                    },
+                )?;
             }
         }
+    }
+
+    /// Claims up to `limit` pending effects whose time has come, for one delivery attempt
+    /// each: the attempt is counted and the effect is held for `lease` (its `not_before`
+    /// moves to the end of the lease) before it is handed out, so a worker that dies during
+    /// the attempt leaves the effect to come back when the lease runs out, with the same
+    /// idempotency key. The result of each attempt goes to [`Engine::record_attempt`].
+    pub fn claim_effects(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
+        self.write(|core| {
+            let mut claimed = core.tx.pending_outbox(core.now, limit)?;
+            for effect in &mut claimed {
+                effect.attempts += 1;
+                effect.not_before = Some(core.now + lease);
+                core.tx.update_outbox(effect)?;
+            }
+            Ok(claimed)
+        })
+    }
+
+    /// Logs one delivery attempt of an effect and applies its result in one transaction:
+    /// delivered (a webhook step waiting for it continues), tried again at a later time, or
+    /// given up (the waiting step becomes manual with the reason and the controller is
+    /// e-mailed; an endpoint that is gone is disabled until [`Engine::enable_endpoint`]).
+    /// An attempt for an effect already delivered or given up is logged and changes nothing.
+    pub fn record_attempt(&self, effect: u64, report: &AttemptReport) -> Result<()> {
+        self.write(|core| {
+            let mut row = core
+                .tx
+                .outbox_row(effect)?
+                .ok_or_else(|| Error::InvalidInput(format!("unknown effect {effect}")))?;
+            let (outcome, error, next_at) = match &report.result {
+                AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
+                AttemptResult::Retry { at, error } => {
+                    (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
+                }
+                AttemptResult::Failed { error } => {
+                    (AttemptOutcome::Failed, Some(error.clone()), None)
+                }
+                AttemptResult::Gone { error, .. } => {
+                    (AttemptOutcome::Gone, Some(error.clone()), None)
+                }
+            };
+            let id = core.tx.next_id("attempt")?;
+            core.tx.insert_attempt(&AttemptRow {
+                id,
+                effect,
+                number: row.attempts,
+                at: report.started_at,
+                status: report.status,
+                latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+                outcome,
+                error: error.clone(),
+                excerpt: report.excerpt.clone(),
+                next_at,
+            })?;
+            if !row.is_pending() {
+                return Ok(());
+            }
+            match &report.result {
+                AttemptResult::Delivered => {
+                    row.delivered_at = Some(core.now);
+                    row.last_error = None;
+                    core.tx.update_outbox(&row)?;
+                    if let Some(origin) = row.origin {
+                        core.effect_delivered(origin)?;
+                    }
+                }
+                AttemptResult::Retry { at, error } => {
+                    row.not_before = Some(*at);
+                    row.last_error = Some(error.clone());
+                    core.wake = true;
+                    core.tx.update_outbox(&row)?;
+                }
+                AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
+                    if let AttemptResult::Gone { endpoint, .. } = &report.result {
+                        core.tx.put_key(&endpoint_key(endpoint), error)?;
+                        core.audit(row.instance, None, "system", "endpoint_disabled", endpoint)?;
+                    }
+                    row.failed_at = Some(core.now);
+                    row.last_error = Some(error.clone());
+                    core.tx.update_outbox(&row)?;
+                    core.effect_failed(&row, error)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The effects of an instance with their delivery state, by id.
+    pub fn deliveries(&self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
+        self.read(|core| core.tx.outbox_of(instance))
+    }
+
+    /// The logged delivery attempts of an effect, in order.
+    pub fn attempts(&self, effect: u64) -> Result<Vec<AttemptRow>> {
+        self.read(|core| core.tx.attempts(effect))
+    }
+
+    /// Why an endpoint (see [`OutboxRow::to`]) is disabled, or `None` while it is enabled.
+    pub fn endpoint_disabled(&self, endpoint: &str) -> Result<Option<String>> {
+        self.read(|core| {
+            Ok(core
+                .tx
+                .key(&endpoint_key(endpoint))?
+                .filter(|reason| !reason.is_empty()))
+        })
+    }
+
+    /// Enables a disabled endpoint again (an operator's action, audited).
+    pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<()> {
+        self.write(|core| {
+            core.tx.put_key(&endpoint_key(endpoint), "")?;
+            core.audit(None, None, by, "endpoint_enabled", endpoint)
+        })
+    }
+
+    /// The earliest time a timer is due (without the outbox, for a runtime whose effects
+    /// another dispatcher delivers).
+    pub fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| core.tx.next_due())
+    }
+
+    /// The earliest future time a pending effect can be claimed (`None`: nothing waits).
+    pub fn next_effect_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| core.tx.next_outbox_due(core.now))
     }
 
     /// On a virtual clock: fires everything due up to `until` in order, moving the clock to
@@ -888,6 +1018,8 @@ fn record_module(r: Record) -> Module {
 enum Outcome {
     Continue(Option<bool>),
     Stopped,
+    /// The step waits for the delivery of an effect it wrote (webhooks).
+    Waiting,
 }
 
 /// The state of one transaction.
@@ -976,7 +1108,35 @@ impl Core<'_> {
         key: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
+        self.put_effect(kind, to, payload, key, not_before, None)
+    }
+
+    /// Writes an effect that the step `origin` waits for.
+    fn emit_awaited(
+        &mut self,
+        origin: EffectOrigin,
+        kind: EffectKind,
+        to: &str,
+        payload: serde_json::Value,
+        key: &str,
+    ) -> Result<()> {
+        self.put_effect(kind, to, payload, key, None, Some(origin))
+    }
+
+    fn put_effect(
+        &mut self,
+        kind: EffectKind,
+        to: &str,
+        payload: serde_json::Value,
+        key: &str,
+        not_before: Option<DateTime<Utc>>,
+        origin: Option<EffectOrigin>,
+    ) -> Result<()> {
         self.wake = true;
+        let instance = payload
+            .get("instance")
+            .and_then(serde_json::Value::as_u64)
+            .or(origin.map(|o| o.instance));
         let id = self.tx.next_id("outbox")?;
         self.tx.insert_outbox(&OutboxRow {
             id,
@@ -989,8 +1149,100 @@ impl Core<'_> {
             delivered_at: None,
             attempts: 0,
             last_error: None,
+            instance,
+            origin,
+            failed_at: None,
         })?;
         Ok(())
+    }
+
+    /// The step visit `origin` waits for this effect's delivery: it continues.
+    fn effect_delivered(&mut self, origin: EffectOrigin) -> Result<()> {
+        let Some((mut inst, plan, row)) = self.waiting_step(origin)? else {
+            return Ok(());
+        };
+        let template = self.template(&plan, &inst)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
+        self.save(&mut inst)
+    }
+
+    /// Delivery of `effect` was given up: the audit says so, a step waiting for it becomes
+    /// manual with the reason, and the controller is e-mailed (unless the effect was itself an
+    /// e-mail, which would only fail again).
+    fn effect_failed(&mut self, effect: &OutboxRow, error: &str) -> Result<()> {
+        let reason = format!("delivery failed: {error}");
+        self.audit(
+            effect.instance,
+            effect.origin.map(|o| o.step),
+            "system",
+            "delivery_failed",
+            &format!("effect {} to {}: {error}", effect.id, effect.to),
+        )?;
+        let mut told = false;
+        if let Some(origin) = effect.origin
+            && let Some((mut inst, plan, mut row)) = self.waiting_step(origin)?
+        {
+            let template = self.template(&plan, &inst)?;
+            let spec = &template.steps[row.index as usize];
+            row.degraded = Some(reason.clone());
+            self.audit(
+                Some(inst.id),
+                Some(row.index),
+                "system",
+                "step_degraded",
+                &reason,
+            )?;
+            self.await_person(&plan, spec, &inst, &row, Some(reason.clone()))?;
+            self.save(&mut inst)?;
+            let subject = format!("{}: {reason}", spec.name);
+            self.email_controller(
+                &plan,
+                &inst,
+                &subject,
+                &format!("{}/failed", effect.idempotency_key),
+            )?;
+            told = true;
+        }
+        if !told
+            && effect.kind != EffectKind::Email
+            && let Some(id) = effect.instance
+            && let Some(inst) = self.tx.instance(id)?
+        {
+            let plan = self.plan(&inst.plan_hash)?;
+            let subject = format!("{} {reason}", effect_name(effect.kind));
+            self.email_controller(
+                &plan,
+                &inst,
+                &subject,
+                &format!("{}/failed", effect.idempotency_key),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The running instance and the step row that waits for an effect of `origin`, if it
+    /// still waits (active, same visit, not made manual).
+    fn waiting_step(
+        &mut self,
+        origin: EffectOrigin,
+    ) -> Result<Option<(InstanceRow, Arc<Plan>, StepRow)>> {
+        let Some(inst) = self.tx.instance(origin.instance)? else {
+            return Ok(None);
+        };
+        if !inst.status.is_running() {
+            return Ok(None);
+        }
+        let row = self.tx.steps(inst.id)?.into_iter().find(|r| {
+            r.index == origin.step
+                && r.visit == origin.visit
+                && r.state == StepState::Active
+                && r.degraded.is_none()
+        });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let plan = self.plan(&inst.plan_hash)?;
+        Ok(Some((inst, plan, row)))
     }
 
     fn contact_email(&self, plan: &Plan, contact: &Contact) -> Option<String> {
@@ -1351,6 +1603,16 @@ impl Core<'_> {
                 Ok(Outcome::Stopped) => {
                     return self.put_done(&mut row, StepState::Cancelled, None);
                 }
+                Ok(Outcome::Waiting) => {
+                    self.audit(
+                        Some(inst.id),
+                        Some(index),
+                        "system",
+                        "step_waits_for_delivery",
+                        &spec.name,
+                    )?;
+                    return self.tx.put_step(&row);
+                }
                 Err(Error::InvalidInput(reason)) => {
                     row.degraded = Some(reason.clone());
                     self.audit(
@@ -1366,7 +1628,20 @@ impl Core<'_> {
         } else {
             self.prepare_manual(plan, template, inst, &mut row, previous_responsible)?;
         }
-        // The step waits for a person: inbox entry and deadline ladder.
+        let warning = row.degraded.clone().or(warning);
+        self.await_person(plan, spec, inst, &row, warning)
+    }
+
+    /// The step waits for a person: inbox entry, deadline ladder, the step row written.
+    fn await_person(
+        &mut self,
+        plan: &Plan,
+        spec: &procc_plan::Step,
+        inst: &InstanceRow,
+        row: &StepRow,
+        warning: Option<String>,
+    ) -> Result<()> {
+        let index = row.index;
         let item = self.tx.next_id("work_item")?;
         self.tx.put_work_item(&WorkItemRow {
             id: item,
@@ -1376,7 +1651,7 @@ impl Core<'_> {
             visit: row.visit,
             created_at: self.now,
             done_at: None,
-            warning: row.degraded.clone().or(warning),
+            warning,
         })?;
         for (i, rung) in spec.deadline.iter().enumerate() {
             let due = add_delay(
@@ -1398,7 +1673,7 @@ impl Core<'_> {
                 lease_until: None,
             })?;
         }
-        self.tx.put_step(&row)
+        self.tx.put_step(row)
     }
 
     fn tokens(
@@ -1740,6 +2015,11 @@ impl Core<'_> {
         let auto = input.is_none();
         let cannot = |reason: String| Err(Error::InvalidInput(reason));
         let key = |what: &str| format!("{}/{}/{}/{what}", inst.id, row.index, row.visit);
+        let origin = EffectOrigin {
+            instance: inst.id,
+            step: row.index,
+            visit: row.visit,
+        };
         let tz = self.tz(plan);
         let responsible = row.responsible.clone().unwrap_or_default();
         match &spec.action {
@@ -2001,6 +2281,9 @@ impl Core<'_> {
                 )?;
                 Ok(Outcome::Continue(None))
             }
+            Action::ServiceWebhook { .. } | Action::FreeWebhook { .. } if !auto => {
+                Ok(Outcome::Continue(None))
+            }
             Action::ServiceWebhook { service, parameter } => {
                 let Some(svc) = plan.catalog.services.iter().find(|s| &s.id == service) else {
                     return cannot(format!("service `{service}` is not in the plan"));
@@ -2017,16 +2300,16 @@ impl Core<'_> {
                         Err(reason) => return cannot(reason),
                     }
                 }
-                self.emit(
+                self.emit_awaited(
+                    origin,
                     EffectKind::Webhook,
                     &hook.url,
                     json!({"service": service, "method": hook.method, "parameters": params,
-                           "secret_env": hook.secret_env, "max_attempts": hook.max_attempts,
-                           "links": inst.links, "instance": inst.id}),
+                           "links": inst.links, "instance": inst.id, "template": inst.template,
+                           "step": spec.name, "user": responsible}),
                     &key("webhook"),
-                    None,
                 )?;
-                Ok(Outcome::Continue(None))
+                Ok(Outcome::Waiting)
             }
             Action::FreeWebhook {
                 method,
@@ -2052,14 +2335,15 @@ impl Core<'_> {
                         Err(reason) => return cannot(reason),
                     }
                 }
-                self.emit(
+                self.emit_awaited(
+                    origin,
                     EffectKind::Webhook,
                     &url,
-                    json!({"method": method, "headers": hs, "body": body, "instance": inst.id}),
+                    json!({"method": method, "headers": hs, "body": body, "instance": inst.id,
+                           "template": inst.template, "step": spec.name}),
                     &key("webhook"),
-                    None,
                 )?;
-                Ok(Outcome::Continue(None))
+                Ok(Outcome::Waiting)
             }
             Action::PortalSync { action, portals } => {
                 let Some(property) = inst.links.property.clone() else {
@@ -2853,5 +3137,21 @@ fn action_name(action: &Action) -> &'static str {
         Action::AssignAddress { .. } => "assign-address",
         Action::AssignProperty { .. } => "assign-property",
         _ => "step",
+    }
+}
+
+/// The key that holds why an endpoint is disabled (empty: enabled again).
+fn endpoint_key(endpoint: &str) -> String {
+    format!("endpoint/{endpoint}")
+}
+
+/// An effect kind in words, for notices.
+fn effect_name(kind: EffectKind) -> &'static str {
+    match kind {
+        EffectKind::Email => "e-mail",
+        EffectKind::Sms => "SMS",
+        EffectKind::Webhook => "webhook",
+        EffectKind::Letter => "letter",
+        EffectKind::Portal => "portal sync",
     }
 }
