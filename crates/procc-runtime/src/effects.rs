@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::OutboxRow;
+use crate::model::{EffectKind, OutboxRow};
 
 /// What one delivery attempt found, for [`Engine::record_attempt`](crate::Engine::record_attempt).
 #[derive(Debug, Clone, PartialEq)]
@@ -38,13 +38,29 @@ pub enum AttemptResult {
         /// What went wrong (no secrets).
         error: String,
     },
-    /// The endpoint answered 410 Gone: it is disabled until an operator enables it again.
+    /// The endpoint answered 410 Gone: it is disabled until an operator enables it again
+    /// (see [`endpoint_of`]).
     Gone {
         /// What went wrong.
         error: String,
-        /// The endpoint to disable (as the connector names it).
-        endpoint: String,
     },
+}
+
+/// The endpoint of an effect, which is disabled as a whole after a 410 Gone: a webhook's URL
+/// without its query, else the kind (`email`, `sms`, `letter`, `portal`).
+pub fn endpoint_of(effect: &OutboxRow) -> String {
+    match effect.kind {
+        EffectKind::Webhook => effect
+            .to
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(&effect.to)
+            .to_string(),
+        EffectKind::Email => "email".to_string(),
+        EffectKind::Sms => "sms".to_string(),
+        EffectKind::Letter => "letter".to_string(),
+        EffectKind::Portal => "portal".to_string(),
+    }
 }
 
 /// Hands effects to the outside world (SMTP, SMS gateway, HTTP, print, portals).

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, VirtualClock};
-use crate::effects::{AttemptReport, AttemptResult, Connector};
+use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
 use crate::store::{Store, Tx};
@@ -209,6 +209,8 @@ pub struct Engine<S: Store> {
     config: EngineConfig,
     plans: Mutex<HashMap<String, Arc<Plan>>>,
     notify: Arc<Notify>,
+    /// Further listeners (a dispatcher next to the scheduler), each told of every write.
+    listeners: Mutex<Vec<Arc<Notify>>>,
 }
 
 impl<S: Store> Engine<S> {
@@ -220,6 +222,7 @@ impl<S: Store> Engine<S> {
             config,
             plans: Mutex::new(HashMap::new()),
             notify: Arc::new(Notify::new()),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -241,6 +244,16 @@ impl<S: Store> Engine<S> {
     /// Notified after every write, so a scheduler can look at the next due time again.
     pub fn notifier(&self) -> Arc<Notify> {
         self.notify.clone()
+    }
+
+    /// A further listener, notified after every write that adds timers or effects, like
+    /// [`Engine::notifier`] (which one task uses: a `Notify` wakes one waiter).
+    pub fn subscribe(&self) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.push(notify.clone());
+        }
+        notify
     }
 
     fn write<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
@@ -266,6 +279,11 @@ impl<S: Store> Engine<S> {
                     // Only new timers or effects can move the next due time earlier.
                     if wake {
                         self.notify.notify_one();
+                        if let Ok(listeners) = self.listeners.lock() {
+                            for l in listeners.iter() {
+                                l.notify_one();
+                            }
+                        }
                     }
                     return Ok(value);
                 }
@@ -758,13 +776,34 @@ impl<S: Store> Engine<S> {
     /// moves to the end of the lease) before it is handed out, so a worker that dies during
     /// the attempt leaves the effect to come back when the lease runs out, with the same
     /// idempotency key. The result of each attempt goes to [`Engine::record_attempt`].
+    /// An effect whose endpoint is disabled ([`endpoint_of`]) is given up at once instead.
     pub fn claim_effects(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
         self.write(|core| {
-            let mut claimed = core.tx.pending_outbox(core.now, limit)?;
-            for effect in &mut claimed {
+            let pending = core.tx.pending_outbox(core.now, limit)?;
+            let mut claimed = Vec::with_capacity(pending.len());
+            for mut effect in pending {
                 effect.attempts += 1;
                 effect.not_before = Some(core.now + lease);
-                core.tx.update_outbox(effect)?;
+                core.tx.update_outbox(&effect)?;
+                let endpoint = endpoint_of(&effect);
+                match core.tx.key(&endpoint_key(&endpoint))? {
+                    Some(reason) if !reason.is_empty() => {
+                        let error = format!(
+                            "the endpoint `{endpoint}` is disabled ({reason}); an operator must enable it"
+                        );
+                        core.record_attempt(
+                            effect.id,
+                            &AttemptReport {
+                                started_at: core.now,
+                                status: None,
+                                latency: std::time::Duration::ZERO,
+                                excerpt: None,
+                                result: AttemptResult::Failed { error },
+                            },
+                        )?;
+                    }
+                    _ => claimed.push(effect),
+                }
             }
             Ok(claimed)
         })
@@ -776,64 +815,31 @@ impl<S: Store> Engine<S> {
     /// e-mailed; an endpoint that is gone is disabled until [`Engine::enable_endpoint`]).
     /// An attempt for an effect already delivered or given up is logged and changes nothing.
     pub fn record_attempt(&self, effect: u64, report: &AttemptReport) -> Result<()> {
+        self.record_attempts(&[(effect, report.clone())])
+    }
+
+    /// [`Engine::record_attempt`] for many attempts in one transaction (one commit: a
+    /// dispatcher groups the results that arrive together).
+    pub fn record_attempts(&self, reports: &[(u64, AttemptReport)]) -> Result<()> {
         self.write(|core| {
-            let mut row = core
-                .tx
-                .outbox_row(effect)?
-                .ok_or_else(|| Error::InvalidInput(format!("unknown effect {effect}")))?;
-            let (outcome, error, next_at) = match &report.result {
-                AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
-                AttemptResult::Retry { at, error } => {
-                    (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
-                }
-                AttemptResult::Failed { error } => {
-                    (AttemptOutcome::Failed, Some(error.clone()), None)
-                }
-                AttemptResult::Gone { error, .. } => {
-                    (AttemptOutcome::Gone, Some(error.clone()), None)
-                }
-            };
-            let id = core.tx.next_id("attempt")?;
-            core.tx.insert_attempt(&AttemptRow {
-                id,
-                effect,
-                number: row.attempts,
-                at: report.started_at,
-                status: report.status,
-                latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-                outcome,
-                error: error.clone(),
-                excerpt: report.excerpt.clone(),
-                next_at,
-            })?;
-            if !row.is_pending() {
-                return Ok(());
+            for (effect, report) in reports {
+                core.record_attempt(*effect, report)?;
             }
-            match &report.result {
-                AttemptResult::Delivered => {
-                    row.delivered_at = Some(core.now);
-                    row.last_error = None;
-                    core.tx.update_outbox(&row)?;
-                    if let Some(origin) = row.origin {
-                        core.effect_delivered(origin)?;
-                    }
-                }
-                AttemptResult::Retry { at, error } => {
-                    row.not_before = Some(*at);
-                    row.last_error = Some(error.clone());
-                    core.wake = true;
-                    core.tx.update_outbox(&row)?;
-                }
-                AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
-                    if let AttemptResult::Gone { endpoint, .. } = &report.result {
-                        core.tx.put_key(&endpoint_key(endpoint), error)?;
-                        core.audit(row.instance, None, "system", "endpoint_disabled", endpoint)?;
-                    }
-                    row.failed_at = Some(core.now);
-                    row.last_error = Some(error.clone());
-                    core.tx.update_outbox(&row)?;
-                    core.effect_failed(&row, error)?;
-                }
+            Ok(())
+        })
+    }
+
+    /// Gives a claimed effect back without an attempt (its endpoint was busy): the attempt
+    /// is not counted and the effect is due again at `at`.
+    pub fn release_effect(&self, effect: u64, at: DateTime<Utc>) -> Result<()> {
+        self.write(|core| {
+            if let Some(mut row) = core.tx.outbox_row(effect)?
+                && row.is_pending()
+            {
+                row.attempts = row.attempts.saturating_sub(1);
+                row.not_before = Some(at);
+                core.wake = true;
+                core.tx.update_outbox(&row)?;
             }
             Ok(())
         })
@@ -1153,6 +1159,66 @@ impl Core<'_> {
             origin,
             failed_at: None,
         })?;
+        Ok(())
+    }
+
+    /// Logs one attempt and applies its result (see [`Engine::record_attempt`]).
+    fn record_attempt(&mut self, effect: u64, report: &AttemptReport) -> Result<()> {
+        let mut row = self
+            .tx
+            .outbox_row(effect)?
+            .ok_or_else(|| Error::InvalidInput(format!("unknown effect {effect}")))?;
+        let (outcome, error, next_at) = match &report.result {
+            AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
+            AttemptResult::Retry { at, error } => {
+                (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
+            }
+            AttemptResult::Failed { error } => (AttemptOutcome::Failed, Some(error.clone()), None),
+            AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
+        };
+        let id = self.tx.next_id("attempt")?;
+        self.tx.insert_attempt(&AttemptRow {
+            id,
+            effect,
+            number: row.attempts,
+            at: report.started_at,
+            status: report.status,
+            latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+            outcome,
+            error: error.clone(),
+            excerpt: report.excerpt.clone(),
+            next_at,
+        })?;
+        if !row.is_pending() {
+            return Ok(());
+        }
+        match &report.result {
+            AttemptResult::Delivered => {
+                row.delivered_at = Some(self.now);
+                row.last_error = None;
+                self.tx.update_outbox(&row)?;
+                if let Some(origin) = row.origin {
+                    self.effect_delivered(origin)?;
+                }
+            }
+            AttemptResult::Retry { at, error } => {
+                row.not_before = Some(*at);
+                row.last_error = Some(error.clone());
+                self.wake = true;
+                self.tx.update_outbox(&row)?;
+            }
+            AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
+                if let AttemptResult::Gone { .. } = &report.result {
+                    let endpoint = endpoint_of(&row);
+                    self.tx.put_key(&endpoint_key(&endpoint), error)?;
+                    self.audit(row.instance, None, "system", "endpoint_disabled", &endpoint)?;
+                }
+                row.failed_at = Some(self.now);
+                row.last_error = Some(error.clone());
+                self.tx.update_outbox(&row)?;
+                self.effect_failed(&row, error)?;
+            }
+        }
         Ok(())
     }
 

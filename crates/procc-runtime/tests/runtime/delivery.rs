@@ -180,7 +180,6 @@ fn a_gone_endpoint_is_disabled_until_an_operator_enables_it() {
                 h.clock.now(),
                 AttemptResult::Gone {
                     error: "HTTP 410 Gone".into(),
-                    endpoint: hook.to.clone(),
                 },
             ),
         )
@@ -193,6 +192,27 @@ fn a_gone_endpoint_is_disabled_until_an_operator_enables_it() {
         h.engine.attempts(hook.id).unwrap()[0].outcome,
         AttemptOutcome::Gone
     );
+    // Another call to the endpoint is given up without an attempt.
+    let other = h
+        .engine
+        .start(&StartRequest {
+            template: "revaluation".into(),
+            owner: "j.becker".into(),
+            links: links(None, Some("P1")),
+            started_by: "k.schmidt".into(),
+            idempotency_key: Some("second".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        h.engine
+            .claim_effects(10, Duration::minutes(2))
+            .unwrap()
+            .iter()
+            .all(|o| o.kind != EffectKind::Webhook)
+    );
+    let step = h.view(other).step("valuation").unwrap().clone();
+    assert!(step.degraded.unwrap().contains("is disabled"));
     h.engine.enable_endpoint(&hook.to, "k.schmidt").unwrap();
     assert_eq!(h.engine.endpoint_disabled(&hook.to).unwrap(), None);
     assert!(
