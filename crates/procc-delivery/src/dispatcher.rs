@@ -142,7 +142,11 @@ impl<S: Store + 'static> Dispatcher<S> {
                 break Ok(());
             }
             let wait = next
-                .map(|t| (t - self.engine.clock().now()).to_std().unwrap_or(Duration::ZERO))
+                .map(|t| {
+                    (t - self.engine.clock().now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                })
                 .unwrap_or(Duration::from_secs(3600));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -176,7 +180,10 @@ impl<S: Store + 'static> Dispatcher<S> {
             self.give_back(effect.id);
             return;
         };
-        let Ok(turn) = self.endpoint(self.deliverer.limit_key(&effect)).try_acquire_owned() else {
+        let Ok(turn) = self
+            .endpoint(self.deliverer.limit_key(&effect))
+            .try_acquire_owned()
+        else {
             drop(slot);
             self.give_back(effect.id);
             return;
@@ -236,7 +243,8 @@ fn decide<S: Store + 'static>(
             match schedule.get(done) {
                 Some(pause) if done < max => {
                     let pause = after.unwrap_or_else(|| jitter(Duration::from_secs(*pause)));
-                    let pause = chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::days(1));
+                    let pause =
+                        chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::days(1));
                     AttemptResult::Retry {
                         at: now + pause,
                         error,

@@ -462,6 +462,12 @@ impl<S: Store + 'static> Deliverer<S> {
                 break;
             };
             let name = &after[..close];
+            if name.contains('{') {
+                // A brace of the text itself (JSON): the macro, if any, starts later.
+                out.push('{');
+                rest = after;
+                continue;
+            }
             let value = name.split_once('.').and_then(|(m, field)| {
                 let module = match m {
                     "address" => Module::Address,

@@ -2711,6 +2711,12 @@ impl Core<'_> {
                 break;
             };
             let name = &after[..close];
+            if name.contains('{') {
+                // A brace of the text itself (JSON): the macro, if any, starts later.
+                out.push('{');
+                rest = after;
+                continue;
+            }
             let module = match name.split_once('.') {
                 Some(("address", _)) => Some(Module::Address),
                 Some(("property", _)) => Some(Module::Property),

@@ -1,0 +1,1 @@
+//! Receivers that fail.

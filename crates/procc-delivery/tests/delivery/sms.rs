@@ -1,0 +1,1 @@
+//! SMS go to the HTTP gateway.
