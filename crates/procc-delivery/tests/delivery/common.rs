@@ -241,11 +241,22 @@ pub fn start(engine: &Engine<SqliteStore>, template: &str) -> InstanceId {
         .unwrap()
 }
 
-/// Settings: quick retries for tests, the free-webhook secrets in a file, these extras.
-pub fn config(dir: &Path, extra: &str) -> DeliveryConfig {
-    let text = format!(
-        "[delivery]\nretry_schedule = [0, 0, 0]\ntimeout_seconds = 2\nconnect_timeout_seconds = 1\nwebhook_secret_file = \"whsec\"\nallowed_hosts = [\"127.0.0.1\"]\n{extra}"
-    );
+/// Settings: quick retries for tests, the free-webhook secrets in a file; `delivery`
+/// replaces keys of `[delivery]`, `tables` adds tables.
+pub fn config(dir: &Path, delivery: &[(&str, &str)], tables: &str) -> DeliveryConfig {
+    let mut keys = vec![
+        ("retry_schedule", "[0, 0, 0]"),
+        ("timeout_seconds", "2"),
+        ("connect_timeout_seconds", "1"),
+        ("webhook_secret_file", "\"whsec\""),
+        ("allowed_hosts", "[\"127.0.0.1\"]"),
+    ];
+    for (k, v) in delivery {
+        keys.retain(|(n, _)| n != k);
+        keys.push((k, v));
+    }
+    let lines: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    let text = format!("[delivery]\n{}\n{tables}", lines.join("\n"));
     DeliveryConfig::from_toml(&text, dir).unwrap()
 }
 

@@ -16,7 +16,7 @@ async fn a_marketplace_call_is_signed_and_carries_the_process_context() {
     let id = start(&engine, "valuate");
     assert_eq!(step_state(&engine, id).state, StepState::Active);
 
-    let d = dispatcher(&engine, &plan, config(dir.path(), ""));
+    let d = dispatcher(&engine, &plan, config(dir.path(), &[], ""));
     d.drain().await.unwrap();
 
     let seen = receiver.seen();
@@ -74,7 +74,7 @@ async fn free_webhooks_pass_the_reference_standard_webhooks_library() {
     );
     let engine = engine(dir.path(), &plan);
     let id = start(&engine, "sync");
-    dispatcher(&engine, &plan, config(dir.path(), ""))
+    dispatcher(&engine, &plan, config(dir.path(), &[], ""))
         .drain()
         .await
         .unwrap();
@@ -161,7 +161,7 @@ async fn a_free_webhook_to_a_host_outside_the_allowlist_is_refused() {
     );
     let engine = engine(dir.path(), &plan);
     let id = start(&engine, "sync");
-    dispatcher(&engine, &plan, config(dir.path(), ""))
+    dispatcher(&engine, &plan, config(dir.path(), &[], ""))
         .drain()
         .await
         .unwrap();
