@@ -93,6 +93,8 @@ pub struct Smtp {
     pub username: Option<String>,
     /// The environment variable that holds the password.
     pub password_env: Option<String>,
+    /// The file that holds the password, relative to `procc.toml`.
+    pub password_file: Option<String>,
     /// The sender of notices, e.g. `"Processes <processes@example.de>"`.
     pub from: String,
     /// Seconds one SMTP conversation may take.
@@ -116,6 +118,8 @@ pub struct SmsGateway {
     pub url: String,
     /// The environment variable that holds the bearer token.
     pub token_env: Option<String>,
+    /// The file that holds the bearer token, relative to `procc.toml`.
+    pub token_file: Option<String>,
 }
 
 /// Why the delivery settings cannot be used.

@@ -132,11 +132,15 @@ impl<S: Store + 'static> Deliverer<S> {
         }
         .map_err(|e| format!("cannot sign free webhooks: {e}"));
         let sms_token = match &config.sms_gateway {
-            Some(g) => read_secret(g.token_env.as_deref(), None, &config.base),
+            Some(g) => read_secret(
+                g.token_env.as_deref(),
+                g.token_file.as_deref(),
+                &config.base,
+            ),
             None => Ok(None),
         };
         let mailer = match &config.smtp {
-            Some(smtp) => Some(Mailer::new(smtp)?),
+            Some(smtp) => Some(Mailer::new(smtp, &config.base)?),
             None => None,
         };
         Ok(Deliverer {

@@ -22,7 +22,7 @@ pub(crate) struct Mailer {
 }
 
 impl Mailer {
-    pub(crate) fn new(smtp: &Smtp) -> Result<Mailer, String> {
+    pub(crate) fn new(smtp: &Smtp, base: &std::path::Path) -> Result<Mailer, String> {
         let builder = match smtp.security {
             Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
                 .port(smtp.port.unwrap_or(25)),
@@ -37,8 +37,8 @@ impl Mailer {
         if let Some(user) = &smtp.username {
             let password = read_secret(
                 smtp.password_env.as_deref(),
-                None,
-                std::path::Path::new("."),
+                smtp.password_file.as_deref(),
+                base,
             )
             .map_err(|e| format!("cannot log in to SMTP: {e}"))?
             .unwrap_or_default();

@@ -90,7 +90,10 @@ fn mac(secret: &[u8], text: &str) -> HmacSha256 {
 }
 
 /// Splits a URL into the part before `?` and its decoded parameters.
-fn split(url: &str) -> Result<(&str, Vec<(String, String)>), VerifyError> {
+/// Query parameters, decoded, in the order written.
+type Params = Vec<(String, String)>;
+
+fn split(url: &str) -> Result<(&str, Params), VerifyError> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let query = query.split('#').next().unwrap_or("");
     let mut params = Vec::new();
@@ -167,7 +170,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
