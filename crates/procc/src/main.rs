@@ -157,11 +157,14 @@ EXIT CODES:
     #[command(after_help = "\
 The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
 version; running processes stay on the version they started with), then the runtime fires timers
-and deadlines when they are due, runs the daily date scan, and hands effects (e-mails, SMS,
-webhooks, letters, portal syncs) to the connector. Until the delivery connectors exist, each
-effect is written as one JSON line to standard output (or --effects FILE). State survives a
-restart: stop with Ctrl-C or SIGTERM and run again. Decision links are signed with
-PROCC_DECISION_SECRET, or with a random secret kept in <db>.secret.
+and deadlines when they are due, runs the daily date scan, and delivers effects for real:
+webhooks over HTTP (marketplace services signed with their secret, free webhooks signed as
+Standard Webhooks says), e-mail over the `[smtp]` server and SMS through the `[sms_gateway]` of
+procc.toml, with retries, backoff and limits (`[delivery]`, docs/delivery.md). Letters and
+portal syncs, which have no connector yet, are written as JSON lines to standard output (or
+--effects FILE). State survives a restart: stop with Ctrl-C or SIGTERM and run again.
+Decision links are signed with PROCC_DECISION_SECRET, or with a random secret kept in
+<db>.secret.
 
 EXAMPLES:
   procc run examples/                       Compile the examples and run them in procc.db
@@ -173,6 +176,40 @@ EXAMPLES:
   procc explain P1001      Print the page of code P1001
   procc explain --list     List every code with its name and summary")]
     Explain(ExplainArgs),
+    /// Tools for webhook receivers.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `procc webhook ...`.
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Check the signature of a marketplace call as a provider does.
+    #[command(after_help = "\
+The signature is the lowercase-hex HMAC-SHA256 with the provider's secret over the full URL with
+every parameter but `signature`, sorted by name (docs/delivery.md). The secret is read from the
+environment variable named with --secret-env, never from the command line.
+
+EXAMPLES:
+  procc webhook verify 'https://p.example/hook?...&signature=...' --secret-env PROVIDER_SECRET
+
+EXIT CODES:
+  0  the signature is valid    1  it is not (or the timestamp is too old)    2  usage error")]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `procc webhook verify`.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The complete URL the provider was called with.
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The environment variable that holds the provider's secret.
+    #[arg(long, value_name = "NAME")]
+    secret_env: String,
+    /// Refuse a timestamp more than this many seconds away from now (0: do not check).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    max_age: i64,
 }
 
 /// Arguments of `procc check`.
@@ -320,6 +357,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => run_compile(&args),
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
+        Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
@@ -448,9 +486,51 @@ fn run_scenarios(args: &TestArgs) -> Result<u8, UsageError> {
 }
 
 fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
-    match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
-        Ok(plan) => run::run(&plan, &args.db, args.effects.as_deref()),
-        Err(code) => Ok(code),
+    let plan = match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    let cwd = current_folder()?;
+    let start = args
+        .paths
+        .first()
+        .map_or_else(|| cwd.clone(), |p| project::absolute(p, &cwd));
+    let project_file = match args.config.as_deref() {
+        Some(c) => Some(project::locate_project_file(Some(c), &start, &cwd)?),
+        None => project::find_project_file(&start),
+    };
+    let delivery = run::delivery_config(project_file.as_deref(), &cwd)?;
+    run::run(&plan, &args.db, args.effects.as_deref(), delivery)
+}
+
+fn verify_webhook(args: &VerifyArgs) -> Result<u8, UsageError> {
+    let secret = std::env::var(&args.secret_env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "the environment variable `{}` is not set",
+                args.secret_env
+            ))
+        })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let max_age = (args.max_age > 0).then_some(args.max_age);
+    match procc_delivery::marketplace::verify_url(&args.url, secret.trim().as_bytes(), now, max_age)
+    {
+        Ok(verified) => {
+            let mut out = format!("valid: signed at {}\n", verified.timestamp);
+            for (name, value) in &verified.params {
+                out.push_str(&format!("  {name} = {value}\n"));
+            }
+            print_stdout(&out);
+            Ok(EXIT_CLEAN)
+        }
+        Err(e) => {
+            print_stdout(&format!("invalid: {e}\n"));
+            Ok(EXIT_PROBLEMS)
+        }
     }
 }
 
