@@ -2,7 +2,66 @@
 
 use std::sync::Mutex;
 
-use crate::model::OutboxRow;
+use chrono::{DateTime, Utc};
+
+use crate::model::{EffectKind, OutboxRow};
+
+/// What one delivery attempt found, for [`Engine::record_attempt`](crate::Engine::record_attempt).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptReport {
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// The receiver's status code (HTTP status, SMTP reply code), when it answered.
+    pub status: Option<u16>,
+    /// How long the attempt took.
+    pub latency: std::time::Duration,
+    /// The start of the receiver's answer, bounded by the connector.
+    pub excerpt: Option<String>,
+    /// How it ended.
+    pub result: AttemptResult,
+}
+
+/// How a delivery attempt ended, and what happens next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptResult {
+    /// The receiver took the effect.
+    Delivered,
+    /// It failed; try again at `at`.
+    Retry {
+        /// When to try again.
+        at: DateTime<Utc>,
+        /// What went wrong (no secrets).
+        error: String,
+    },
+    /// It failed for good: the receiver refused it, or the retries are exhausted.
+    Failed {
+        /// What went wrong (no secrets).
+        error: String,
+    },
+    /// The endpoint answered 410 Gone: it is disabled until an operator enables it again
+    /// (see [`endpoint_of`]).
+    Gone {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// The endpoint of an effect, which is disabled as a whole after a 410 Gone: a webhook's URL
+/// without its query, else the kind (`email`, `sms`, `letter`, `portal`).
+pub fn endpoint_of(effect: &OutboxRow) -> String {
+    match effect.kind {
+        EffectKind::Webhook => effect
+            .to
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(&effect.to)
+            .to_string(),
+        EffectKind::Email => "email".to_string(),
+        EffectKind::Sms => "sms".to_string(),
+        EffectKind::Letter => "letter".to_string(),
+        EffectKind::Portal => "portal".to_string(),
+    }
+}
 
 /// Hands effects to the outside world (SMTP, SMS gateway, HTTP, print, portals).
 ///

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, VirtualClock};
-use crate::effects::Connector;
+use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
 use crate::store::{Store, Tx};
@@ -211,6 +211,8 @@ pub struct Engine<S: Store> {
     config: EngineConfig,
     plans: Mutex<HashMap<String, Arc<Plan>>>,
     notify: Arc<Notify>,
+    /// Further listeners (a dispatcher next to the scheduler), each told of every write.
+    listeners: Mutex<Vec<Arc<Notify>>>,
 }
 
 impl<S: Store> Engine<S> {
@@ -222,6 +224,7 @@ impl<S: Store> Engine<S> {
             config,
             plans: Mutex::new(HashMap::new()),
             notify: Arc::new(Notify::new()),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -243,6 +246,16 @@ impl<S: Store> Engine<S> {
     /// Notified after every write, so a scheduler can look at the next due time again.
     pub fn notifier(&self) -> Arc<Notify> {
         self.notify.clone()
+    }
+
+    /// A further listener, notified after every write that adds timers or effects, like
+    /// [`Engine::notifier`] (which one task uses: a `Notify` wakes one waiter).
+    pub fn subscribe(&self) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.push(notify.clone());
+        }
+        notify
     }
 
     fn write<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
@@ -268,6 +281,11 @@ impl<S: Store> Engine<S> {
                     // Only new timers or effects can move the next due time earlier.
                     if wake {
                         self.notify.notify_one();
+                        if let Ok(listeners) = self.listeners.lock() {
+                            for l in listeners.iter() {
+                                l.notify_one();
+                            }
+                        }
                     }
                     return Ok(value);
                 }
@@ -385,6 +403,8 @@ impl<S: Store> Engine<S> {
             }
             let answer = match core.perform(&plan, template, &mut inst, &mut row, Some(input))? {
                 Outcome::Continue(answer) => answer,
+                // Done by hand, a step sends nothing and waits for nothing.
+                Outcome::Waiting => None,
                 Outcome::Stopped => {
                     core.put_done(&mut row, StepState::Cancelled, None)?;
                     return core.save(&mut inst);
@@ -718,36 +738,152 @@ impl<S: Store> Engine<S> {
 
     /// Hands pending effects to the connector; returns how many were delivered. A failed
     /// delivery is retried later with a growing pause (at least once, same idempotency key).
+    /// Every attempt is logged ([`Engine::attempts`]).
     pub fn dispatch(&self, connector: &dyn Connector) -> Result<usize> {
         let mut delivered = 0;
         loop {
-            let now = self.clock.now();
-            let pending = self.read(|core| core.tx.pending_outbox(now, 64))?;
-            if pending.is_empty() {
+            let claimed = self.claim_effects(64, self.config.lease)?;
+            if claimed.is_empty() {
                 return Ok(delivered);
             }
-            let mut progress = false;
-            for mut effect in pending {
-                effect.attempts += 1;
-                match connector.deliver(&effect) {
+            for effect in claimed {
+                let started = std::time::Instant::now();
+                let started_at = self.clock.now();
+                let result = match connector.deliver(&effect) {
                     Ok(()) => {
-                        effect.delivered_at = Some(self.clock.now());
-                        effect.last_error = None;
                         delivered += 1;
-                        progress = true;
+                        AttemptResult::Delivered
                     }
-                    Err(error) => {
-                        let pause = 2i64.saturating_pow(effect.attempts.min(12));
-                        effect.not_before = Some(now + Duration::seconds(pause));
-                        effect.last_error = Some(error);
-                    }
-                }
-                self.write(|core| core.tx.update_outbox(&effect))?;
-            }
-            if !progress {
-                return Ok(delivered);
+                    Err(error) => AttemptResult::Retry {
+                        at: started_at + Duration::seconds(2i64.pow(effect.attempts.min(12))),
+                        error,
+                    },
+                };
+                self.record_attempt(
+                    effect.id,
+                    &AttemptReport {
+                        started_at,
+                        status: None,
+                        latency: started.elapsed(),
+                        excerpt: None,
+                        result,
+                    },
+                )?;
             }
         }
+    }
+
+    /// Claims up to `limit` pending effects whose time has come, for one delivery attempt
+    /// each: the attempt is counted and the effect is held for `lease` (its `not_before`
+    /// moves to the end of the lease) before it is handed out, so a worker that dies during
+    /// the attempt leaves the effect to come back when the lease runs out, with the same
+    /// idempotency key. The result of each attempt goes to [`Engine::record_attempt`].
+    /// An effect whose endpoint is disabled ([`endpoint_of`]) is given up at once instead.
+    pub fn claim_effects(&self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
+        self.write(|core| {
+            let pending = core.tx.pending_outbox(core.now, limit)?;
+            let mut claimed = Vec::with_capacity(pending.len());
+            for mut effect in pending {
+                effect.attempts += 1;
+                effect.not_before = Some(core.now + lease);
+                core.tx.update_outbox(&effect)?;
+                let endpoint = endpoint_of(&effect);
+                match core.tx.key(&endpoint_key(&endpoint))? {
+                    Some(reason) if !reason.is_empty() => {
+                        let error = format!(
+                            "the endpoint `{endpoint}` is disabled ({reason}); an operator must enable it"
+                        );
+                        core.record_attempt(
+                            effect.id,
+                            &AttemptReport {
+                                started_at: core.now,
+                                status: None,
+                                latency: std::time::Duration::ZERO,
+                                excerpt: None,
+                                result: AttemptResult::Failed { error },
+                            },
+                        )?;
+                    }
+                    _ => claimed.push(effect),
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    /// Logs one delivery attempt of an effect and applies its result in one transaction:
+    /// delivered (a webhook step waiting for it continues), tried again at a later time, or
+    /// given up (the waiting step becomes manual with the reason and the controller is
+    /// e-mailed; an endpoint that is gone is disabled until [`Engine::enable_endpoint`]).
+    /// An attempt for an effect already delivered or given up is logged and changes nothing.
+    pub fn record_attempt(&self, effect: u64, report: &AttemptReport) -> Result<()> {
+        self.record_attempts(&[(effect, report.clone())])
+    }
+
+    /// [`Engine::record_attempt`] for many attempts in one transaction (one commit: a
+    /// dispatcher groups the results that arrive together).
+    pub fn record_attempts(&self, reports: &[(u64, AttemptReport)]) -> Result<()> {
+        self.write(|core| {
+            for (effect, report) in reports {
+                core.record_attempt(*effect, report)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Gives a claimed effect back without an attempt (its endpoint was busy): the attempt
+    /// is not counted and the effect is due again at `at`.
+    pub fn release_effect(&self, effect: u64, at: DateTime<Utc>) -> Result<()> {
+        self.write(|core| {
+            if let Some(mut row) = core.tx.outbox_row(effect)?
+                && row.is_pending()
+            {
+                row.attempts = row.attempts.saturating_sub(1);
+                row.not_before = Some(at);
+                core.wake = true;
+                core.tx.update_outbox(&row)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The effects of an instance with their delivery state, by id.
+    pub fn deliveries(&self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
+        self.read(|core| core.tx.outbox_of(instance))
+    }
+
+    /// The logged delivery attempts of an effect, in order.
+    pub fn attempts(&self, effect: u64) -> Result<Vec<AttemptRow>> {
+        self.read(|core| core.tx.attempts(effect))
+    }
+
+    /// Why an endpoint (see [`OutboxRow::to`]) is disabled, or `None` while it is enabled.
+    pub fn endpoint_disabled(&self, endpoint: &str) -> Result<Option<String>> {
+        self.read(|core| {
+            Ok(core
+                .tx
+                .key(&endpoint_key(endpoint))?
+                .filter(|reason| !reason.is_empty()))
+        })
+    }
+
+    /// Enables a disabled endpoint again (an operator's action, audited).
+    pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<()> {
+        self.write(|core| {
+            core.tx.put_key(&endpoint_key(endpoint), "")?;
+            core.audit(None, None, by, "endpoint_enabled", endpoint)
+        })
+    }
+
+    /// The earliest time a timer is due (without the outbox, for a runtime whose effects
+    /// another dispatcher delivers).
+    pub fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| core.tx.next_due())
+    }
+
+    /// The earliest future time a pending effect can be claimed (`None`: nothing waits).
+    pub fn next_effect_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.read(|core| core.tx.next_outbox_due(core.now))
     }
 
     /// On a virtual clock: fires everything due up to `until` in order, moving the clock to
@@ -963,6 +1099,8 @@ fn record_module(r: Record) -> Module {
 enum Outcome {
     Continue(Option<bool>),
     Stopped,
+    /// The step waits for the delivery of an effect it wrote (webhooks).
+    Waiting,
 }
 
 /// The state of one transaction.
@@ -1052,7 +1190,35 @@ impl Core<'_> {
         key: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
+        self.put_effect(kind, to, payload, key, not_before, None)
+    }
+
+    /// Writes an effect that the step `origin` waits for.
+    fn emit_awaited(
+        &mut self,
+        origin: EffectOrigin,
+        kind: EffectKind,
+        to: &str,
+        payload: serde_json::Value,
+        key: &str,
+    ) -> Result<()> {
+        self.put_effect(kind, to, payload, key, None, Some(origin))
+    }
+
+    fn put_effect(
+        &mut self,
+        kind: EffectKind,
+        to: &str,
+        payload: serde_json::Value,
+        key: &str,
+        not_before: Option<DateTime<Utc>>,
+        origin: Option<EffectOrigin>,
+    ) -> Result<()> {
         self.wake = true;
+        let instance = payload
+            .get("instance")
+            .and_then(serde_json::Value::as_u64)
+            .or(origin.map(|o| o.instance));
         let id = self.tx.next_id("outbox")?;
         self.tx.insert_outbox(&OutboxRow {
             id,
@@ -1065,8 +1231,160 @@ impl Core<'_> {
             delivered_at: None,
             attempts: 0,
             last_error: None,
+            instance,
+            origin,
+            failed_at: None,
         })?;
         Ok(())
+    }
+
+    /// Logs one attempt and applies its result (see [`Engine::record_attempt`]).
+    fn record_attempt(&mut self, effect: u64, report: &AttemptReport) -> Result<()> {
+        let mut row = self
+            .tx
+            .outbox_row(effect)?
+            .ok_or_else(|| Error::InvalidInput(format!("unknown effect {effect}")))?;
+        let (outcome, error, next_at) = match &report.result {
+            AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
+            AttemptResult::Retry { at, error } => {
+                (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
+            }
+            AttemptResult::Failed { error } => (AttemptOutcome::Failed, Some(error.clone()), None),
+            AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
+        };
+        let id = self.tx.next_id("attempt")?;
+        self.tx.insert_attempt(&AttemptRow {
+            id,
+            effect,
+            number: row.attempts,
+            at: report.started_at,
+            status: report.status,
+            latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+            outcome,
+            error: error.clone(),
+            excerpt: report.excerpt.clone(),
+            next_at,
+        })?;
+        if !row.is_pending() {
+            return Ok(());
+        }
+        match &report.result {
+            AttemptResult::Delivered => {
+                row.delivered_at = Some(self.now);
+                row.last_error = None;
+                self.tx.update_outbox(&row)?;
+                if let Some(origin) = row.origin {
+                    self.effect_delivered(origin)?;
+                }
+            }
+            AttemptResult::Retry { at, error } => {
+                row.not_before = Some(*at);
+                row.last_error = Some(error.clone());
+                self.wake = true;
+                self.tx.update_outbox(&row)?;
+            }
+            AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
+                if let AttemptResult::Gone { .. } = &report.result {
+                    let endpoint = endpoint_of(&row);
+                    self.tx.put_key(&endpoint_key(&endpoint), error)?;
+                    self.audit(row.instance, None, "system", "endpoint_disabled", &endpoint)?;
+                }
+                row.failed_at = Some(self.now);
+                row.last_error = Some(error.clone());
+                self.tx.update_outbox(&row)?;
+                self.effect_failed(&row, error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The step visit `origin` waits for this effect's delivery: it continues.
+    fn effect_delivered(&mut self, origin: EffectOrigin) -> Result<()> {
+        let Some((mut inst, plan, row)) = self.waiting_step(origin)? else {
+            return Ok(());
+        };
+        let template = self.template(&plan, &inst)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
+        self.save(&mut inst)
+    }
+
+    /// Delivery of `effect` was given up: the audit says so, a step waiting for it becomes
+    /// manual with the reason, and the controller is e-mailed (unless the effect was itself an
+    /// e-mail, which would only fail again).
+    fn effect_failed(&mut self, effect: &OutboxRow, error: &str) -> Result<()> {
+        let reason = format!("delivery failed: {error}");
+        self.audit(
+            effect.instance,
+            effect.origin.map(|o| o.step),
+            "system",
+            "delivery_failed",
+            &format!("effect {} to {}: {error}", effect.id, effect.to),
+        )?;
+        let mut told = false;
+        if let Some(origin) = effect.origin
+            && let Some((mut inst, plan, mut row)) = self.waiting_step(origin)?
+        {
+            let template = self.template(&plan, &inst)?;
+            let spec = &template.steps[row.index as usize];
+            row.degraded = Some(reason.clone());
+            self.audit(
+                Some(inst.id),
+                Some(row.index),
+                "system",
+                "step_degraded",
+                &reason,
+            )?;
+            self.await_person(&plan, spec, &inst, &row, Some(reason.clone()))?;
+            self.save(&mut inst)?;
+            let subject = format!("{}: {reason}", spec.name);
+            self.email_controller(
+                &plan,
+                &inst,
+                &subject,
+                &format!("{}/failed", effect.idempotency_key),
+            )?;
+            told = true;
+        }
+        if !told
+            && effect.kind != EffectKind::Email
+            && let Some(id) = effect.instance
+            && let Some(inst) = self.tx.instance(id)?
+        {
+            let plan = self.plan(&inst.plan_hash)?;
+            let subject = format!("{} {reason}", effect_name(effect.kind));
+            self.email_controller(
+                &plan,
+                &inst,
+                &subject,
+                &format!("{}/failed", effect.idempotency_key),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The running instance and the step row that waits for an effect of `origin`, if it
+    /// still waits (active, same visit, not made manual).
+    fn waiting_step(
+        &mut self,
+        origin: EffectOrigin,
+    ) -> Result<Option<(InstanceRow, Arc<Plan>, StepRow)>> {
+        let Some(inst) = self.tx.instance(origin.instance)? else {
+            return Ok(None);
+        };
+        if !inst.status.is_running() {
+            return Ok(None);
+        }
+        let row = self.tx.steps(inst.id)?.into_iter().find(|r| {
+            r.index == origin.step
+                && r.visit == origin.visit
+                && r.state == StepState::Active
+                && r.degraded.is_none()
+        });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let plan = self.plan(&inst.plan_hash)?;
+        Ok(Some((inst, plan, row)))
     }
 
     fn contact_email(&self, plan: &Plan, contact: &Contact) -> Option<String> {
@@ -1427,6 +1745,16 @@ impl Core<'_> {
                 Ok(Outcome::Stopped) => {
                     return self.put_done(&mut row, StepState::Cancelled, None);
                 }
+                Ok(Outcome::Waiting) => {
+                    self.audit(
+                        Some(inst.id),
+                        Some(index),
+                        "system",
+                        "step_waits_for_delivery",
+                        &spec.name,
+                    )?;
+                    return self.tx.put_step(&row);
+                }
                 Err(Error::InvalidInput(reason)) => {
                     row.degraded = Some(reason.clone());
                     self.audit(
@@ -1442,7 +1770,20 @@ impl Core<'_> {
         } else {
             self.prepare_manual(plan, template, inst, &mut row, previous_responsible)?;
         }
-        // The step waits for a person: inbox entry and deadline ladder.
+        let warning = row.degraded.clone().or(warning);
+        self.await_person(plan, spec, inst, &row, warning)
+    }
+
+    /// The step waits for a person: inbox entry, deadline ladder, the step row written.
+    fn await_person(
+        &mut self,
+        plan: &Plan,
+        spec: &procc_plan::Step,
+        inst: &InstanceRow,
+        row: &StepRow,
+        warning: Option<String>,
+    ) -> Result<()> {
+        let index = row.index;
         let item = self.tx.next_id("work_item")?;
         self.tx.put_work_item(&WorkItemRow {
             id: item,
@@ -1452,7 +1793,7 @@ impl Core<'_> {
             visit: row.visit,
             created_at: self.now,
             done_at: None,
-            warning: row.degraded.clone().or(warning),
+            warning,
         })?;
         for (i, rung) in spec.deadline.iter().enumerate() {
             let due = add_delay(
@@ -1474,7 +1815,7 @@ impl Core<'_> {
                 lease_until: None,
             })?;
         }
-        self.tx.put_step(&row)
+        self.tx.put_step(row)
     }
 
     fn tokens(
@@ -1816,6 +2157,11 @@ impl Core<'_> {
         let auto = input.is_none();
         let cannot = |reason: String| Err(Error::InvalidInput(reason));
         let key = |what: &str| format!("{}/{}/{}/{what}", inst.id, row.index, row.visit);
+        let origin = EffectOrigin {
+            instance: inst.id,
+            step: row.index,
+            visit: row.visit,
+        };
         let tz = self.tz(plan);
         let responsible = row.responsible.clone().unwrap_or_default();
         match &spec.action {
@@ -2077,6 +2423,9 @@ impl Core<'_> {
                 )?;
                 Ok(Outcome::Continue(None))
             }
+            Action::ServiceWebhook { .. } | Action::FreeWebhook { .. } if !auto => {
+                Ok(Outcome::Continue(None))
+            }
             Action::ServiceWebhook { service, parameter } => {
                 let Some(svc) = plan.catalog.services.iter().find(|s| &s.id == service) else {
                     return cannot(format!("service `{service}` is not in the plan"));
@@ -2093,16 +2442,16 @@ impl Core<'_> {
                         Err(reason) => return cannot(reason),
                     }
                 }
-                self.emit(
+                self.emit_awaited(
+                    origin,
                     EffectKind::Webhook,
                     &hook.url,
                     json!({"service": service, "method": hook.method, "parameters": params,
-                           "secret_env": hook.secret_env, "max_attempts": hook.max_attempts,
-                           "links": inst.links, "instance": inst.id}),
+                           "links": inst.links, "instance": inst.id, "template": inst.template,
+                           "step": spec.name, "user": responsible}),
                     &key("webhook"),
-                    None,
                 )?;
-                Ok(Outcome::Continue(None))
+                Ok(Outcome::Waiting)
             }
             Action::FreeWebhook {
                 method,
@@ -2128,14 +2477,15 @@ impl Core<'_> {
                         Err(reason) => return cannot(reason),
                     }
                 }
-                self.emit(
+                self.emit_awaited(
+                    origin,
                     EffectKind::Webhook,
                     &url,
-                    json!({"method": method, "headers": hs, "body": body, "instance": inst.id}),
+                    json!({"method": method, "headers": hs, "body": body, "instance": inst.id,
+                           "template": inst.template, "step": spec.name}),
                     &key("webhook"),
-                    None,
                 )?;
-                Ok(Outcome::Continue(None))
+                Ok(Outcome::Waiting)
             }
             Action::PortalSync { action, portals } => {
                 let Some(property) = inst.links.property.clone() else {
@@ -2437,6 +2787,12 @@ impl Core<'_> {
                 break;
             };
             let name = &after[..close];
+            if name.contains('{') {
+                // A brace of the text itself (JSON): the macro, if any, starts later.
+                out.push('{');
+                rest = after;
+                continue;
+            }
             let module = match name.split_once('.') {
                 Some(("address", _)) => Some(Module::Address),
                 Some(("property", _)) => Some(Module::Property),
@@ -2929,5 +3285,21 @@ fn action_name(action: &Action) -> &'static str {
         Action::AssignAddress { .. } => "assign-address",
         Action::AssignProperty { .. } => "assign-property",
         _ => "step",
+    }
+}
+
+/// The key that holds why an endpoint is disabled (empty: enabled again).
+fn endpoint_key(endpoint: &str) -> String {
+    format!("endpoint/{endpoint}")
+}
+
+/// An effect kind in words, for notices.
+fn effect_name(kind: EffectKind) -> &'static str {
+    match kind {
+        EffectKind::Email => "e-mail",
+        EffectKind::Sms => "SMS",
+        EffectKind::Webhook => "webhook",
+        EffectKind::Letter => "letter",
+        EffectKind::Portal => "portal sync",
     }
 }

@@ -64,7 +64,7 @@ mod time;
 mod token;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use effects::{Connector, RecordingConnector};
+pub use effects::{AttemptReport, AttemptResult, Connector, RecordingConnector, endpoint_of};
 pub use engine::{
     Engine, EngineConfig, InboxEntry, InstanceView, RecordEvent, StartRequest, StepInput, ViewOf,
 };

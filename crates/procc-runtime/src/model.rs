@@ -435,6 +435,73 @@ pub struct OutboxRow {
     pub attempts: u32,
     /// The last delivery error.
     pub last_error: Option<String>,
+    /// The instance the effect belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceId>,
+    /// The step that waits for this effect to be delivered (webhook steps): it continues when
+    /// the effect is delivered and becomes manual when delivery is given up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<EffectOrigin>,
+    /// When delivery was given up (retries exhausted, refused, endpoint gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxRow {
+    /// Whether the effect still waits for delivery (neither delivered nor given up).
+    pub fn is_pending(&self) -> bool {
+        self.delivered_at.is_none() && self.failed_at.is_none()
+    }
+}
+
+/// The step visit an effect belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectOrigin {
+    /// The instance.
+    pub instance: InstanceId,
+    /// The step.
+    pub step: StepIndex,
+    /// The step's visit.
+    pub visit: u32,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The receiver took the effect.
+    Delivered,
+    /// It failed and will be tried again.
+    Retry,
+    /// It failed for good (refused, or retries exhausted).
+    Failed,
+    /// The endpoint is gone (HTTP 410): it is disabled until an operator enables it.
+    Gone,
+}
+
+/// One delivery attempt of an effect, as logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRow {
+    /// The id.
+    pub id: u64,
+    /// The effect (outbox row).
+    pub effect: u64,
+    /// 1 for the first attempt of the effect, 2 for the second, ...
+    pub number: u32,
+    /// When the attempt started.
+    pub at: DateTime<Utc>,
+    /// The HTTP status (or SMTP reply code), when the receiver answered.
+    pub status: Option<u16>,
+    /// How long it took, in milliseconds.
+    pub latency_ms: u64,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// What went wrong (never holds a secret).
+    pub error: Option<String>,
+    /// The start of the receiver's answer, bounded.
+    pub excerpt: Option<String>,
+    /// When the next attempt is due (after a `Retry`).
+    pub next_at: Option<DateTime<Utc>>,
 }
 
 /// An entry of the audit history.

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// due time or until a write tells it that new timers exist. It never polls.
 pub struct Runtime<S: Store + 'static> {
     engine: Arc<Engine<S>>,
-    connector: Arc<dyn Connector>,
+    connector: Option<Arc<dyn Connector>>,
     rounds: Arc<AtomicU64>,
 }
 
@@ -22,7 +22,17 @@ impl<S: Store + 'static> Runtime<S> {
     pub fn new(engine: Arc<Engine<S>>, connector: Arc<dyn Connector>) -> Runtime<S> {
         Runtime {
             engine,
-            connector,
+            connector: Some(connector),
+            rounds: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A runtime that fires timers and runs the daily scans but leaves the outbox to another
+    /// dispatcher (the asynchronous one of `procc-delivery`): it wakes for timers only.
+    pub fn timers_only(engine: Arc<Engine<S>>) -> Runtime<S> {
+        Runtime {
+            engine,
+            connector: None,
             rounds: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -38,7 +48,7 @@ impl<S: Store + 'static> Runtime<S> {
     }
 
     /// One round: fire what is due, run the daily scans of days not yet scanned, deliver what
-    /// is pending; the next time something is due (a timer, a delayed effect, the next local
+    /// is pending (unless [`Runtime::timers_only`]); the next time something is due (a timer, a delayed effect, the next local
     /// midnight's scan).
     pub async fn tick(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         self.rounds.fetch_add(1, Ordering::SeqCst);
@@ -47,8 +57,13 @@ impl<S: Store + 'static> Runtime<S> {
         tokio::task::spawn_blocking(move || {
             engine.fire_due()?;
             engine.run_daily_scans()?;
-            engine.dispatch(connector.as_ref())?;
-            let due = engine.next_due()?;
+            let due = match &connector {
+                Some(connector) => {
+                    engine.dispatch(connector.as_ref())?;
+                    engine.next_due()?
+                }
+                None => engine.next_timer_due()?,
+            };
             let scan = engine.next_daily_scan()?;
             Ok(match (due, scan) {
                 (Some(a), Some(b)) => Some(a.min(b)),

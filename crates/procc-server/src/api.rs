@@ -467,6 +467,21 @@ pub(crate) fn visible_instance(
     Ok((view, plan))
 }
 
+/// An instance's detail: steps, history, and its effects with their attempts.
+pub(crate) fn detail(
+    engine: &ServerEngine,
+    principal: &Principal,
+    id: InstanceId,
+) -> Result<InstanceDetail, ApiError> {
+    let (view, plan) = visible_instance(engine, principal, id)?;
+    let mut deliveries = Vec::new();
+    for effect in engine.deliveries(id)? {
+        let attempts = engine.attempts(effect.id)?;
+        deliveries.push((effect, attempts));
+    }
+    Ok(InstanceDetail::new(&view, Some(&plan), &deliveries))
+}
+
 /// An instance with its steps, work items, artefacts, history and deliveries.
 #[utoipa::path(get, path = "/api/v1/instances/{id}", tag = "processes", security(("token" = [])),
     params(("id" = u64, Path, description = "The instance id")),
@@ -478,11 +493,7 @@ pub async fn get_instance(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<InstanceDetail>, ApiError> {
     let detail = state
-        .run(move |engine| {
-            let (view, plan) = visible_instance(engine, &principal, id)?;
-            let outbox = engine.outbox()?;
-            Ok(InstanceDetail::new(&view, Some(&plan), &outbox))
-        })
+        .run(move |engine| detail(engine, &principal, id))
         .await?;
     Ok(Json(detail))
 }
@@ -539,8 +550,7 @@ pub async fn complete_step(
     let detail = state
         .run(move |engine| {
             complete(engine, &principal, id, step, &input)?;
-            let (view, plan) = visible_instance(engine, &principal, id)?;
-            Ok(InstanceDetail::new(&view, Some(&plan), &engine.outbox()?))
+            detail(engine, &principal, id)
         })
         .await?;
     Ok(Json(detail))
@@ -594,8 +604,7 @@ pub async fn skip_step(
         .run(move |engine| {
             visible_instance(engine, &principal, id)?;
             engine.skip(id, step, principal.id())?;
-            let (view, plan) = visible_instance(engine, &principal, id)?;
-            Ok(InstanceDetail::new(&view, Some(&plan), &engine.outbox()?))
+            detail(engine, &principal, id)
         })
         .await?;
     Ok(Json(detail))
@@ -655,8 +664,7 @@ pub async fn reassign_step(
                 body.this_and_following,
                 principal.id(),
             )?;
-            let (view, plan) = visible_instance(engine, &principal, id)?;
-            Ok(InstanceDetail::new(&view, Some(&plan), &engine.outbox()?))
+            detail(engine, &principal, id)
         })
         .await?;
     Ok(Json(detail))
@@ -759,7 +767,7 @@ pub async fn controller_view(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryFilter {
-    /// Only undelivered effects whose last attempt failed.
+    /// Only effects given up or whose last attempt failed.
     pub failed: Option<bool>,
     /// Only effects of this instance.
     pub instance: Option<u64>,
@@ -777,13 +785,19 @@ pub async fn list_deliveries(
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     principal.require(Right::SeeOthers)?;
-    let outbox = state.run(|engine| Ok(engine.outbox()?)).await?;
+    let outbox = state
+        .run(move |engine| {
+            Ok(match filter.instance {
+                Some(i) => engine.deliveries(i)?,
+                None => engine.outbox()?,
+            })
+        })
+        .await?;
     let failed = filter.failed.unwrap_or(false);
     Ok(Json(
         outbox
             .iter()
-            .filter(|o| !failed || (o.delivered_at.is_none() && o.last_error.is_some()))
-            .filter(|o| filter.instance.is_none_or(|i| effect_of(o, i)))
+            .filter(|o| !failed || is_failed(o))
             .map(Into::into)
             .collect(),
     ))

@@ -22,9 +22,9 @@ use procc_runtime::{
 };
 use serde::Deserialize;
 
-use crate::api::{complete, visible_instance};
+use crate::api::{complete, detail, visible_instance};
 use crate::auth::{self, COOKIE, Principal};
-use crate::view::{InstanceDetail, StepView, enum_text, is_overdue};
+use crate::view::{StepView, enum_text, is_failed, is_overdue};
 use crate::{ApiError, AppState};
 
 /// The dashboard's routes.
@@ -511,12 +511,7 @@ async fn process(
     Path(id): Path<u64>,
 ) -> Response {
     let me = user.clone();
-    let loaded = state
-        .run(move |engine| {
-            let (view, plan) = visible_instance(engine, &me, id)?;
-            Ok(InstanceDetail::new(&view, Some(&plan), &engine.outbox()?))
-        })
-        .await;
+    let loaded = state.run(move |engine| detail(engine, &me, id)).await;
     let detail = match loaded {
         Ok(d) => d,
         Err(e) => return error_page(e),
@@ -699,18 +694,18 @@ async fn deliveries(State(state): State<AppState>, UiUser(user): UiUser) -> Resp
         Ok(rows) => rows,
         Err(e) => return error_page(e),
     };
-    let failed: Vec<_> = rows
-        .iter()
-        .filter(|o| o.delivered_at.is_none() && o.last_error.is_some())
-        .collect();
+    let failed: Vec<_> = rows.iter().filter(|o| is_failed(o)).collect();
     let body = html! {
         @if failed.is_empty() { p { "Every effect was delivered or waits for its first attempt." } } @else {
             table {
-                tr { th { "Id" } th { "Kind" } th { "To" } th { "Attempts" } th { "Next attempt" } th { "Last error" } }
+                tr { th { "Id" } th { "Process" } th { "Kind" } th { "To" } th { "Attempts" } th { "Next attempt" } th { "Last error" } }
                 @for o in &failed {
                     tr {
-                        td { (o.id) } td { (enum_text(&o.kind)) } td { (o.to) } td { (o.attempts) }
-                        td { (o.not_before.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()) }
+                        td { (o.id) }
+                        td { @if let Some(i) = o.instance { a href={ "/processes/" (i) } { (i) } } }
+                        td { (enum_text(&o.kind)) } td { (o.to) } td { (o.attempts) }
+                        td { @if o.failed_at.is_some() { "given up" } @else {
+                            (o.not_before.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()) } }
                         td { (o.last_error.as_deref().unwrap_or("")) }
                     }
                 }

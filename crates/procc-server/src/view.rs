@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use procc_plan::{Module, Plan, User};
 use procc_runtime::{
-    ArtefactRow, AuditRow, Contact, InboxEntry, InstanceRow, InstanceView, Links, OutboxRow,
-    PlanRow, RecordRow, StartedBy, StepRow, StepState, WorkItemRow,
+    ArtefactRow, AttemptRow, AuditRow, Contact, InboxEntry, InstanceRow, InstanceView, Links,
+    OutboxRow, PlanRow, RecordRow, StartedBy, StepRow, StepState, WorkItemRow,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -391,10 +391,16 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
     /// The next attempt is not before this time.
     pub not_before: Option<DateTime<Utc>>,
+    /// When delivery was given up (retries exhausted, refused, endpoint gone).
+    pub failed_at: Option<DateTime<Utc>>,
+    /// The instance it belongs to.
+    pub instance: Option<u64>,
+    /// The attempts, oldest first (in an instance's detail).
+    pub attempt_log: Vec<AttemptView>,
 }
 
-impl From<&OutboxRow> for DeliveryView {
-    fn from(o: &OutboxRow) -> DeliveryView {
+impl DeliveryView {
+    pub(crate) fn new(o: &OutboxRow, attempt_log: &[AttemptRow]) -> DeliveryView {
         DeliveryView {
             id: o.id,
             kind: enum_text(&o.kind),
@@ -405,17 +411,58 @@ impl From<&OutboxRow> for DeliveryView {
             attempts: o.attempts,
             last_error: o.last_error.clone(),
             not_before: o.not_before,
+            failed_at: o.failed_at,
+            instance: o.instance,
+            attempt_log: attempt_log.iter().map(Into::into).collect(),
         }
     }
 }
 
-/// Whether an effect belongs to an instance (its idempotency key starts with the id).
-pub(crate) fn effect_of(effect: &OutboxRow, instance: u64) -> bool {
-    effect
-        .idempotency_key
-        .split('/')
-        .next()
-        .is_some_and(|first| first == instance.to_string())
+impl From<&OutboxRow> for DeliveryView {
+    fn from(o: &OutboxRow) -> DeliveryView {
+        DeliveryView::new(o, &[])
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    /// 1, 2, ...
+    pub number: u32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// How long it took.
+    pub latency_ms: u64,
+    /// `delivered`, `retry`, `failed` or `gone`.
+    pub outcome: String,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    pub excerpt: Option<String>,
+    /// When the next attempt is due.
+    pub next_at: Option<DateTime<Utc>>,
+}
+
+impl From<&AttemptRow> for AttemptView {
+    fn from(a: &AttemptRow) -> AttemptView {
+        AttemptView {
+            number: a.number,
+            at: a.at,
+            status: a.status,
+            latency_ms: a.latency_ms,
+            outcome: enum_text(&a.outcome),
+            error: a.error.clone(),
+            excerpt: a.excerpt.clone(),
+            next_at: a.next_at,
+        }
+    }
+}
+
+/// Whether an effect failed: given up, or its last attempt failed.
+pub(crate) fn is_failed(o: &OutboxRow) -> bool {
+    o.failed_at.is_some() || (o.delivered_at.is_none() && o.last_error.is_some())
 }
 
 /// An instance with its steps, work items, artefacts, history and deliveries.
@@ -436,7 +483,11 @@ pub struct InstanceDetail {
 }
 
 impl InstanceDetail {
-    pub(crate) fn new(view: &InstanceView, plan: Option<&Plan>, outbox: &[OutboxRow]) -> Self {
+    pub(crate) fn new(
+        view: &InstanceView,
+        plan: Option<&Plan>,
+        deliveries: &[(OutboxRow, Vec<AttemptRow>)],
+    ) -> Self {
         InstanceDetail {
             instance: (&view.instance).into(),
             steps: view
@@ -447,10 +498,9 @@ impl InstanceDetail {
             work_items: view.work_items.iter().map(Into::into).collect(),
             artefacts: view.artefacts.iter().map(Into::into).collect(),
             history: view.history.iter().map(Into::into).collect(),
-            deliveries: outbox
+            deliveries: deliveries
                 .iter()
-                .filter(|o| effect_of(o, view.instance.id))
-                .map(Into::into)
+                .map(|(o, attempts)| DeliveryView::new(o, attempts))
                 .collect(),
         }
     }

@@ -158,11 +158,14 @@ EXIT CODES:
     #[command(after_help = "\
 The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
 version; running processes stay on the version they started with), then the runtime fires timers
-and deadlines when they are due, runs the daily date scan, and hands effects (e-mails, SMS,
-webhooks, letters, portal syncs) to the connector. Until the delivery connectors exist, each
-effect is written as one JSON line to standard output (or --effects FILE). State survives a
-restart: stop with Ctrl-C or SIGTERM and run again. Decision links are signed with
-PROCC_DECISION_SECRET, or with a random secret kept in <db>.secret.
+and deadlines when they are due, runs the daily date scan, and delivers effects for real:
+webhooks over HTTP (marketplace services signed with their secret, free webhooks signed as
+Standard Webhooks says), e-mail over the `[smtp]` server and SMS through the `[sms_gateway]` of
+procc.toml, with retries, backoff and limits (`[delivery]`, docs/delivery.md). Letters and
+portal syncs, which have no connector yet, are written as JSON lines to standard output (or
+--effects FILE). State survives a restart: stop with Ctrl-C or SIGTERM and run again.
+Decision links are signed with PROCC_DECISION_SECRET, or with a random secret kept in
+<db>.secret.
 
 EXAMPLES:
   procc run examples/                       Compile the examples and run them in procc.db
@@ -192,6 +195,40 @@ EXAMPLES:
   procc explain P1001      Print the page of code P1001
   procc explain --list     List every code with its name and summary")]
     Explain(ExplainArgs),
+    /// Tools for webhook receivers.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `procc webhook ...`.
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Check the signature of a marketplace call as a provider does.
+    #[command(after_help = "\
+The signature is the lowercase-hex HMAC-SHA256 with the provider's secret over the full URL with
+every parameter but `signature`, sorted by name (docs/delivery.md). The secret is read from the
+environment variable named with --secret-env, never from the command line.
+
+EXAMPLES:
+  procc webhook verify 'https://p.example/hook?...&signature=...' --secret-env PROVIDER_SECRET
+
+EXIT CODES:
+  0  the signature is valid    1  it is not (or the timestamp is too old)    2  usage error")]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `procc webhook verify`.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The complete URL the provider was called with.
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The environment variable that holds the provider's secret.
+    #[arg(long, value_name = "NAME")]
+    secret_env: String,
+    /// Refuse a timestamp more than this many seconds away from now (0: do not check).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    max_age: i64,
 }
 
 /// Arguments of `procc check`.
@@ -398,6 +435,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => run_serve(&args),
         Command::Token(TokenCommand::Create { user, db }) => serve::create_token(&db, &user),
         Command::Token(TokenCommand::Revoke { token, db }) => serve::revoke_token(&db, &token),
+        Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
@@ -526,9 +564,59 @@ fn run_scenarios(args: &TestArgs) -> Result<u8, UsageError> {
 }
 
 fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
-    match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
-        Ok(plan) => run::run(&plan, &args.db, args.effects.as_deref()),
-        Err(code) => Ok(code),
+    let plan = match plan_for(args.plan.as_deref(), &args.paths, args.config.as_deref())? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    let (_, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
+    run::run(&plan, &args.db, args.effects.as_deref(), delivery)
+}
+
+/// The project file of the sources (if any) and its delivery settings.
+fn delivery_for(
+    paths: &[PathBuf],
+    config: Option<&std::path::Path>,
+) -> Result<(Option<PathBuf>, procc_delivery::DeliveryConfig), UsageError> {
+    let cwd = current_folder()?;
+    let start = paths
+        .first()
+        .map_or_else(|| cwd.clone(), |p| project::absolute(p, &cwd));
+    let project_file = match config {
+        Some(c) => Some(project::locate_project_file(Some(c), &start, &cwd)?),
+        None => project::find_project_file(&start),
+    };
+    let delivery = run::delivery_config(project_file.as_deref(), &cwd)?;
+    Ok((project_file, delivery))
+}
+
+fn verify_webhook(args: &VerifyArgs) -> Result<u8, UsageError> {
+    let secret = std::env::var(&args.secret_env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "the environment variable `{}` is not set",
+                args.secret_env
+            ))
+        })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let max_age = (args.max_age > 0).then_some(args.max_age);
+    match procc_delivery::marketplace::verify_url(&args.url, secret.trim().as_bytes(), now, max_age)
+    {
+        Ok(verified) => {
+            let mut out = format!("valid: signed at {}\n", verified.timestamp);
+            for (name, value) in &verified.params {
+                out.push_str(&format!("  {name} = {value}\n"));
+            }
+            print_stdout(&out);
+            Ok(EXIT_CLEAN)
+        }
+        Err(e) => {
+            print_stdout(&format!("invalid: {e}\n"));
+            Ok(EXIT_PROBLEMS)
+        }
     }
 }
 
@@ -537,18 +625,13 @@ fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
         Ok(plan) => plan,
         Err(code) => return Ok(code),
     };
+    let (project_file, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
     let mut seed = args.seed.clone();
     let mut token_for = args.token_for.clone();
     if args.demo {
-        let cwd = current_folder()?;
-        let start = args
-            .paths
-            .first()
-            .map_or(cwd.clone(), |p| project::absolute(p, &cwd));
-        let project = project::locate_project_file(args.config.as_deref(), &start, &cwd)?;
-        let demo = project.with_file_name("demo-records.json");
-        if seed.is_none() && demo.is_file() {
-            seed = Some(demo);
+        let demo = project_file.map(|p| p.with_file_name("demo-records.json"));
+        if seed.is_none() && demo.as_ref().is_some_and(|d| d.is_file()) {
+            seed = demo;
         }
         if token_for.is_none() {
             let users = &plan.catalog.users;
@@ -568,6 +651,7 @@ fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
             effects: args.effects.as_deref(),
             seed,
             token_for,
+            delivery,
         },
     )
 }

@@ -1,16 +1,17 @@
-//! `procc run`: the runtime on the real clock, against a SQLite file.
+//! `procc run`: the runtime on the real clock, against a SQLite file, with real delivery.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
 use procc_runtime::{
     Connector, Engine, EngineConfig, OutboxRow, Runtime, SqliteStore, SystemClock,
 };
 
 use crate::project::UsageError;
 
-/// Where effects go until real delivery exists: one JSON object a line.
+/// Where letters and portal syncs go until they have connectors: one JSON object a line.
 pub(crate) struct JsonLines {
     out: Mutex<Box<dyn Write + Send>>,
 }
@@ -89,11 +90,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
-/// Deploys `plan` into the database and runs until Ctrl-C (or SIGTERM).
+/// The delivery settings of the project file (defaults without one); relative secret files
+/// are found next to it.
+pub(crate) fn delivery_config(
+    project_file: Option<&Path>,
+    cwd: &Path,
+) -> Result<DeliveryConfig, UsageError> {
+    let Some(path) = project_file else {
+        return Ok(DeliveryConfig::new(cwd));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("cannot read `{}`: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(cwd);
+    DeliveryConfig::from_toml(&text, base)
+        .map_err(|e| UsageError::new(format!("{} ({})", e, path.display())))
+}
+
+/// Deploys `plan` into the database and runs until Ctrl-C (or SIGTERM): the scheduler fires
+/// timers, the dispatcher delivers effects.
 pub(crate) fn run(
     plan: &procc_plan::Plan,
     db: &Path,
     effects: Option<&Path>,
+    delivery: DeliveryConfig,
 ) -> Result<u8, UsageError> {
     let store = SqliteStore::open(db).map_err(|e| {
         UsageError::new(format!("cannot open the database `{}`: {e}", db.display()))
@@ -106,7 +125,16 @@ pub(crate) fn run(
     let hash = engine
         .deploy(plan)
         .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
-    let runtime = Runtime::new(engine, Arc::new(JsonLines::open(effects)?));
+    let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
+    let deliverer = Deliverer::new(
+        engine.clone(),
+        Arc::new(plan.clone()),
+        delivery,
+        Some(fallback),
+    )
+    .map_err(UsageError::new)?;
+    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
+    let runtime = Runtime::timers_only(engine);
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -121,11 +149,26 @@ pub(crate) fn run(
             // The handlers exist before the ready line, so a stop right after it is graceful.
             let stop = Shutdown::listen()?;
             eprintln!(
-                "procc run: deployed {hash} ({} templates) into {}; effects are written as JSON lines to {target}; Ctrl-C stops",
+                "procc run: deployed {hash} ({} templates) into {}; delivering effects (letters and portal syncs as JSON lines to {target}); Ctrl-C stops",
                 plan.templates.len(),
                 db.display(),
             );
-            runtime.run(stop.wait()).await.map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
+            let (stopping, stopped) = tokio::sync::watch::channel(false);
+            let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            let signal = async move {
+                stop.wait().await;
+                let _ = stopping.send(true);
+                Ok::<(), procc_runtime::Error>(())
+            };
+            tokio::try_join!(
+                signal,
+                runtime.run(until(stopped.clone())),
+                dispatcher.run(until(stopped)),
+            )
+            .map(|_| ())
+            .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;
     eprintln!(
         "procc run: stopped; every committed state is in {}",

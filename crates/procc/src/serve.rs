@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use procc_runtime::{Engine, EngineConfig, Runtime, SqliteStore, SystemClock};
+use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
+use procc_runtime::{Connector, Engine, EngineConfig, Runtime, SqliteStore, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
 use crate::project::UsageError;
@@ -24,6 +25,8 @@ pub(crate) struct ServeOptions<'a> {
     pub(crate) seed: Option<PathBuf>,
     /// Print a new token for this user at start.
     pub(crate) token_for: Option<String>,
+    /// How effects are delivered.
+    pub(crate) delivery: DeliveryConfig,
 }
 
 fn open_engine(db: &Path, public_url: &str) -> Result<Arc<ServerEngine>, UsageError> {
@@ -79,19 +82,30 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         )),
         None => None,
     };
-    let runtime = Runtime::new(engine.clone(), Arc::new(JsonLines::open(options.effects)?));
+    let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
+    let deliverer = Deliverer::new(
+        engine.clone(),
+        Arc::new(plan.clone()),
+        options.delivery,
+        Some(fallback),
+    )
+    .map_err(UsageError::new)?;
+    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
+    let runtime = Runtime::timers_only(engine.clone());
     let db = options.db.display().to_string();
     tokio.block_on(async move {
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
         let scheduler = {
-            let mut stop_rx = stop_rx.clone();
+            let stopped = stop_rx.clone();
             tokio::spawn(async move {
-                runtime
-                    .run(async move {
-                        let _ = stop_rx.changed().await;
-                    })
-                    .await
+                tokio::try_join!(
+                    runtime.run(until(stopped.clone())),
+                    dispatcher.run(until(stopped)),
+                )
             })
         };
         eprintln!(
@@ -103,10 +117,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
             eprintln!("procc serve: API token of {user}: {token}");
         }
         eprintln!("procc serve: Ctrl-C stops");
-        let mut http_stop = stop_rx;
-        let server = procc_server::serve(listener, AppState::new(engine), async move {
-            let _ = http_stop.changed().await;
-        });
+        let server = procc_server::serve(listener, AppState::new(engine), until(stop_rx));
         tokio::pin!(server);
         let served = tokio::select! {
             result = &mut server => result,
@@ -118,7 +129,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         let _ = stop_tx.send(true);
         served.map_err(|e| UsageError::new(format!("the server stopped: {e}")))?;
         match scheduler.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(UsageError::new(format!("the runtime stopped: {e}"))),
             Err(e) => Err(UsageError::new(format!("the runtime failed: {e}"))),
         }

@@ -388,3 +388,69 @@ fn serve_brings_up_the_examples_with_a_demo_token_and_stops_on_sigterm() {
         text(&nobody.stderr)
     );
 }
+
+#[test]
+fn webhook_verify_accepts_a_signed_call_and_refuses_a_changed_one() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let url = procc_delivery::marketplace::sign_url(
+        "https://provider.example/hook",
+        &[("userId".to_string(), "k.schmidt".to_string())],
+        now,
+        b"provider-secret",
+    )
+    .expect("signed");
+    let verify = |url: &str, secret: &str| {
+        Command::new(env!("CARGO_BIN_EXE_procc"))
+            .args(["webhook", "verify", url, "--secret-env", "PROVIDER_SECRET"])
+            .current_dir(dir.path())
+            .env("PROVIDER_SECRET", secret)
+            .output()
+            .expect("procc runs")
+    };
+    let ok = verify(&url, "provider-secret");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("userId = k.schmidt"));
+    let changed = verify(&url.replace("k.schmidt", "j.becker"), "provider-secret");
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(text(&changed.stdout).starts_with("invalid: the signature does not match"));
+    let wrong = verify(&url, "another-secret");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(!text(&wrong.stdout).contains("another-secret"));
+    let missing = procc(
+        dir.path(),
+        &[
+            "webhook",
+            "verify",
+            &url,
+            "--secret-env",
+            "NOT_SET_ANYWHERE",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("`NOT_SET_ANYWHERE` is not set"));
+}
+
+#[test]
+fn run_refuses_delivery_settings_it_does_not_know() {
+    let dir = project(&[("hello.proc", CLEAN)]);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("procc.toml"))
+        .expect("writable");
+    writeln!(
+        file,
+        "[smtp]\nhots = \"mail.example\"\nfrom = \"a@example.de\""
+    )
+    .expect("writable");
+    let out = procc(dir.path(), &["run", "--db", "state.db"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown field `hots`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

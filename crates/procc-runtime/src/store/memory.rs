@@ -23,6 +23,7 @@ struct State {
     artefacts: BTreeMap<u64, ArtefactRow>,
     outbox: BTreeMap<u64, OutboxRow>,
     outbox_keys: BTreeMap<String, u64>,
+    attempts: BTreeMap<u64, AttemptRow>,
     audit: Vec<AuditRow>,
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
@@ -322,7 +323,7 @@ impl Tx for MemTx<'_> {
             .state
             .outbox
             .values()
-            .filter(|o| o.delivered_at.is_none() && o.not_before.is_none_or(|t| t <= now))
+            .filter(|o| o.is_pending() && o.not_before.is_none_or(|t| t <= now))
             .take(limit)
             .cloned()
             .collect())
@@ -330,12 +331,37 @@ impl Tx for MemTx<'_> {
     fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
         Ok(self.state.outbox.values().cloned().collect())
     }
+    fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>> {
+        Ok(self.state.outbox.get(&id).cloned())
+    }
+    fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
+        Ok(self
+            .state
+            .outbox
+            .values()
+            .filter(|o| o.instance == Some(instance))
+            .cloned()
+            .collect())
+    }
+    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
+        put!(self, attempts, row.id, row.clone());
+        Ok(())
+    }
+    fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>> {
+        Ok(self
+            .state
+            .attempts
+            .values()
+            .filter(|a| a.effect == effect)
+            .cloned()
+            .collect())
+    }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         Ok(self
             .state
             .outbox
             .values()
-            .filter(|o| o.delivered_at.is_none())
+            .filter(|o| o.is_pending())
             .filter_map(|o| o.not_before)
             .filter(|t| *t > now)
             .min())

@@ -111,6 +111,14 @@ pub trait Tx {
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
     /// The whole outbox, by id.
     fn outbox(&mut self) -> Result<Vec<OutboxRow>>;
+    /// One outbox row.
+    fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>>;
+    /// The effects of an instance, by id.
+    fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>>;
+    /// Logs a delivery attempt.
+    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()>;
+    /// The delivery attempts of an effect, in order.
+    fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>>;
     /// The earliest future `not_before` of an undelivered effect (when to wake the dispatcher).
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
 

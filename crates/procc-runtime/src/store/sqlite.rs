@@ -22,7 +22,8 @@ use crate::{Error, Result};
 
 /// The schema migrations, in order. Applied ones are listed in the `migrations` table; never
 /// edit one that shipped, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE plans (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE TABLE instances (id INTEGER PRIMARY KEY, running INTEGER NOT NULL,
@@ -49,7 +50,14 @@ CREATE TABLE audit (id INTEGER PRIMARY KEY, instance INTEGER, data TEXT NOT NULL
 CREATE INDEX audit_instance ON audit (instance, id);
 CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"#];
+"#,
+    r#"
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, effect INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX attempts_effect ON attempts (effect, id);
+ALTER TABLE outbox ADD COLUMN instance INTEGER;
+CREATE INDEX outbox_instance ON outbox (instance, id);
+"#,
+];
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -463,12 +471,14 @@ impl Tx for SqlTx<'_> {
 
     fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
         let n = self.tx.execute(
-            "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, instance, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 row.id as i64,
                 row.idempotency_key,
-                row.delivered_at.is_none(),
+                row.is_pending(),
                 row.not_before.map(ms),
+                row.instance.map(|i| i as i64),
                 json(row)?
             ],
         )?;
@@ -479,7 +489,7 @@ impl Tx for SqlTx<'_> {
             "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
             params![
                 row.id as i64,
-                row.delivered_at.is_none(),
+                row.is_pending(),
                 row.not_before.map(ms),
                 json(row)?
             ],
@@ -495,6 +505,28 @@ impl Tx for SqlTx<'_> {
     }
     fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
         self.many("SELECT data FROM outbox ORDER BY id", [])
+    }
+    fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>> {
+        self.one("SELECT data FROM outbox WHERE id = ?1", params![id as i64])
+    }
+    fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
+        self.many(
+            "SELECT data FROM outbox WHERE instance = ?1 ORDER BY id",
+            params![instance as i64],
+        )
+    }
+    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO attempts (id, effect, data) VALUES (?1, ?2, ?3)",
+            params![row.id as i64, row.effect as i64, json(row)?],
+        )?;
+        Ok(())
+    }
+    fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>> {
+        self.many(
+            "SELECT data FROM attempts WHERE effect = ?1 ORDER BY id",
+            params![effect as i64],
+        )
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let at: Option<i64> = self.tx.query_row(

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod delivery;
 mod durability;
 mod example;
 mod fixtures;

@@ -1,0 +1,269 @@
+//! The asynchronous delivery loop: claims due effects, runs their attempts concurrently
+//! within an overall limit and a limit per endpoint, decides retries, and records every
+//! attempt in grouped commits.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use procc_runtime::{AttemptReport, AttemptResult, Engine, Error, OutboxRow, Result, Store};
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use crate::http::{Deliverer, Verdict};
+
+/// How long an effect whose endpoint is busy waits before it is claimed again.
+const BUSY_PAUSE: chrono::Duration = chrono::Duration::milliseconds(200);
+
+/// Attempts recorded in one commit at most.
+const BATCH: usize = 512;
+
+/// Delivers an engine's outbox with a [`Deliverer`].
+///
+/// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
+/// effect whose endpoint is busy is given back for a moment instead of waiting in a slot.
+pub struct Dispatcher<S: Store + 'static> {
+    engine: Arc<Engine<S>>,
+    deliverer: Arc<Deliverer<S>>,
+    global: Arc<Semaphore>,
+    per_endpoint: usize,
+    endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
+    lease: chrono::Duration,
+    in_flight: Arc<AtomicUsize>,
+    settled: Arc<Notify>,
+}
+
+impl<S: Store + 'static> Dispatcher<S> {
+    /// A dispatcher for `engine`'s outbox. A claimed effect is held for the longest attempt
+    /// time plus a minute (the lease): if this process dies during an attempt, the effect
+    /// comes back after it, with the same idempotency key.
+    pub fn new(engine: Arc<Engine<S>>, deliverer: Deliverer<S>) -> Dispatcher<S> {
+        let limits = &deliverer.config().delivery;
+        let longest = limits.timeout_seconds + limits.connect_timeout_seconds;
+        Dispatcher {
+            engine,
+            global: Arc::new(Semaphore::new(limits.concurrency)),
+            per_endpoint: limits.per_endpoint,
+            endpoints: Mutex::new(HashMap::new()),
+            lease: chrono::Duration::seconds(i64::try_from(longest).unwrap_or(3600) + 60),
+            deliverer: Arc::new(deliverer),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            settled: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Holds claimed effects for `lease` instead (it must exceed the longest attempt).
+    pub fn with_lease(mut self, lease: chrono::Duration) -> Dispatcher<S> {
+        self.lease = lease;
+        self
+    }
+
+    /// The deliverer.
+    pub fn deliverer(&self) -> &Deliverer<S> {
+        &self.deliverer
+    }
+
+    /// Delivers until `shutdown` completes, sleeping until the next effect is due or a write
+    /// adds one; then waits for the attempts in flight and records them.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        self.pump(shutdown, false).await.map(|_| ())
+    }
+
+    /// Delivers what is due now (and what becomes due while it runs, such as quick retries)
+    /// until nothing is due or in flight; the number of attempts made.
+    pub async fn drain(&self) -> Result<usize> {
+        self.pump(std::future::pending(), true).await
+    }
+
+    async fn pump(&self, shutdown: impl Future<Output = ()>, until_idle: bool) -> Result<usize> {
+        let wake = self.engine.subscribe();
+        let (results, mut inbox) = mpsc::unbounded_channel::<(u64, AttemptReport)>();
+        let engine = self.engine.clone();
+        let in_flight = self.in_flight.clone();
+        let settled = self.settled.clone();
+        let recorder = tokio::spawn(async move {
+            while let Some(first) = inbox.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match inbox.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let n = batch.len();
+                let engine = engine.clone();
+                let recorded = tokio::task::spawn_blocking(move || engine.record_attempts(&batch))
+                    .await
+                    .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
+                    .and_then(|r| r);
+                in_flight.fetch_sub(n, Ordering::SeqCst);
+                settled.notify_one();
+                recorded?;
+            }
+            Ok::<(), Error>(())
+        });
+        tokio::pin!(shutdown);
+        let mut attempts = 0;
+        let outcome = loop {
+            if recorder.is_finished() {
+                break Ok(());
+            }
+            let free = self.global.available_permits().min(BATCH);
+            let claimed = if free > 0 {
+                let engine = self.engine.clone();
+                let lease = self.lease;
+                match tokio::task::spawn_blocking(move || engine.claim_effects(free, lease)).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => break Err(e),
+                    Err(e) => break Err(Error::Store(format!("claiming failed: {e}"))),
+                }
+            } else {
+                Vec::new()
+            };
+            let full = free > 0 && claimed.len() == free;
+            for effect in claimed {
+                attempts += 1;
+                self.start(effect, results.clone());
+            }
+            if full {
+                continue;
+            }
+            let engine = self.engine.clone();
+            let next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => break Err(e),
+                Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
+            };
+            if until_idle
+                && self.in_flight.load(Ordering::SeqCst) == 0
+                && next.is_none_or(|t| t > self.engine.clock().now() + chrono::Duration::seconds(1))
+            {
+                break Ok(());
+            }
+            let wait = next
+                .map(|t| {
+                    (t - self.engine.clock().now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                })
+                .unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
+                _ = self.settled.notified() => {}
+                _ = &mut shutdown => break Ok(()),
+            }
+        };
+        // Let the attempts in flight finish and be recorded.
+        drop(results);
+        let recorded = recorder
+            .await
+            .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
+            .and_then(|r| r);
+        outcome.and(recorded).map(|()| attempts)
+    }
+
+    fn endpoint(&self, key: String) -> Arc<Semaphore> {
+        match self.endpoints.lock() {
+            Ok(mut map) => map
+                .entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
+                .clone(),
+            Err(_) => Arc::new(Semaphore::new(self.per_endpoint)),
+        }
+    }
+
+    /// Starts one attempt, or gives the effect back when its endpoint is busy.
+    fn start(&self, effect: OutboxRow, results: mpsc::UnboundedSender<(u64, AttemptReport)>) {
+        let Ok(slot) = self.global.clone().try_acquire_owned() else {
+            self.give_back(effect.id);
+            return;
+        };
+        let Ok(turn) = self
+            .endpoint(self.deliverer.limit_key(&effect))
+            .try_acquire_owned()
+        else {
+            drop(slot);
+            self.give_back(effect.id);
+            return;
+        };
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let deliverer = self.deliverer.clone();
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            let started_at = engine.clock().now();
+            let clock = Instant::now();
+            let attempt = deliverer.attempt(&effect).await;
+            let latency = clock.elapsed();
+            drop(turn);
+            drop(slot);
+            let result = decide(&deliverer, &effect, attempt.verdict, engine.clock().now());
+            // The receiver of results lives as long as any sender.
+            let _ = results.send((
+                effect.id,
+                AttemptReport {
+                    started_at,
+                    status: attempt.status,
+                    latency,
+                    excerpt: attempt.excerpt,
+                    result,
+                },
+            ));
+        });
+    }
+
+    fn give_back(&self, effect: u64) {
+        let engine = self.engine.clone();
+        let at = engine.clock().now() + BUSY_PAUSE;
+        tokio::task::spawn_blocking(move || {
+            // A failure leaves the effect claimed: it comes back when the lease runs out.
+            let _ = engine.release_effect(effect, at);
+        });
+    }
+}
+
+/// Turns a verdict into what happens next: a retry at the next time of the schedule (with
+/// up to 10 % jitter), or at the receiver's `Retry-After`; given up when the attempts are
+/// exhausted.
+fn decide<S: Store + 'static>(
+    deliverer: &Deliverer<S>,
+    effect: &OutboxRow,
+    verdict: Verdict,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AttemptResult {
+    match verdict {
+        Verdict::Delivered => AttemptResult::Delivered,
+        Verdict::Gone(error) => AttemptResult::Gone { error },
+        Verdict::Refused(error) => AttemptResult::Failed { error },
+        Verdict::Retry { error, after } => {
+            let done = effect.attempts as usize;
+            let max = deliverer.max_attempts(effect);
+            let schedule = &deliverer.config().delivery.retry_schedule;
+            match schedule.get(done) {
+                Some(pause) if done < max => {
+                    let pause = after.unwrap_or_else(|| jitter(Duration::from_secs(*pause)));
+                    let pause =
+                        chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::days(1));
+                    AttemptResult::Retry {
+                        at: now + pause,
+                        error,
+                    }
+                }
+                _ => AttemptResult::Failed {
+                    error: format!("gave up after {done} attempts: {error}"),
+                },
+            }
+        }
+    }
+}
+
+/// `pause` plus a random 0 to 10 %.
+fn jitter(pause: Duration) -> Duration {
+    let mut bytes = [0u8; 2];
+    let r = match getrandom::fill(&mut bytes) {
+        Ok(()) => u16::from_le_bytes(bytes),
+        Err(_) => 0,
+    };
+    pause + pause.mul_f64(f64::from(r) / f64::from(u16::MAX) / 10.0)
+}

@@ -1,0 +1,361 @@
+//! Receivers that are down, slow, reset the connection, answer 500, 429 with Retry-After,
+//! 400 or 410; a slow receiver does not hold up others; no secret is ever stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use procc_runtime::*;
+use tokio::sync::Notify;
+
+use crate::common::*;
+
+async fn run_valuation(
+    script: impl Fn(usize) -> Reply + Send + Sync + 'static,
+) -> (
+    Receiver,
+    tempfile::TempDir,
+    Arc<Engine<SqliteStore>>,
+    InstanceId,
+) {
+    let receiver = Receiver::start(script).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(&format!("{}/hook", receiver.url), vec![valuation()]);
+    let engine = engine(dir.path(), &plan);
+    let id = start(&engine, "valuate");
+    dispatcher(&engine, &plan, config(dir.path(), &[], ""))
+        .drain()
+        .await
+        .unwrap();
+    (receiver, dir, engine, id)
+}
+
+fn outcomes(engine: &Engine<SqliteStore>, id: InstanceId) -> Vec<(AttemptOutcome, Option<u16>)> {
+    engine
+        .attempts(hooks(engine, id)[0].id)
+        .unwrap()
+        .iter()
+        .map(|a| (a.outcome, a.status))
+        .collect()
+}
+
+fn call_id(seen: &Seen) -> String {
+    let query = seen.uri.split_once('?').unwrap().1;
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix("callId="))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_is_retried_with_the_same_idempotency_key() {
+    let (receiver, _dir, engine, id) = run_valuation(|n| {
+        if n == 0 {
+            Reply::status(500)
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(call_id(&seen[0]), call_id(&seen[1]));
+    assert_eq!(
+        outcomes(&engine, id),
+        vec![
+            (AttemptOutcome::Retry, Some(500)),
+            (AttemptOutcome::Delivered, Some(200))
+        ]
+    );
+    assert_eq!(step_state(&engine, id).state, StepState::Done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_is_retried_when_the_receiver_asks() {
+    let (receiver, _dir, engine, id) = run_valuation(|n| {
+        if n == 0 {
+            Reply {
+                headers: vec![("retry-after", "1".to_string())],
+                ..Reply::status(429)
+            }
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    assert_eq!(receiver.seen().len(), 2);
+    let attempts = engine.attempts(hooks(&engine, id)[0].id).unwrap();
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Retry);
+    // The schedule says "at once"; the receiver said one second, and that counts.
+    let pause = attempts[0].next_at.unwrap() - attempts[0].at;
+    assert!(pause >= chrono::Duration::seconds(1), "{pause}");
+    assert!(attempts[1].at >= attempts[0].next_at.unwrap());
+    assert_eq!(attempts[1].outcome, AttemptOutcome::Delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_400_is_not_retried_and_the_step_becomes_manual() {
+    let (receiver, _dir, engine, id) = run_valuation(|_| Reply::status(400)).await;
+    assert_eq!(receiver.seen().len(), 1);
+    assert_eq!(
+        outcomes(&engine, id),
+        vec![(AttemptOutcome::Failed, Some(400))]
+    );
+    let step = step_state(&engine, id);
+    assert_eq!(step.state, StepState::Active);
+    assert_eq!(
+        step.degraded.as_deref(),
+        Some("delivery failed: HTTP 400 Bad Request")
+    );
+    let inbox = engine.inbox("a.yilmaz").unwrap();
+    assert_eq!(inbox.len(), 1);
+    // The controller is told by e-mail.
+    let mails: Vec<OutboxRow> = engine
+        .deliveries(id)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == EffectKind::Email)
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "k.schmidt@example-immobilien.de");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_410_disables_the_endpoint_until_an_operator_enables_it() {
+    let (receiver, _dir, engine, id) = run_valuation(|_| Reply::status(410)).await;
+    assert_eq!(receiver.seen().len(), 1);
+    assert_eq!(
+        outcomes(&engine, id),
+        vec![(AttemptOutcome::Gone, Some(410))]
+    );
+    let endpoint = format!("{}/hook", receiver.url);
+    assert_eq!(
+        engine.endpoint_disabled(&endpoint).unwrap().as_deref(),
+        Some("HTTP 410 Gone")
+    );
+    assert!(step_state(&engine, id).degraded.is_some());
+    engine.enable_endpoint(&endpoint, "k.schmidt").unwrap();
+    assert_eq!(engine.endpoint_disabled(&endpoint).unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_is_down_exhausts_the_retries() {
+    // A port that was free a moment ago: nobody listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(&format!("http://127.0.0.1:{port}/hook"), vec![valuation()]);
+    let engine = engine(dir.path(), &plan);
+    let id = start(&engine, "valuate");
+    dispatcher(&engine, &plan, config(dir.path(), &[], ""))
+        .drain()
+        .await
+        .unwrap();
+    let attempts = engine.attempts(hooks(&engine, id)[0].id).unwrap();
+    assert_eq!(attempts.len(), 3, "the schedule has three entries");
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("cannot connect"),
+        "{attempts:?}"
+    );
+    assert_eq!(attempts[2].outcome, AttemptOutcome::Failed);
+    let reason = step_state(&engine, id).degraded.unwrap();
+    assert!(
+        reason.starts_with("delivery failed: gave up after 3 attempts: cannot connect"),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_resets_the_connection_is_retried() {
+    // Accepts, reads a little and closes without an answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 64];
+            let _ = stream.read(&mut buf);
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(&format!("http://127.0.0.1:{port}/hook"), vec![valuation()]);
+    let engine = engine(dir.path(), &plan);
+    let id = start(&engine, "valuate");
+    dispatcher(&engine, &plan, config(dir.path(), &[], ""))
+        .drain()
+        .await
+        .unwrap();
+    let attempts = engine.attempts(hooks(&engine, id)[0].id).unwrap();
+    assert_eq!(
+        attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(),
+        vec![
+            AttemptOutcome::Retry,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Failed
+        ]
+    );
+    assert!(attempts.iter().all(|a| a.status.is_none()));
+    assert!(step_state(&engine, id).degraded.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_does_not_hold_up_others() {
+    let hold = Arc::new(Notify::new());
+    let held = hold.clone();
+    let slow = Receiver::start(move |_| Reply {
+        hold: Some(held.clone()),
+        ..Reply::status(200)
+    })
+    .await;
+    let fast = Receiver::start(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        &format!("{}/hook", slow.url),
+        vec![valuation(), free_hook(&format!("{}/fast", fast.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let slow_ids: Vec<_> = (0..3).map(|_| start(&engine, "valuate")).collect();
+    let fast_ids: Vec<_> = (0..3).map(|_| start(&engine, "sync")).collect();
+    let d = dispatcher(
+        &engine,
+        &plan,
+        config(
+            dir.path(),
+            &[
+                ("concurrency", "2"),
+                ("per_endpoint", "1"),
+                ("retry_schedule", "[0]"),
+            ],
+            "",
+        ),
+    );
+    let stop = Arc::new(Notify::new());
+    let stopped = stop.clone();
+    let runner = tokio::spawn(async move { d.run(stopped.notified()).await });
+    // Every fast delivery goes through while the slow receiver holds its one request.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while fast_ids
+        .iter()
+        .any(|id| step_state(&engine, *id).state != StepState::Done)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fast deliveries stalled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fast.seen().len(), 3);
+    assert_eq!(
+        slow.seen().len(),
+        1,
+        "one request at a time to the slow endpoint"
+    );
+    hold.notify_waiters();
+    // The service's own timeout (20 s) is longer than the test needs; the held requests are
+    // answered and the slow steps finish too.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        hold.notify_waiters();
+        if slow_ids
+            .iter()
+            .all(|id| step_state(&engine, *id).state == StepState::Done)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slow deliveries never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.notify_one();
+    runner.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_that_takes_too_long_times_out() {
+    let hold = Arc::new(Notify::new());
+    let held = hold.clone();
+    let receiver = Receiver::start(move |_| Reply {
+        hold: Some(held.clone()),
+        ..Reply::status(200)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/slow", receiver.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let id = start(&engine, "sync");
+    dispatcher(
+        &engine,
+        &plan,
+        config(
+            dir.path(),
+            &[("timeout_seconds", "1"), ("retry_schedule", "[0]")],
+            "",
+        ),
+    )
+    .drain()
+    .await
+    .unwrap();
+    let attempts = engine.attempts(hooks(&engine, id)[0].id).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("gave up after 1 attempts: timed out"),
+        "{attempts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_is_stored_in_the_database_history_or_errors() {
+    let (receiver, dir, engine, id) = run_valuation(|n| {
+        if n == 0 {
+            Reply::status(503)
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    assert_eq!(receiver.seen().len(), 2);
+    // The signing secrets are read from files at start and never written anywhere.
+    let everything = format!(
+        "{:?}{:?}{:?}{:?}",
+        engine.audit().unwrap(),
+        engine.deliveries(id).unwrap(),
+        engine.attempts(hooks(&engine, id)[0].id).unwrap(),
+        engine.instance(id).unwrap()
+    );
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("state.db") {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    let stored = String::from_utf8_lossy(&stored).into_owned();
+    for secret in [
+        SERVICE_SECRET,
+        WHSEC_OLD,
+        WHSEC_NEW,
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ] {
+        assert!(!everything.contains(secret), "{secret} in the history");
+        assert!(!stored.contains(secret), "{secret} in the database");
+    }
+}
