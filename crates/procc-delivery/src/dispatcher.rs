@@ -129,6 +129,10 @@ impl<S: Store + 'static> Dispatcher<S> {
             if full {
                 continue;
             }
+            // Read before asking for the next due time: an attempt is counted out of flight
+            // only after its result is committed, so a count of zero read here means that
+            // every retry it scheduled is visible to the query below.
+            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
             let engine = self.engine.clone();
             let next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
                 Ok(Ok(n)) => n,
@@ -136,7 +140,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                 Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
             };
             if until_idle
-                && self.in_flight.load(Ordering::SeqCst) == 0
+                && idle
                 && next.is_none_or(|t| t > self.engine.clock().now() + chrono::Duration::seconds(1))
             {
                 break Ok(());
@@ -213,12 +217,19 @@ impl<S: Store + 'static> Dispatcher<S> {
         });
     }
 
+    /// Releases an effect for a short pause; it counts as in flight until the release is
+    /// committed, so that `drain` does not stop while the effect looks claimed.
     fn give_back(&self, effect: u64) {
         let engine = self.engine.clone();
         let at = engine.clock().now() + BUSY_PAUSE;
+        let in_flight = self.in_flight.clone();
+        let settled = self.settled.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
             // A failure leaves the effect claimed: it comes back when the lease runs out.
             let _ = engine.release_effect(effect, at);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            settled.notify_one();
         });
     }
 }
