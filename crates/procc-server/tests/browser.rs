@@ -73,14 +73,47 @@ impl Drop for Driver {
     }
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// How long a page may take to show what the test waits for; generous because CI shares two
+/// cores between the browser, the server and other test binaries.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Waits until the first element matching `css` shows text that `expected` accepts, and returns
+/// that text. Clicking a submit button returns before the next page has loaded, so every check
+/// after a navigation waits instead of reading once.
+async fn wait_for_text(browser: &Client, css: &str, expected: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + PAGE_TIMEOUT;
+    let mut last = String::new();
+    loop {
+        if let Ok(element) = browser.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if expected(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "`{css}` never showed the expected text; last seen: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the browser is on a page whose path `expected` accepts.
+async fn wait_for_path(browser: &Client, expected: impl Fn(&str) -> bool) {
+    let deadline = tokio::time::Instant::now() + PAGE_TIMEOUT;
+    loop {
+        let path = browser.current_url().await.unwrap().path().to_owned();
+        if expected(&path) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the browser never reached the expected page; it is on {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,14 +123,7 @@ async fn sign_in_start_a_process_complete_a_step_and_watch_it_move_on() {
     let browser = driver.browser().await;
 
     browser.goto(&format!("{}/", server.url)).await.unwrap();
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/login")
-    );
+    wait_for_path(&browser, |path| path.ends_with("/login")).await;
     browser
         .find(Locator::Css("input[name=token]"))
         .await
@@ -112,8 +138,8 @@ async fn sign_in_start_a_process_complete_a_step_and_watch_it_move_on() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(&browser, "h1").await, "My due steps");
-    assert!(text_of(&browser, "nav").await.contains("Jonas Becker"));
+    wait_for_text(&browser, "h1", |text| text == "My due steps").await;
+    wait_for_text(&browser, "nav", |text| text.contains("Jonas Becker")).await;
 
     browser
         .find(Locator::Css("select[name=template]"))
@@ -138,9 +164,9 @@ async fn sign_in_start_a_process_complete_a_step_and_watch_it_move_on() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/processes/1");
-    assert_eq!(text_of(&browser, "#status").await, "running due");
-    assert!(text_of(&browser, "#steps").await.contains("intro_mail"));
+    wait_for_path(&browser, |path| path == "/processes/1").await;
+    wait_for_text(&browser, "#status", |text| text == "running due").await;
+    wait_for_text(&browser, "#steps", |text| text.contains("intro_mail")).await;
 
     browser
         .find(Locator::Css("#steps form[action='/ui/complete'] button"))
@@ -149,28 +175,21 @@ async fn sign_in_start_a_process_complete_a_step_and_watch_it_move_on() {
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/processes/1");
-    assert_eq!(text_of(&browser, "#status").await, "running waiting");
-    let steps = text_of(&browser, "#steps").await;
-    assert!(steps.contains("intro_mail email done"), "{steps}");
-    assert!(
-        steps.contains("first_visit appointment scheduled"),
-        "{steps}"
-    );
-    assert!(
-        text_of(&browser, "#history")
-            .await
-            .contains("step_completed")
-    );
+    wait_for_text(&browser, "#status", |text| text == "running waiting").await;
+    wait_for_path(&browser, |path| path == "/processes/1").await;
+    wait_for_text(&browser, "#steps", |text| {
+        text.contains("intro_mail email done") && text.contains("first_visit appointment scheduled")
+    })
+    .await;
+    wait_for_text(&browser, "#history", |text| text.contains("step_completed")).await;
 
     // The clock moves two days on: the next step waits for the user on the home page.
     server.advance_days(2);
     browser.goto(&format!("{}/", server.url)).await.unwrap();
-    assert!(
-        text_of(&browser, "table")
-            .await
-            .contains("first_visit (2/16)")
-    );
+    wait_for_text(&browser, "table", |text| {
+        text.contains("first_visit (2/16)")
+    })
+    .await;
 
     browser.close().await.unwrap();
     server.stop().await;
