@@ -72,6 +72,6 @@ pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
 pub use model::*;
 pub use scheduler::Runtime;
-pub use store::{MemoryStore, SqliteStore, Store, Tx};
+pub use store::{Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
 pub use time::{add_delay, next_local_time, resolve_local};
 pub use token::DecisionToken;

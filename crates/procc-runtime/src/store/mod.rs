@@ -1,5 +1,5 @@
 //! Storage behind a transaction trait, so the engine runs unchanged on SQLite, in memory, and
-//! later on PostgreSQL with several workers.
+//! on PostgreSQL with several workers.
 //!
 //! Concurrency contract:
 //! - everything one engine operation changes happens inside one [`Store::transaction`]: it
@@ -11,9 +11,11 @@
 //!   not handed to another until the lease runs out, so a crashed worker's timers come back.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::{Listener, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Tests of the runtime: every semantic on both stores where it matters.
+//! Tests of the runtime: every semantic on every store (memory, SQLite, PostgreSQL) where it matters.
 
 #![allow(missing_docs)]
 // Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
