@@ -705,6 +705,11 @@ impl<S: Store> Engine<S> {
             }
             for timer in batch {
                 let result = self.write(|core| core.fire_timer(&timer));
+                if let Err(Error::Conflict) = result {
+                    // Other workers kept changing the instance: the timer stays leased and
+                    // comes back when the lease runs out.
+                    continue;
+                }
                 if let Err(error) = result {
                     // A timer that cannot be processed must not block the others: record why
                     // and drop it.
@@ -2039,6 +2044,16 @@ impl Core<'_> {
     }
 
     fn fire_timer(&mut self, timer: &TimerRow) -> Result<()> {
+        // Another worker may have taken the timer over after this worker's lease ran out, and
+        // fired it: only the holder of the current lease fires it.
+        let still_ours = self.tx.timers_of(timer.instance)?.iter().any(|t| {
+            t.id == timer.id
+                && t.lease_owner == timer.lease_owner
+                && t.lease_until == timer.lease_until
+        });
+        if !still_ours {
+            return Ok(());
+        }
         self.tx.delete_timer(timer.id)?;
         let Some(mut inst) = self.tx.instance(timer.instance)? else {
             return Ok(());

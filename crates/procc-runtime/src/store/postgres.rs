@@ -47,7 +47,7 @@ CREATE TABLE timers (id BIGINT PRIMARY KEY, due_at BIGINT NOT NULL, instance BIG
     step BIGINT NOT NULL, lease_until BIGINT, data TEXT NOT NULL);
 CREATE INDEX timers_due ON timers (due_at, id);
 CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
-CREATE INDEX timers_instance ON timers (instance, step);
+CREATE INDEX timers_instance ON timers (instance, due_at, id);
 CREATE TABLE work_items (id BIGINT PRIMARY KEY, person TEXT NOT NULL, instance BIGINT NOT NULL,
     open BOOLEAN NOT NULL, data TEXT NOT NULL);
 CREATE INDEX work_items_open ON work_items (open, person, id);
@@ -523,9 +523,15 @@ impl Tx for PgTx<'_> {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TimerRow>> {
-        // SKIP LOCKED: timers another worker is claiming right now are left to it.
+        // Only the earliest timer of an instance can be claimed: timers of one instance fire
+        // one after the other, in due order, even when several workers share the work (the
+        // next one becomes claimable when the first has fired). SKIP LOCKED: timers another
+        // worker is claiming right now are left to it.
         let mut due: Vec<TimerRow> = self.many(
-            "SELECT data FROM timers WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+            "SELECT data FROM timers t
+             WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+             AND NOT EXISTS (SELECT 1 FROM timers o WHERE o.instance = t.instance
+                 AND (o.due_at, o.id) < (t.due_at, t.id))
              ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&ms(now), &(limit as i64)],
         )?;

@@ -14,3 +14,4 @@ mod invalid;
 mod scheduler;
 mod time;
 mod triggers;
+mod workers;
