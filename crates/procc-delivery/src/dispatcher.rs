@@ -115,6 +115,8 @@ impl<S: Store + 'static> Dispatcher<S> {
                 let lease = self.lease;
                 match tokio::task::spawn_blocking(move || engine.claim_effects(free, lease)).await {
                     Ok(Ok(c)) => c,
+                    // Other workers on a shared database kept winning: claim again soon.
+                    Ok(Err(Error::Conflict)) => Vec::new(),
                     Ok(Err(e)) => break Err(e),
                     Err(e) => break Err(Error::Store(format!("claiming failed: {e}"))),
                 }

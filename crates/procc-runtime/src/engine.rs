@@ -204,6 +204,22 @@ impl InstanceView {
     }
 }
 
+/// How often an operation that lost to a concurrent one (another worker's transaction on a
+/// shared database) is run again before the conflict is reported.
+const CONFLICT_RETRIES: u32 = 16;
+
+/// Waits a little before running an operation again after a conflict: a growing, jittered
+/// pause, so that workers that collided do not collide again in lockstep.
+fn pause_after_conflict(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()) % 1000);
+    let base = 200u64 << attempt.min(6);
+    std::thread::sleep(std::time::Duration::from_micros(
+        base + jitter * base / 1000,
+    ));
+}
+
 /// The engine over a store.
 pub struct Engine<S: Store> {
     store: S,
@@ -258,6 +274,17 @@ impl<S: Store> Engine<S> {
         notify
     }
 
+    /// Wakes the scheduler and every listener, as a write here would: for changes made
+    /// elsewhere (another worker's commit on a shared database).
+    pub fn wake(&self) {
+        self.notify.notify_one();
+        if let Ok(listeners) = self.listeners.lock() {
+            for l in listeners.iter() {
+                l.notify_one();
+            }
+        }
+    }
+
     fn write<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
         let mut attempts = 0;
         loop {
@@ -275,17 +302,15 @@ impl<S: Store> Engine<S> {
                 Ok((value, core.wake))
             });
             match result {
-                Err(Error::Conflict) if attempts < 8 => attempts += 1,
+                Err(Error::Conflict) if attempts < CONFLICT_RETRIES => {
+                    attempts += 1;
+                    pause_after_conflict(attempts);
+                }
                 Err(e) => return Err(e),
                 Ok((value, wake)) => {
                     // Only new timers or effects can move the next due time earlier.
                     if wake {
-                        self.notify.notify_one();
-                        if let Ok(listeners) = self.listeners.lock() {
-                            for l in listeners.iter() {
-                                l.notify_one();
-                            }
-                        }
+                        self.wake();
                     }
                     return Ok(value);
                 }
@@ -295,17 +320,29 @@ impl<S: Store> Engine<S> {
 
     fn read<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
-        self.store.transaction(&mut |tx| {
-            let mut core = Core {
-                tx,
-                config: &self.config,
-                plans: &self.plans,
-                now,
-                budget: 0,
-                wake: false,
-            };
-            f(&mut core)
-        })
+        let mut attempts = 0;
+        loop {
+            let result = self.store.read_transaction(&mut |tx| {
+                let mut core = Core {
+                    tx,
+                    config: &self.config,
+                    plans: &self.plans,
+                    now,
+                    budget: 0,
+                    wake: false,
+                };
+                f(&mut core)
+            });
+            match result {
+                // A shared database may abort a reading transaction that overlaps writers;
+                // reading again sees a consistent state.
+                Err(Error::Conflict) if attempts < CONFLICT_RETRIES => {
+                    attempts += 1;
+                    pause_after_conflict(attempts);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Deploys a plan and makes it the current one (new instances start on it; running

@@ -154,7 +154,7 @@ EXAMPLES:
 EXIT CODES:
   0  every scenario passed    1  a scenario failed    2  usage or IO error")]
     Test(TestArgs),
-    /// Run the runtime on the real clock against a SQLite database.
+    /// Run the runtime on the real clock against a SQLite database (or as a PostgreSQL worker).
     #[command(after_help = "\
 The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
 version; running processes stay on the version they started with), then the runtime fires timers
@@ -167,9 +167,14 @@ portal syncs, which have no connector yet, are written as JSON lines to standard
 Decision links are signed with PROCC_DECISION_SECRET, or with a random secret kept in
 <db>.secret.
 
+With --postgres URL (or PROCC_POSTGRES) the state is in PostgreSQL instead, and any number of
+`procc run` processes on any machines share the work: each timer and effect is handled by one
+of them, and a commit of one wakes the others. They must share PROCC_DECISION_SECRET.
+
 EXAMPLES:
   procc run examples/                       Compile the examples and run them in procc.db
-  procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl")]
+  procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl
+  PROCC_DECISION_SECRET=... procc run --plan plan.json --postgres postgres://procc@db/procc")]
     Run(RunArgs),
     /// Serve the HTTP API and the dashboard on the runtime (SQLite).
     #[command(after_help = "\
@@ -302,6 +307,15 @@ struct RunArgs {
     /// The SQLite database (created when missing).
     #[arg(long, value_name = "FILE", default_value = "procc.db")]
     db: PathBuf,
+    /// Run as one of several workers on this PostgreSQL database instead of a SQLite file
+    /// (a connection string: `postgres://user@host/db` or `host=... dbname=...`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PROCC_POSTGRES",
+        conflicts_with = "db"
+    )]
+    postgres: Option<String>,
     /// Append effects as JSON lines to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     effects: Option<PathBuf>,
@@ -569,7 +583,11 @@ fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
         Err(code) => return Ok(code),
     };
     let (_, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
-    run::run(&plan, &args.db, args.effects.as_deref(), delivery)
+    let db = match &args.postgres {
+        Some(url) => run::Database::Postgres(url),
+        None => run::Database::Sqlite(&args.db),
+    };
+    run::run(&plan, db, args.effects.as_deref(), delivery)
 }
 
 /// The project file of the sources (if any) and its delivery settings.

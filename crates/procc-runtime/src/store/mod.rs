@@ -28,6 +28,11 @@ use crate::model::*;
 pub trait Store: Send + Sync {
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back on `Err`.
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T>;
+    /// Runs `f`, which only reads, in one transaction that sees one consistent state. A store
+    /// shared by workers can run it without taking part in conflict detection.
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.transaction(f)
+    }
 }
 
 /// The operations inside a transaction.

@@ -253,11 +253,28 @@ impl From<postgres::Error> for Error {
 
 impl Store for PostgresStore {
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(false, f)
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(true, f)
+    }
+}
+
+impl PostgresStore {
+    fn run<T>(&self, read_only: bool, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.lock()?;
         let Connection { client, statements } = &mut *conn;
+        // Readers take a snapshot (REPEATABLE READ): consistent, and outside the conflict
+        // detection of serializable writers, so a long listing never aborts a worker.
+        let isolation = if read_only {
+            IsolationLevel::RepeatableRead
+        } else {
+            IsolationLevel::Serializable
+        };
         let tx = client
             .build_transaction()
-            .isolation_level(IsolationLevel::Serializable)
+            .isolation_level(isolation)
+            .read_only(read_only)
             .start()?;
         let mut ptx = PgTx {
             tx,
@@ -664,9 +681,11 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
+        // Pending effects are read to be claimed: rows another worker is claiming right now
+        // are left to it instead of making one of the two transactions fail.
         self.many(
             "SELECT data FROM outbox WHERE pending AND (not_before IS NULL OR not_before <= $1)
-             ORDER BY id LIMIT $2",
+             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&ms(now), &(limit as i64)],
         )
     }
