@@ -9,11 +9,13 @@
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
 //!   [`Error`] and changes nothing.
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
-//!   `synchronous=FULL`, ordered migrations at open) and [`MemoryStore`] (same semantics, for
-//!   simulation and tests). Instance rows carry a `version` checked on every update
-//!   (optimistic concurrency, [`Error::Conflict`] makes the engine retry the operation); due
-//!   timers are claimed with a lease ([`Tx::claim_due`]), so several workers on PostgreSQL
-//!   fit later without engine changes.
+//!   `synchronous=FULL`, ordered migrations at open), [`PostgresStore`] (several workers on
+//!   one database: serializable transactions, timers and effects claimed with
+//!   `SKIP LOCKED` and a lease, `LISTEN`/`NOTIFY` wake-ups) and [`MemoryStore`] (same
+//!   semantics, for simulation and tests); [`AnyStore`] is either durable one, chosen at
+//!   start. Instance rows carry a `version` checked on every update (optimistic concurrency,
+//!   [`Error::Conflict`] makes the engine retry the operation); due timers are claimed with a
+//!   lease ([`Tx::claim_due`]).
 //! - [`Clock`]: [`SystemClock`] and [`VirtualClock`]; [`Engine::advance_to`] drives a virtual
 //!   clock deterministically, firing every due timer in order at its due time.
 //! - [`Connector`]: delivers outbox rows (e-mail, SMS, webhook, letter, portal) at least once
@@ -72,6 +74,6 @@ pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
 pub use model::*;
 pub use scheduler::Runtime;
-pub use store::{Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
+pub use store::{AnyStore, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
 pub use time::{add_delay, next_local_time, resolve_local};
 pub use token::DecisionToken;

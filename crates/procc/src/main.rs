@@ -336,6 +336,15 @@ struct ServeArgs {
     /// The SQLite database (created when missing).
     #[arg(long, value_name = "FILE", default_value = "procc.db")]
     db: PathBuf,
+    /// Keep the state in this PostgreSQL database instead, shared with other `procc serve` and
+    /// `procc run` workers (a connection string).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PROCC_POSTGRES",
+        conflicts_with = "db"
+    )]
+    postgres: Option<String>,
     /// The address and port to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
@@ -366,6 +375,14 @@ enum TokenCommand {
         /// The SQLite database of `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database of `procc serve` instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
     },
     /// Revoke a token.
     Revoke {
@@ -374,6 +391,14 @@ enum TokenCommand {
         /// The SQLite database of `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database of `procc serve` instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
     },
 }
 
@@ -447,8 +472,14 @@ fn main() -> ExitCode {
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
         Command::Serve(args) => run_serve(&args),
-        Command::Token(TokenCommand::Create { user, db }) => serve::create_token(&db, &user),
-        Command::Token(TokenCommand::Revoke { token, db }) => serve::revoke_token(&db, &token),
+        Command::Token(TokenCommand::Create { user, db, postgres }) => {
+            serve::create_token(database(&db, postgres.as_deref()), &user)
+        }
+        Command::Token(TokenCommand::Revoke {
+            token,
+            db,
+            postgres,
+        }) => serve::revoke_token(database(&db, postgres.as_deref()), &token),
         Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
@@ -583,11 +614,16 @@ fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
         Err(code) => return Ok(code),
     };
     let (_, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
-    let db = match &args.postgres {
-        Some(url) => run::Database::Postgres(url),
-        None => run::Database::Sqlite(&args.db),
-    };
+    let db = database(&args.db, args.postgres.as_deref());
     run::run(&plan, db, args.effects.as_deref(), delivery)
+}
+
+/// The SQLite file, or the PostgreSQL database when one is given.
+fn database<'a>(db: &'a std::path::Path, postgres: Option<&'a str>) -> run::Database<'a> {
+    match postgres {
+        Some(url) => run::Database::Postgres(url),
+        None => run::Database::Sqlite(db),
+    }
 }
 
 /// The project file of the sources (if any) and its delivery settings.
@@ -665,7 +701,7 @@ fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
         serve::ServeOptions {
             listen: args.listen,
             public_url: args.public_url.clone(),
-            db: &args.db,
+            db: database(&args.db, args.postgres.as_deref()),
             effects: args.effects.as_deref(),
             seed,
             token_for,

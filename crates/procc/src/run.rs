@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
 use procc_runtime::{
-    Connector, Engine, EngineConfig, OutboxRow, PostgresStore, Runtime, SqliteStore, Store,
-    SystemClock,
+    AnyStore, Connector, Engine, EngineConfig, Listener, OutboxRow, PostgresStore, Runtime,
+    SqliteStore, SystemClock,
 };
 
 use crate::project::UsageError;
@@ -108,12 +108,78 @@ pub(crate) fn delivery_config(
         .map_err(|e| UsageError::new(format!("{} ({})", e, path.display())))
 }
 
-/// The database `procc run` keeps its state in.
+/// The database `procc run`, `procc serve` and `procc token` keep their state in.
 pub(crate) enum Database<'a> {
     /// A SQLite file: one worker.
     Sqlite(&'a Path),
     /// A PostgreSQL connection string: one of any number of workers.
     Postgres(&'a str),
+}
+
+impl Database<'_> {
+    /// Opens the store (bringing its schema up to date) and makes the engine's settings:
+    /// the decision-link secret, and for PostgreSQL this process's lease name.
+    pub(crate) fn open(&self) -> Result<(AnyStore, EngineConfig), UsageError> {
+        match self {
+            Database::Sqlite(path) => {
+                let store = SqliteStore::open(path).map_err(|e| {
+                    UsageError::new(format!(
+                        "cannot open the database `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+                let config = EngineConfig {
+                    decision_secret: decision_secret(path)?,
+                    ..EngineConfig::default()
+                };
+                Ok((AnyStore::Sqlite(store), config))
+            }
+            Database::Postgres(url) => {
+                let store = PostgresStore::open(url).map_err(|e| {
+                    UsageError::new(format!("cannot open the PostgreSQL database: {e}"))
+                })?;
+                // Every worker must sign and check decision links with the same secret.
+                let secret = std::env::var("PROCC_DECISION_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| {
+                        UsageError::new(
+                            "workers on PostgreSQL share the decision-link secret: set PROCC_DECISION_SECRET (the same value for every worker)",
+                        )
+                    })?;
+                let config = EngineConfig {
+                    decision_secret: secret.into_bytes(),
+                    worker: worker_name(),
+                    ..EngineConfig::default()
+                };
+                Ok((AnyStore::Postgres(Box::new(store)), config))
+            }
+        }
+    }
+
+    /// How messages name it (never with a password).
+    pub(crate) fn describe(&self, config: &EngineConfig) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(_) => format!("PostgreSQL as worker {}", config.worker),
+        }
+    }
+}
+
+/// Wakes the engine's scheduler and dispatcher when other workers on the same PostgreSQL
+/// database commit timers or effects; keep the returned listener as long as the engine runs.
+pub(crate) fn hear_other_workers(
+    engine: &Arc<Engine<AnyStore>>,
+) -> Result<Option<Listener>, UsageError> {
+    let woken = Arc::downgrade(engine);
+    engine
+        .store()
+        .listen(move || {
+            if let Some(engine) = woken.upgrade() {
+                engine.wake();
+            }
+        })
+        .map_err(|e| UsageError::new(format!("cannot listen on PostgreSQL: {e}")))
 }
 
 /// Deploys `plan` into the database and runs until Ctrl-C (or SIGTERM): the scheduler fires
@@ -124,59 +190,11 @@ pub(crate) fn run(
     effects: Option<&Path>,
     delivery: DeliveryConfig,
 ) -> Result<u8, UsageError> {
-    match db {
-        Database::Sqlite(path) => {
-            let store = SqliteStore::open(path).map_err(|e| {
-                UsageError::new(format!(
-                    "cannot open the database `{}`: {e}",
-                    path.display()
-                ))
-            })?;
-            let config = EngineConfig {
-                decision_secret: decision_secret(path)?,
-                ..EngineConfig::default()
-            };
-            let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
-            run_engine(engine, plan, &path.display().to_string(), effects, delivery)
-        }
-        Database::Postgres(url) => {
-            let store = PostgresStore::open(url).map_err(|e| {
-                UsageError::new(format!("cannot open the PostgreSQL database: {e}"))
-            })?;
-            // Every worker must sign and check decision links with the same secret.
-            let secret = std::env::var("PROCC_DECISION_SECRET")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    UsageError::new(
-                        "workers on PostgreSQL share the decision-link secret: set PROCC_DECISION_SECRET (the same value for every worker)",
-                    )
-                })?;
-            let config = EngineConfig {
-                decision_secret: secret.into_bytes(),
-                worker: worker_name(),
-                ..EngineConfig::default()
-            };
-            let worker = config.worker.clone();
-            let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
-            let woken = Arc::downgrade(&engine);
-            let _listener = engine
-                .store()
-                .listen(move || {
-                    if let Some(engine) = woken.upgrade() {
-                        engine.wake();
-                    }
-                })
-                .map_err(|e| UsageError::new(format!("cannot listen on PostgreSQL: {e}")))?;
-            run_engine(
-                engine,
-                plan,
-                &format!("PostgreSQL as worker {worker}"),
-                effects,
-                delivery,
-            )
-        }
-    }
+    let (store, config) = db.open()?;
+    let place = db.describe(&config);
+    let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
+    let _listener = hear_other_workers(&engine)?;
+    run_engine(engine, plan, &place, effects, delivery)
 }
 
 /// This process's name in timer and effect leases: host and process id, unique among workers.
@@ -194,8 +212,8 @@ fn worker_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-fn run_engine<S: Store + 'static>(
-    engine: Arc<Engine<S>>,
+fn run_engine(
+    engine: Arc<Engine<AnyStore>>,
     plan: &procc_plan::Plan,
     place: &str,
     effects: Option<&Path>,

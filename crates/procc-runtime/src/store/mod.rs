@@ -35,6 +35,41 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// A store chosen when the program starts: a SQLite file or a PostgreSQL database.
+pub enum AnyStore {
+    /// One SQLite file, one worker.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database shared by any number of workers (boxed: its connection
+    /// settings make it several times larger than the SQLite store).
+    Postgres(Box<PostgresStore>),
+}
+
+impl AnyStore {
+    /// For PostgreSQL, wakes this worker (`wake`) when other workers commit timers or effects
+    /// (see [`PostgresStore::listen`]); `None` for SQLite, which has no other workers to hear.
+    pub fn listen(&self, wake: impl Fn() + Send + 'static) -> Result<Option<Listener>> {
+        match self {
+            AnyStore::Sqlite(_) => Ok(None),
+            AnyStore::Postgres(store) => store.listen(wake).map(Some),
+        }
+    }
+}
+
+impl Store for AnyStore {
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            AnyStore::Sqlite(store) => store.transaction(f),
+            AnyStore::Postgres(store) => store.transaction(f),
+        }
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            AnyStore::Sqlite(store) => store.read_transaction(f),
+            AnyStore::Postgres(store) => store.read_transaction(f),
+        }
+    }
+}
+
 /// The operations inside a transaction.
 pub trait Tx {
     /// The next number of a named sequence (1, 2, 3, ...).

@@ -78,7 +78,21 @@ const WAKE_CHANNEL: &str = "procc_wake";
 /// A store in a PostgreSQL database (or one schema of it), shared by any number of workers.
 pub struct PostgresStore {
     config: Config,
-    conn: Mutex<Connection>,
+    /// Always `Some` until the store is dropped.
+    conn: Mutex<Option<Connection>>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Closing the synchronous client blocks on its own runtime, which panics on a thread
+        // that drives tokio tasks (where a server may drop its last engine): close it on a
+        // thread of its own.
+        if let Ok(slot) = self.conn.get_mut()
+            && let Some(conn) = slot.take()
+        {
+            let _ = std::thread::spawn(move || drop(conn)).join();
+        }
+    }
 }
 
 struct Connection {
@@ -128,21 +142,22 @@ impl PostgresStore {
         migrate(&mut client)?;
         Ok(PostgresStore {
             config,
-            conn: Mutex::new(Connection {
+            conn: Mutex::new(Some(Connection {
                 client,
                 statements: HashMap::new(),
-            }),
+            })),
         })
     }
 
     /// The schema version of the database (the number of applied migrations).
     pub fn schema_version(&self) -> Result<u32> {
-        let mut conn = self.lock()?;
-        let row = conn
-            .client
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM migrations", &[])?;
-        let version: i64 = row.get(0);
-        Ok(version as u32)
+        self.with_connection(|conn| {
+            let row = conn
+                .client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM migrations", &[])?;
+            let version: i64 = row.get(0);
+            Ok(version as u32)
+        })
     }
 
     /// Listens for commits (of any worker) that add timers or effects, on a thread with its
@@ -179,17 +194,21 @@ impl PostgresStore {
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        let mut conn = self
+    /// Runs `f` on the connection, connecting again first if the old one was lost (a
+    /// restarted server, a dropped connection).
+    fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut slot = self
             .conn
             .lock()
             .map_err(|_| Error::Store("postgres store poisoned".into()))?;
-        // A restarted server or a dropped connection: connect again, once per transaction.
+        let conn = slot
+            .as_mut()
+            .ok_or_else(|| Error::Store("the postgres store is closed".into()))?;
         if conn.client.is_closed() {
             conn.client = self.config.connect(NoTls)?;
             conn.statements.clear();
         }
-        Ok(conn)
+        f(conn)
     }
 }
 
@@ -262,40 +281,41 @@ impl Store for PostgresStore {
 
 impl PostgresStore {
     fn run<T>(&self, read_only: bool, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut conn = self.lock()?;
-        let Connection { client, statements } = &mut *conn;
-        // Readers take a snapshot (REPEATABLE READ): consistent, and outside the conflict
-        // detection of serializable writers, so a long listing never aborts a worker.
-        let isolation = if read_only {
-            IsolationLevel::RepeatableRead
-        } else {
-            IsolationLevel::Serializable
-        };
-        let tx = client
-            .build_transaction()
-            .isolation_level(isolation)
-            .read_only(read_only)
-            .start()?;
-        let mut ptx = PgTx {
-            tx,
-            statements,
-            wake: false,
-        };
-        match f(&mut ptx) {
-            Ok(value) => {
-                if ptx.wake {
-                    ptx.tx.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}"))?;
+        self.with_connection(|conn| {
+            let Connection { client, statements } = conn;
+            // Readers take a snapshot (REPEATABLE READ): consistent, and outside the conflict
+            // detection of serializable writers, so a long listing never aborts a worker.
+            let isolation = if read_only {
+                IsolationLevel::RepeatableRead
+            } else {
+                IsolationLevel::Serializable
+            };
+            let tx = client
+                .build_transaction()
+                .isolation_level(isolation)
+                .read_only(read_only)
+                .start()?;
+            let mut ptx = PgTx {
+                tx,
+                statements,
+                wake: false,
+            };
+            match f(&mut ptx) {
+                Ok(value) => {
+                    if ptx.wake {
+                        ptx.tx.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}"))?;
+                    }
+                    ptx.tx.commit()?;
+                    Ok(value)
                 }
-                ptx.tx.commit()?;
-                Ok(value)
+                Err(e) => match ptx.tx.rollback() {
+                    Ok(()) => Err(e),
+                    Err(rollback) => Err(Error::Store(format!(
+                        "{e} (and rolling back failed: {rollback})"
+                    ))),
+                },
             }
-            Err(e) => match ptx.tx.rollback() {
-                Ok(()) => Err(e),
-                Err(rollback) => Err(Error::Store(format!(
-                    "{e} (and rolling back failed: {rollback})"
-                ))),
-            },
-        }
+        })
     }
 }
 
