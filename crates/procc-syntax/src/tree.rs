@@ -227,6 +227,7 @@ pub(crate) fn canonical(rule: Rule) -> Rule {
 }
 
 /// The rule of a pair, as the explaining rules name it.
+#[inline]
 pub(crate) fn rule_of(pair: &Pair<'_, Rule>) -> Rule {
     canonical(pair.as_rule())
 }
