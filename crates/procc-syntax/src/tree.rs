@@ -215,6 +215,7 @@ pub(crate) fn canonical(rule: Rule) -> Rule {
         Rule::r_setting => Rule::setting,
         Rule::r_when_clause => Rule::when_clause,
         Rule::r_name_arg => Rule::name_arg,
+        Rule::r_string => Rule::string,
         Rule::r_name => Rule::name,
         Rule::r_call_tail => Rule::call_tail,
         Rule::r_assign_tail => Rule::assign_tail,
@@ -455,6 +456,8 @@ impl<'t> Reader<'t> {
         let span = span_of(&pair);
         Some(match rule_of(&pair) {
             Rule::string => Arg::Text(self.text_of(pair)),
+            // The reading rules' single word: what `name_arg` holding one `ident` reads as.
+            Rule::r_word => Arg::Word(ident(&pair)),
             Rule::number => Arg::Number(pair.as_str().parse().unwrap_or(0.0), span),
             Rule::quantity => {
                 let (amount, unit, unit_span) = self.quantity(pair);
