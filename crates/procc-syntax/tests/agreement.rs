@@ -193,10 +193,11 @@ fn both_rule_sets_agree_where_the_reading_rules_look_ahead() {
 #[test]
 fn the_deepest_nesting_allowed_is_read_without_overflowing_the_stack() {
     // The scan refuses anything deeper than MAX_NESTING before pest sees it, so this is the
-    // deepest input the recursive rules of either set ever get. It runs on a thread with a
-    // small stack (debug builds use far more stack per rule than release builds) so that a
-    // deeper recursion than expected fails here rather than in production.
-    let depth = MAX_NESTING - 2;
+    // deepest input the recursive rules of either set ever get: the process's brace plus
+    // MAX_NESTING - 1 levels inside it. It runs on a thread with a small stack (debug builds
+    // use far more stack per rule than release builds) so that a deeper recursion than expected
+    // fails here rather than in production.
+    let depth = MAX_NESTING - 1;
     let parens = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
     let brackets = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
     let calls = format!("{}1{}", "f(".repeat(depth), ")".repeat(depth));
