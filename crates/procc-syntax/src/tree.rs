@@ -216,6 +216,7 @@ pub(crate) fn canonical(rule: Rule) -> Rule {
         Rule::r_when_clause => Rule::when_clause,
         Rule::r_name_arg => Rule::name_arg,
         Rule::r_string => Rule::string,
+        Rule::r_plain_text => Rule::plain_text,
         Rule::r_name => Rule::name,
         Rule::r_call_tail => Rule::call_tail,
         Rule::r_assign_tail => Rule::assign_tail,
