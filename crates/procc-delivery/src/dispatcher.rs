@@ -35,18 +35,20 @@ pub struct Dispatcher<S: Store + 'static> {
 }
 
 impl<S: Store + 'static> Dispatcher<S> {
-    /// A dispatcher for `engine`'s outbox. A claimed effect is held for the longest attempt
-    /// time plus a minute (the lease): if this process dies during an attempt, the effect
-    /// comes back after it, with the same idempotency key.
+    /// A dispatcher for `engine`'s outbox. A claimed effect is held for twice the longest
+    /// attempt time plus a minute (the lease), so that an attempt still running is never
+    /// claimed a second time; if this process dies during an attempt, the effect comes back
+    /// after the lease, with the same idempotency key.
     pub fn new(engine: Arc<Engine<S>>, deliverer: Deliverer<S>) -> Dispatcher<S> {
         let limits = &deliverer.config().delivery;
-        let longest = limits.timeout_seconds + limits.connect_timeout_seconds;
+        let longest = deliverer.longest_attempt().as_secs();
+        let lease = i64::try_from(longest.saturating_mul(2).saturating_add(60)).unwrap_or(86_400);
         Dispatcher {
             engine,
             global: Arc::new(Semaphore::new(limits.concurrency)),
             per_endpoint: limits.per_endpoint,
             endpoints: Mutex::new(HashMap::new()),
-            lease: chrono::Duration::seconds(i64::try_from(longest).unwrap_or(3600) + 60),
+            lease: chrono::Duration::seconds(lease),
             deliverer: Arc::new(deliverer),
             in_flight: Arc::new(AtomicUsize::new(0)),
             settled: Arc::new(Notify::new()),
@@ -57,6 +59,11 @@ impl<S: Store + 'static> Dispatcher<S> {
     pub fn with_lease(mut self, lease: chrono::Duration) -> Dispatcher<S> {
         self.lease = lease;
         self
+    }
+
+    /// How long a claimed effect is held before another worker may claim it again.
+    pub fn lease(&self) -> chrono::Duration {
+        self.lease
     }
 
     /// The deliverer.

@@ -83,13 +83,17 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
-    let deliverer = Deliverer::new(
-        engine.clone(),
-        Arc::new(plan.clone()),
-        options.delivery,
-        Some(fallback),
-    )
-    .map_err(UsageError::new)?;
+    let deliverer = {
+        // The SMTP connection pool starts a tokio task when it is built.
+        let _inside = tokio.enter();
+        Deliverer::new(
+            engine.clone(),
+            Arc::new(plan.clone()),
+            options.delivery,
+            Some(fallback),
+        )
+        .map_err(UsageError::new)?
+    };
     let dispatcher = Dispatcher::new(engine.clone(), deliverer);
     let runtime = Runtime::timers_only(engine.clone());
     let db = options.db.display().to_string();
