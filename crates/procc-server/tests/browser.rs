@@ -84,13 +84,13 @@ async fn wait_for_text(browser: &Client, css: &str, expected: impl Fn(&str) -> b
     let deadline = tokio::time::Instant::now() + PAGE_TIMEOUT;
     let mut last = String::new();
     loop {
-        if let Ok(element) = browser.find(Locator::Css(css)).await {
-            if let Ok(text) = element.text().await {
-                if expected(&text) {
-                    return text;
-                }
-                last = text;
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if expected(&text) {
+                return text;
             }
+            last = text;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

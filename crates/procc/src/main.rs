@@ -198,6 +198,45 @@ EXAMPLES:
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// List and enable delivery endpoints disabled after a 410 Gone.
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+}
+
+/// `procc endpoint ...`.
+#[derive(Debug, Subcommand)]
+enum EndpointCommand {
+    /// List the endpoints disabled after they answered 410 Gone, with the answer.
+    #[command(after_help = "\
+An endpoint is a webhook URL without its query (or `email`, `sms`, `letter`, `portal`). While it
+is disabled, effects to it are given up at once and their steps become manual (docs/delivery.md).
+
+EXAMPLES:
+  procc endpoint list --db /var/lib/procc/procc.db")]
+    List {
+        /// The SQLite database of `procc run` or `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+    },
+    /// Enable a disabled endpoint again (audited); new effects to it are delivered.
+    #[command(after_help = "\
+Effects given up while the endpoint was disabled stay given up: their steps were made manual.
+
+EXAMPLES:
+  procc endpoint enable https://hooks.example.de/valuation --db /var/lib/procc/procc.db
+
+EXIT CODES:
+  0  enabled    2  the endpoint is not disabled, or a usage error")]
+    Enable {
+        /// The endpoint, as `procc endpoint list` prints it.
+        endpoint: String,
+        /// The SQLite database of `procc run` or `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+        /// Who enables it, for the audit history [default: $USER].
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
 }
 
 /// `procc webhook ...`.
@@ -436,6 +475,10 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Create { user, db }) => serve::create_token(&db, &user),
         Command::Token(TokenCommand::Revoke { token, db }) => serve::revoke_token(&db, &token),
         Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
+        Command::Endpoint(EndpointCommand::List { db }) => serve::list_endpoints(&db),
+        Command::Endpoint(EndpointCommand::Enable { endpoint, db, by }) => {
+            serve::enable_endpoint(&db, &endpoint, by)
+        }
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {

@@ -1,4 +1,5 @@
-//! `procc serve` and `procc token`: the HTTP API and dashboard on the runtime, and API tokens.
+//! `procc serve`, `procc token` and `procc endpoint`: the HTTP API and dashboard on the
+//! runtime, API tokens, and endpoints disabled after a 410 Gone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -165,4 +166,57 @@ pub(crate) fn revoke_token(db: &Path, token: &str) -> Result<u8, UsageError> {
     } else {
         Err(UsageError::new("the token is unknown or already revoked"))
     }
+}
+
+/// The engine on an existing database (operator commands must not create an empty one).
+fn existing_engine(db: &Path) -> Result<Arc<ServerEngine>, UsageError> {
+    if !db.is_file() {
+        return Err(
+            UsageError::new(format!("there is no database `{}`", db.display()))
+                .with_help("name the database of `procc run` or `procc serve` with --db FILE"),
+        );
+    }
+    open_engine(db, "http://localhost")
+}
+
+/// Prints the disabled endpoints, one a line with the answer they were disabled for.
+pub(crate) fn list_endpoints(db: &Path) -> Result<u8, UsageError> {
+    let engine = existing_engine(db)?;
+    let disabled = engine
+        .disabled_endpoints()
+        .map_err(|e| UsageError::new(format!("cannot read the endpoints: {e}")))?;
+    if disabled.is_empty() {
+        eprintln!("no endpoint is disabled");
+    }
+    let mut out = String::new();
+    for (endpoint, reason) in disabled {
+        out.push_str(&format!("{endpoint}\t{reason}\n"));
+    }
+    crate::print_stdout(&out);
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// Enables a disabled endpoint; `by` (default: `$USER`, else `operator`) goes into the
+/// audit history.
+pub(crate) fn enable_endpoint(
+    db: &Path,
+    endpoint: &str,
+    by: Option<String>,
+) -> Result<u8, UsageError> {
+    let engine = existing_engine(db)?;
+    let by = by
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "operator".to_string());
+    let enabled = engine
+        .enable_endpoint(endpoint, &by)
+        .map_err(|e| UsageError::new(format!("cannot enable the endpoint: {e}")))?;
+    if !enabled {
+        return Err(
+            UsageError::new(format!("the endpoint `{endpoint}` is not disabled"))
+                .with_help("`procc endpoint list` prints the disabled endpoints"),
+        );
+    }
+    eprintln!("enabled {endpoint}");
+    Ok(crate::EXIT_CLEAN)
 }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use hmac::{Hmac, Mac};
 use mail_parser::MessageParser;
 use procc_diagnostics::FileId;
@@ -190,38 +190,34 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn procc_run_signs_the_webhook_and_mails_the_rendered_template() {
-    let dir = tempfile::tempdir().unwrap();
-    let maildir: PathBuf = dir.path().join("maildir");
-    let smtp_port = free_port();
-    let _smtp = smtp_server(smtp_port, &maildir).await;
-
+/// An HTTP receiver on loopback that answers every request with `status`; its port and the
+/// URIs (path and query) it was called with.
+async fn receiver(status: u16) -> (u16, Arc<Mutex<Vec<String>>>) {
     let calls: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = calls.clone();
     let app = axum::Router::new().fallback(move |uri: Uri| {
         let log = log.clone();
         async move {
             log.lock().unwrap().push(uri.to_string());
-            "ok"
+            (StatusCode::from_u16(status).unwrap(), "answer")
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http_port = listener.local_addr().unwrap().port();
-    let receiver = tokio::spawn(async move { axum::serve(listener, app).await });
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, calls)
+}
 
-    std::fs::write(
-        dir.path().join("procc.toml"),
-        project_file(http_port, smtp_port),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("valuate.proc"), PROCESS).unwrap();
-    let instance = seed(dir.path());
-
+/// Runs `procc run` in `dir` until `done` holds (at most 30 seconds), then stops it with
+/// SIGTERM; its exit status, standard output and standard error.
+async fn run_until(
+    dir: &Path,
+    done: impl Fn() -> bool,
+) -> (std::process::ExitStatus, String, String) {
     let mut run = Running(
         Command::new(env!("CARGO_BIN_EXE_procc"))
             .args(["run", "--db", "state.db"])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .env("VALUER_SECRET", SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -229,9 +225,7 @@ async fn procc_run_signs_the_webhook_and_mails_the_rendered_template() {
             .unwrap(),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while (calls.lock().unwrap().is_empty() || messages(&maildir).is_empty())
-        && Instant::now() < deadline
-    {
+    while !done() && Instant::now() < deadline {
         if let Some(status) = run.0.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(run.0.stderr.as_mut().unwrap(), &mut err).unwrap();
@@ -244,13 +238,34 @@ async fn procc_run_signs_the_webhook_and_mails_the_rendered_template() {
         .status()
         .unwrap();
     assert!(stopped.success());
-    let out = finish(&mut run.0);
+    finish(&mut run.0)
+}
+
+/// A project in `dir` with the receiver and the SMTP server on these ports, seeded.
+fn project(dir: &Path, http_port: u16, smtp_port: u16) -> u64 {
+    std::fs::write(dir.join("procc.toml"), project_file(http_port, smtp_port)).unwrap();
+    std::fs::write(dir.join("valuate.proc"), PROCESS).unwrap();
+    seed(dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn procc_run_signs_the_webhook_and_mails_the_rendered_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir: PathBuf = dir.path().join("maildir");
+    let smtp_port = free_port();
+    let _smtp = smtp_server(smtp_port, &maildir).await;
+    let (http_port, calls) = receiver(200).await;
+    let instance = project(dir.path(), http_port, smtp_port);
+
+    let out = run_until(dir.path(), || {
+        !calls.lock().unwrap().is_empty() && !messages(&maildir).is_empty()
+    })
+    .await;
     assert_eq!(out.0.code(), Some(0), "a graceful stop: {}", out.2);
     assert!(
         !out.1.contains(SECRET) && !out.2.contains(SECRET),
         "the secret is never printed"
     );
-    receiver.abort();
 
     // The marketplace call: the chosen parameter and the context on the URL, sorted by name,
     // a fresh timestamp, and the HMAC of the URL without its signature.
@@ -334,4 +349,99 @@ fn finish(child: &mut Child) -> (std::process::ExitStatus, String, String) {
         std::io::Read::read_to_string(s, &mut err).unwrap();
     }
     (child.wait().unwrap(), out, err)
+}
+
+fn procc(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_410_disables_the_endpoint_until_procc_endpoint_enable() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir: PathBuf = dir.path().join("maildir");
+    let smtp_port = free_port();
+    let _smtp = smtp_server(smtp_port, &maildir).await;
+    let (http_port, calls) = receiver(410).await;
+    let instance = project(dir.path(), http_port, smtp_port);
+
+    let out = run_until(dir.path(), || {
+        !calls.lock().unwrap().is_empty() && !messages(&maildir).is_empty()
+    })
+    .await;
+    assert_eq!(out.0.code(), Some(0), "{}", out.2);
+    assert_eq!(calls.lock().unwrap().len(), 1, "a 410 is not retried");
+    // The step became manual and the controller was told.
+    let raw = messages(&maildir);
+    let notice = MessageParser::default().parse(&raw[0]).unwrap();
+    assert_eq!(
+        notice
+            .to()
+            .and_then(|t| t.first())
+            .and_then(|a| a.address()),
+        Some("k.schmidt@muster-immobilien.de")
+    );
+    assert!(
+        notice.subject().unwrap_or_default().contains("410"),
+        "{:?}",
+        notice.subject()
+    );
+
+    let endpoint = format!("http://127.0.0.1:{http_port}/valuation");
+    let list = procc(dir.path(), &["endpoint", "list", "--db", "state.db"]);
+    assert_eq!(list.status.code(), Some(0));
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(
+        listed.starts_with(&format!("{endpoint}\tHTTP 410")),
+        "{listed}"
+    );
+
+    let enable = procc(
+        dir.path(),
+        &[
+            "endpoint", "enable", &endpoint, "--db", "state.db", "--by", "ops",
+        ],
+    );
+    assert_eq!(
+        enable.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&enable.stderr)
+    );
+    let list = procc(dir.path(), &["endpoint", "list", "--db", "state.db"]);
+    assert!(list.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&list.stderr).contains("no endpoint is disabled"));
+    let again = procc(
+        dir.path(),
+        &["endpoint", "enable", &endpoint, "--db", "state.db"],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not disabled"));
+    let missing = procc(dir.path(), &["endpoint", "list", "--db", "nothing.db"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(!dir.path().join("nothing.db").exists());
+
+    let engine = Engine::new(
+        SqliteStore::open(dir.path().join("state.db")).unwrap(),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+    );
+    assert!(
+        engine
+            .audit()
+            .unwrap()
+            .iter()
+            .any(|a| a.event == "endpoint_enabled" && a.who == "ops")
+    );
+    let view = engine.instance(instance).unwrap();
+    assert!(
+        view.step("valuation")
+            .and_then(|s| s.degraded.clone())
+            .is_some_and(|d| d.contains("410")),
+        "{view:?}"
+    );
 }

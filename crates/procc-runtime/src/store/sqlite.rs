@@ -569,6 +569,13 @@ impl Tx for SqlTx<'_> {
         )?;
         Ok(())
     }
+    fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut statement = self.tx.prepare(
+            "SELECT key, value FROM keys WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
+        let rows = statement.query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
         self.tx.execute(
             "INSERT INTO counters (key, value) VALUES (?1, 1)
