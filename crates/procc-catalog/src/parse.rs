@@ -571,7 +571,7 @@ const TOP_KEYS: &[&str] = &[
     "project_templates",
     "mailboxes",
     "files",
-    // Reserved for the runtime; accepted and ignored.
+    // For the runtime: checked here (`read_delivery` and the like), used by `procc run`.
     "runtime",
     "smtp",
     "sms_gateway",
@@ -650,6 +650,9 @@ fn read_root(cx: &mut Cx, root: &DeTable<'_>) -> Catalog {
     let project_templates = read_project_templates(cx, &mut top);
     let mailboxes = read_mailboxes(cx, &mut top);
     let files = read_files(cx, &mut top).unwrap_or_else(|| vec![DEFAULT_FILES.to_owned()]);
+    read_delivery(cx, &mut top);
+    read_smtp(cx, &mut top);
+    read_sms_gateway(cx, &mut top);
     let mut catalog = Catalog {
         tenant,
         users: Entries::new(users),
@@ -1805,4 +1808,293 @@ fn read_files(cx: &mut Cx, top: &mut Tbl<'_, '_>) -> Option<Vec<String>> {
         }
     }
     if out.is_empty() { None } else { Some(out) }
+}
+
+// ---- Delivery settings (used by `procc run` and `procc serve`, checked here) -------------------
+
+/// The keys of `[delivery]`; `webhook_secret` and `webhook_secrets` are known so that they are
+/// reported as secrets written into the file (P5008), not as unknown keys.
+const DELIVERY_KEYS: &[&str] = &[
+    "concurrency",
+    "per_endpoint",
+    "connect_timeout_seconds",
+    "timeout_seconds",
+    "retry_schedule",
+    "allowed_hosts",
+    "webhook_secret_env",
+    "webhook_secret_file",
+    "webhook_secret",
+    "webhook_secrets",
+];
+
+const SMTP_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "password_file",
+    "password",
+    "from",
+    "timeout_seconds",
+];
+
+const SMS_GATEWAY_KEYS: &[&str] = &["url", "token_env", "token_file", "token"];
+
+/// P5007 at `span`.
+fn unworkable(cx: &mut Cx, span: Span, message: String, label: &str, help: String) {
+    let d = cx
+        .diag(code::PROJECT_FILE_UNWORKABLE_DELIVERY, span, message, label)
+        .with_help(help);
+    cx.push(d);
+}
+
+/// P5008 for an inline secret under `key`, which should be `key_env` or `key_file`.
+fn inline_secret(cx: &mut Cx, t: &Tbl<'_, '_>, key: &str, named: &str, example: &str) {
+    if let Some(span) = t.key_span(key) {
+        let d = cx
+            .diag(
+                code::PROJECT_FILE_INLINE_SECRET,
+                span,
+                format!(
+                    "`{}` is a secret written into the project file",
+                    t.path_of(key)
+                ),
+                "secret in the project file",
+            )
+            .with_help(format!(
+                "name an environment variable with `{named}_env = \"{example}\"`, or a file with `{named}_file = \"secrets/{}\"`",
+                example.to_ascii_lowercase().replace('_', "-")
+            ));
+        cx.push(d);
+    }
+}
+
+/// P5007 when both `<name>_env` and `<name>_file` are given.
+fn one_source(cx: &mut Cx, t: &mut Tbl<'_, '_>, name: &str) {
+    let env = t.string(cx, &format!("{name}_env"));
+    let file = t.string(cx, &format!("{name}_file"));
+    if let (Some(_), Some(file)) = (env, file) {
+        unworkable(
+            cx,
+            file.span,
+            format!("`{}` has both `{name}_env` and `{name}_file`", t.title),
+            "second source of the secret",
+            format!("keep one of them: the secret is read from `{name}_env` or `{name}_file`"),
+        );
+    }
+}
+
+/// An integer setting that must be at least 1 (P5004 for the wrong type or a negative
+/// number, P5007 for zero); `None` when absent or reported.
+fn positive(cx: &mut Cx, t: &mut Tbl<'_, '_>, key: &str, help: &str) -> Option<u32> {
+    let n = t.int(cx, key, 0, u32::MAX)?;
+    if n == 0 {
+        let span = t.get(key).map_or(t.span, span_of);
+        unworkable(
+            cx,
+            span,
+            format!("`{}` is 0: nothing could be delivered", t.path_of(key)),
+            "must be at least 1",
+            help.to_owned(),
+        );
+        return None;
+    }
+    Some(n)
+}
+
+fn read_delivery(cx: &mut Cx, top: &mut Tbl<'_, '_>) {
+    let Some((table, span)) = top.table(cx, "delivery") else {
+        return;
+    };
+    let mut t = Tbl::open(cx, table, span, "delivery", "[delivery]", DELIVERY_KEYS);
+    let concurrency = positive(
+        cx,
+        &mut t,
+        "concurrency",
+        "leave it out for the default of 64 attempts in flight at once",
+    );
+    let per_endpoint = positive(
+        cx,
+        &mut t,
+        "per_endpoint",
+        "leave it out for the default of 8 attempts in flight per endpoint",
+    );
+    if let (Some(all), Some(each)) = (concurrency, per_endpoint)
+        && each > all
+    {
+        let span = t.get("per_endpoint").map_or(t.span, span_of);
+        unworkable(
+            cx,
+            span,
+            format!(
+                "`delivery.per_endpoint` ({each}) is above `delivery.concurrency` ({all}): no endpoint can have that many attempts in flight"
+            ),
+            "above the overall limit",
+            format!("lower it to at most {all}, or raise `delivery.concurrency`"),
+        );
+    }
+    positive(
+        cx,
+        &mut t,
+        "timeout_seconds",
+        "give every attempt at least a second, e.g. `timeout_seconds = 30`",
+    );
+    positive(
+        cx,
+        &mut t,
+        "connect_timeout_seconds",
+        "give every connection at least a second, e.g. `connect_timeout_seconds = 10`",
+    );
+    if let Some(schedule) = t.array(cx, "retry_schedule", "a list of seconds") {
+        let span = t.get("retry_schedule").map_or(t.span, span_of);
+        if schedule.is_empty() {
+            unworkable(
+                cx,
+                span,
+                "`delivery.retry_schedule` is empty: no effect would ever be attempted".to_owned(),
+                "no attempts",
+                "the first entry is the first attempt: write at least `[0]`, or leave it out for the default schedule".to_owned(),
+            );
+        }
+        for item in schedule.iter() {
+            let seconds = match item.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                _ => None,
+            };
+            if seconds.is_none_or(|s| s < 0) {
+                let d = cx
+                    .diag(
+                        code::PROJECT_FILE_INVALID_VALUE,
+                        span_of(item),
+                        "`delivery.retry_schedule` must be a list of seconds (integers from 0)"
+                            .to_owned(),
+                        "not a number of seconds",
+                    )
+                    .with_help("write pauses in seconds, like `[0, 5, 300, 1800]`");
+                cx.push(d);
+            }
+        }
+    }
+    t.strings(cx, "allowed_hosts");
+    inline_secret(
+        cx,
+        &t,
+        "webhook_secret",
+        "webhook_secret",
+        "WEBHOOK_SECRETS",
+    );
+    inline_secret(
+        cx,
+        &t,
+        "webhook_secrets",
+        "webhook_secret",
+        "WEBHOOK_SECRETS",
+    );
+    one_source(cx, &mut t, "webhook_secret");
+}
+
+fn read_smtp(cx: &mut Cx, top: &mut Tbl<'_, '_>) {
+    let Some((table, span)) = top.table(cx, "smtp") else {
+        return;
+    };
+    let mut t = Tbl::open(cx, table, span, "smtp", "[smtp]", SMTP_KEYS);
+    t.req_text(cx, "host", "\"mail.example.com\"");
+    t.req_text(cx, "from", "\"Processes <processes@example.com>\"");
+    if let Some(port) = positive(
+        cx,
+        &mut t,
+        "port",
+        "leave it out for the port of the security mode (587, 465 or 25)",
+    ) && port > u32::from(u16::MAX)
+    {
+        let span = t.get("port").map_or(t.span, span_of);
+        t.invalid(
+            cx,
+            span,
+            format!("`smtp.port` must be from 1 to 65535, not {port}"),
+            "not a port",
+            None,
+        );
+    }
+    if let Some(security) = t.string(cx, "security")
+        && !["plain", "starttls", "tls"].contains(&security.v.as_str())
+    {
+        let help = match did_you_mean(&security.v, ["plain", "starttls", "tls"]) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "write `starttls` (the default), `tls` or `plain`".to_owned(),
+        };
+        t.invalid(
+            cx,
+            security.span,
+            format!("unknown SMTP security `{}`", shown(&security.v)),
+            "not `plain`, `starttls` or `tls`",
+            Some(help),
+        );
+    }
+    positive(
+        cx,
+        &mut t,
+        "timeout_seconds",
+        "give an SMTP conversation at least a second, e.g. `timeout_seconds = 30`",
+    );
+    inline_secret(cx, &t, "password", "password", "SMTP_PASSWORD");
+    one_source(cx, &mut t, "password");
+    let username = t.string(cx, "username");
+    let has_password = t.get("password_env").is_some() || t.get("password_file").is_some();
+    match (username, has_password) {
+        (Some(user), false) if t.get("password").is_none() => unworkable(
+            cx,
+            user.span,
+            "`smtp.username` is given without a password: the server would refuse the login"
+                .to_owned(),
+            "no password for this user",
+            "add `password_env = \"SMTP_PASSWORD\"` or `password_file = \"secrets/smtp-password\"`"
+                .to_owned(),
+        ),
+        (None, true) => {
+            let key = if t.get("password_env").is_some() {
+                "password_env"
+            } else {
+                "password_file"
+            };
+            let span = t.key_span(key).unwrap_or(t.span);
+            unworkable(
+                cx,
+                span,
+                "`[smtp]` has a password but no `username` to log in with".to_owned(),
+                "password without a user",
+                "add `username = \"...\"`, or remove the password for a server without login"
+                    .to_owned(),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn read_sms_gateway(cx: &mut Cx, top: &mut Tbl<'_, '_>) {
+    let Some((table, span)) = top.table(cx, "sms_gateway") else {
+        return;
+    };
+    let mut t = Tbl::open(
+        cx,
+        table,
+        span,
+        "sms_gateway",
+        "[sms_gateway]",
+        SMS_GATEWAY_KEYS,
+    );
+    if let Some(url) = t.req_string(cx, "url", "\"https://sms.example.com/send\"")
+        && let Err(why) = check::check_url(&url.v)
+    {
+        t.invalid(
+            cx,
+            url.span,
+            format!("`{}` is not a valid SMS gateway URL: {why}", shown(&url.v)),
+            "invalid URL",
+            None,
+        );
+    }
+    inline_secret(cx, &t, "token", "token", "SMS_TOKEN");
+    one_source(cx, &mut t, "token");
 }

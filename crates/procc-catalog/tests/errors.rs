@@ -167,11 +167,95 @@ fn p5002_top_level_key_below_a_table() {
 }
 
 #[test]
-fn reserved_tables_are_accepted() {
-    let (_, seen) = check(&with_tenant(
-        "[runtime]\nx = 1\n[smtp]\nhost = \"h\"\n[sms_gateway]\n[delivery]\ny = [1]\n",
-    ));
+fn the_runtime_table_is_accepted_and_delivery_tables_are_checked() {
+    let (_, seen) = check(&with_tenant("[runtime]\nx = 1\n"));
     assert!(seen.is_empty(), "{seen:#?}");
+    let (_, seen) = check(&with_tenant(
+        "[smtp]\nhots = \"h\"\nfrom = \"a@b.de\"\n[sms_gateway]\nurl = \"sms.example\"\n[delivery]\ny = [1]\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("P5003", "[smtp]"),
+            ("P5002", "hots"),
+            ("P5004", "\"sms.example\""),
+            ("P5002", "y"),
+        ]
+    );
+    assert_eq!(seen[1].help.as_deref(), Some("did you mean `host`?"));
+}
+
+// ---- P5007 -----------------------------------------------------------------------------------
+
+#[test]
+fn p5007_delivery_settings_that_cannot_work() {
+    let (_, seen) = check(&with_tenant(
+        "[delivery]\nconcurrency = 4\nper_endpoint = 16\ntimeout_seconds = 0\nretry_schedule = []\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![("P5007", "16"), ("P5007", "0"), ("P5007", "[]")],
+        "{seen:#?}"
+    );
+    assert!(seen[0].message.contains("above `delivery.concurrency` (4)"));
+    assert_eq!(
+        seen[0].help.as_deref(),
+        Some("lower it to at most 4, or raise `delivery.concurrency`")
+    );
+    assert!(
+        seen[2]
+            .message
+            .contains("no effect would ever be attempted")
+    );
+    let (_, seen) = check(&with_tenant(
+        "[smtp]\nhost = \"h\"\nfrom = \"a@b.de\"\nusername = \"procc\"\nport = 0\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(found, vec![("P5007", "\"procc\""), ("P5007", "0")]);
+    let (_, seen) = check(&with_tenant(
+        "[sms_gateway]\nurl = \"https://sms.example\"\ntoken_env = \"T\"\ntoken_file = \"t\"\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(found, vec![("P5007", "\"t\"")]);
+    // Wrong types stay P5004.
+    let (_, seen) = check(&with_tenant(
+        "[delivery]\nconcurrency = \"many\"\nretry_schedule = [0, -5]\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(found, vec![("P5004", "\"many\""), ("P5004", "-5")]);
+}
+
+// ---- P5008 -----------------------------------------------------------------------------------
+
+#[test]
+fn p5008_secrets_written_into_the_file() {
+    let (_, seen) = check(&with_tenant(
+        "[smtp]\nhost = \"h\"\nfrom = \"a@b.de\"\nusername = \"procc\"\npassword = \"hunter2\"\n\
+         [sms_gateway]\nurl = \"https://sms.example\"\ntoken = \"abc\"\n\
+         [delivery]\nwebhook_secret = \"whsec_abc\"\n",
+    ));
+    let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("P5008", "password"),
+            ("P5008", "token"),
+            ("P5008", "webhook_secret")
+        ]
+    );
+    assert_eq!(
+        seen[0].help.as_deref(),
+        Some(
+            "name an environment variable with `password_env = \"SMTP_PASSWORD\"`, or a file with `password_file = \"secrets/smtp-password\"`"
+        )
+    );
+    assert!(
+        seen.iter()
+            .all(|s| !s.message.contains("hunter2") && !s.message.contains("whsec_abc")),
+        "a message never repeats the secret"
+    );
 }
 
 // ---- P5003 -----------------------------------------------------------------------------------

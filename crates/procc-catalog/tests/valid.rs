@@ -375,9 +375,20 @@ anything = { goes = [1, 2, 3] }
 
 [smtp]
 host = "mail.example.com"
+from = "Processes <processes@example.com>"
+username = "procc"
+password_file = "secrets/smtp"
 
 [sms_gateway]
+url = "https://sms.example.com/send"
+token_env = "SMS_TOKEN"
+
 [delivery]
+concurrency = 4
+per_endpoint = 4
+retry_schedule = [0, 5, 300]
+allowed_hosts = ["hooks.example.com"]
+webhook_secret_env = "WEBHOOK_SECRETS"
 "#;
     let c = parse_ok(text);
     let u = c.user("u1").unwrap();

@@ -19,6 +19,11 @@ const BUSY_PAUSE: chrono::Duration = chrono::Duration::milliseconds(200);
 /// Attempts recorded in one commit at most.
 const BATCH: usize = 512;
 
+/// How long free slots may wait to be claimed together while attempts are in flight: claiming
+/// a group costs one commit instead of one per slot, and a slow receiver delays other
+/// deliveries by at most this.
+const GROUP_WAIT: Duration = Duration::from_millis(5);
+
 /// Delivers an engine's outbox with a [`Deliverer`].
 ///
 /// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
@@ -27,6 +32,8 @@ pub struct Dispatcher<S: Store + 'static> {
     engine: Arc<Engine<S>>,
     deliverer: Arc<Deliverer<S>>,
     global: Arc<Semaphore>,
+    /// Free slots worth a claim while attempts are in flight (a quarter of the limit).
+    group: usize,
     per_endpoint: usize,
     endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
     lease: chrono::Duration,
@@ -35,18 +42,21 @@ pub struct Dispatcher<S: Store + 'static> {
 }
 
 impl<S: Store + 'static> Dispatcher<S> {
-    /// A dispatcher for `engine`'s outbox. A claimed effect is held for the longest attempt
-    /// time plus a minute (the lease): if this process dies during an attempt, the effect
-    /// comes back after it, with the same idempotency key.
+    /// A dispatcher for `engine`'s outbox. A claimed effect is held for twice the longest
+    /// attempt time plus a minute (the lease), so that an attempt still running is never
+    /// claimed a second time; if this process dies during an attempt, the effect comes back
+    /// after the lease, with the same idempotency key.
     pub fn new(engine: Arc<Engine<S>>, deliverer: Deliverer<S>) -> Dispatcher<S> {
         let limits = &deliverer.config().delivery;
-        let longest = limits.timeout_seconds + limits.connect_timeout_seconds;
+        let longest = deliverer.longest_attempt().as_secs();
+        let lease = i64::try_from(longest.saturating_mul(2).saturating_add(60)).unwrap_or(86_400);
         Dispatcher {
             engine,
             global: Arc::new(Semaphore::new(limits.concurrency)),
+            group: (limits.concurrency / 4).clamp(1, BATCH),
             per_endpoint: limits.per_endpoint,
             endpoints: Mutex::new(HashMap::new()),
-            lease: chrono::Duration::seconds(i64::try_from(longest).unwrap_or(3600) + 60),
+            lease: chrono::Duration::seconds(lease),
             deliverer: Arc::new(deliverer),
             in_flight: Arc::new(AtomicUsize::new(0)),
             settled: Arc::new(Notify::new()),
@@ -57,6 +67,11 @@ impl<S: Store + 'static> Dispatcher<S> {
     pub fn with_lease(mut self, lease: chrono::Duration) -> Dispatcher<S> {
         self.lease = lease;
         self
+    }
+
+    /// How long a claimed effect is held before another worker may claim it again.
+    pub fn lease(&self) -> chrono::Duration {
+        self.lease
     }
 
     /// The deliverer.
@@ -105,12 +120,20 @@ impl<S: Store + 'static> Dispatcher<S> {
         });
         tokio::pin!(shutdown);
         let mut attempts = 0;
+        // The next due time, asked for again when nothing is in flight or a write added
+        // effects or retries (claims only push due times back, to the end of their lease).
+        let mut next = None;
+        let mut stale = true;
+        let mut last_claim = Instant::now();
         let outcome = loop {
             if recorder.is_finished() {
                 break Ok(());
             }
             let free = self.global.available_permits().min(BATCH);
-            let claimed = if free > 0 {
+            let busy = self.in_flight.load(Ordering::SeqCst) > 0;
+            let grouping = busy && free < self.group && last_claim.elapsed() < GROUP_WAIT;
+            let claimed = if free > 0 && !grouping {
+                last_claim = Instant::now();
                 let engine = self.engine.clone();
                 let lease = self.lease;
                 match tokio::task::spawn_blocking(move || engine.claim_effects(free, lease)).await {
@@ -135,28 +158,34 @@ impl<S: Store + 'static> Dispatcher<S> {
             // only after its result is committed, so a count of zero read here means that
             // every retry it scheduled is visible to the query below.
             let idle = self.in_flight.load(Ordering::SeqCst) == 0;
-            let engine = self.engine.clone();
-            let next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => break Err(e),
-                Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
-            };
+            if idle || stale {
+                let engine = self.engine.clone();
+                next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
+                    Ok(Ok(n)) => n,
+                    Ok(Err(e)) => break Err(e),
+                    Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
+                };
+                stale = false;
+            }
             if until_idle
                 && idle
                 && next.is_none_or(|t| t > self.engine.clock().now() + chrono::Duration::seconds(1))
             {
                 break Ok(());
             }
-            let wait = next
+            let mut wait = next
                 .map(|t| {
                     (t - self.engine.clock().now())
                         .to_std()
                         .unwrap_or(Duration::ZERO)
                 })
                 .unwrap_or(Duration::from_secs(3600));
+            if grouping {
+                wait = wait.min(GROUP_WAIT);
+            }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = wake.notified() => {}
+                _ = wake.notified() => stale = true,
                 _ = self.settled.notified() => {}
                 _ = &mut shutdown => break Ok(()),
             }

@@ -184,6 +184,23 @@ impl<S: Store + 'static> Deliverer<S> {
         }
     }
 
+    /// The longest one attempt may take: the connect timeout plus the longest total timeout
+    /// (of `[delivery]`, of any service, of `[smtp]`).
+    pub fn longest_attempt(&self) -> Duration {
+        let services = self
+            .plan
+            .catalog
+            .services
+            .iter()
+            .filter_map(|s| s.webhook.as_ref())
+            .map(|h| u64::from(h.timeout_seconds));
+        let smtp = self.config.smtp.as_ref().map(|s| s.timeout_seconds);
+        let longest = services
+            .chain(smtp)
+            .fold(self.config.delivery.timeout_seconds, u64::max);
+        Duration::from_secs(longest.saturating_add(self.config.delivery.connect_timeout_seconds))
+    }
+
     /// How many attempts an effect gets in all.
     pub fn max_attempts(&self, effect: &OutboxRow) -> usize {
         let schedule = self.config.delivery.retry_schedule.len();
@@ -481,6 +498,10 @@ impl<S: Store + 'static> Deliverer<S> {
                 };
                 let id = links.as_ref()?.get(module)?.to_string();
                 let record = engine.record(module, &id).ok()??;
+                // The id is the record's key, not one of its fields.
+                if field == "id" {
+                    return Some(record.id);
+                }
                 Some(match record.fields.get(field)? {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),

@@ -171,6 +171,10 @@ codes! {
     PROJECT_FILE_DUPLICATE_ID = "P5005", "project-file-duplicate-id", Error, "two entries of the project file share an id";
     /// An entry of the project file refers to an id that is not declared.
     PROJECT_FILE_UNKNOWN_REFERENCE = "P5006", "project-file-unknown-reference", Error, "an entry of the project file refers to an id that is not declared";
+    /// A delivery setting of the project file that cannot work.
+    PROJECT_FILE_UNWORKABLE_DELIVERY = "P5007", "project-file-unworkable-delivery", Error, "a delivery setting of the project file cannot work";
+    /// A password, token or signing secret written into the project file.
+    PROJECT_FILE_INLINE_SECRET = "P5008", "project-file-inline-secret", Error, "a secret is written into the project file instead of named";
 
     // P6xxx: scenario files (`procc test`).
     /// A scenario file that does not follow the scenario grammar.

@@ -909,11 +909,32 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Enables a disabled endpoint again (an operator's action, audited).
-    pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<()> {
+    /// The disabled endpoints with the reason each was disabled for, ordered by endpoint.
+    pub fn disabled_endpoints(&self) -> Result<Vec<(String, String)>> {
+        self.read(|core| {
+            Ok(core
+                .tx
+                .keys_with_prefix(&endpoint_key(""))?
+                .into_iter()
+                .filter(|(_, reason)| !reason.is_empty())
+                .filter_map(|(key, reason)| {
+                    Some((key.strip_prefix(&endpoint_key(""))?.to_string(), reason))
+                })
+                .collect())
+        })
+    }
+
+    /// Enables a disabled endpoint again (an operator's action, audited); `false` when it
+    /// was not disabled (nothing changes then).
+    pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<bool> {
         self.write(|core| {
-            core.tx.put_key(&endpoint_key(endpoint), "")?;
-            core.audit(None, None, by, "endpoint_enabled", endpoint)
+            let key = endpoint_key(endpoint);
+            if core.tx.key(&key)?.is_none_or(|reason| reason.is_empty()) {
+                return Ok(false);
+            }
+            core.tx.put_key(&key, "")?;
+            core.audit(None, None, by, "endpoint_enabled", endpoint)?;
+            Ok(true)
         })
     }
 

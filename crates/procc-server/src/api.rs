@@ -72,6 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/inbox", get(inbox))
         .route("/api/v1/controller-view", get(controller_view))
         .route("/api/v1/deliveries", get(list_deliveries))
+        .route("/api/v1/endpoints/disabled", get(list_disabled_endpoints))
+        .route("/api/v1/endpoints/enable", post(enable_endpoint))
         .route("/api/v1/records/{module}", post(create_record))
         .route(
             "/api/v1/records/{module}/{id}",
@@ -801,6 +803,69 @@ pub async fn list_deliveries(
             .map(Into::into)
             .collect(),
     ))
+}
+
+/// An endpoint that answered 410 Gone and receives nothing until an operator enables it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DisabledEndpoint {
+    /// A webhook URL without its query, or `email`, `sms`, `letter`, `portal`.
+    pub endpoint: String,
+    /// The answer it was disabled for.
+    pub reason: String,
+}
+
+/// The endpoints disabled after a 410 Gone. Needs the right `see-others`.
+#[utoipa::path(get, path = "/api/v1/endpoints/disabled", tag = "operations", security(("token" = [])),
+    responses((status = 200, body = Vec<DisabledEndpoint>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn list_disabled_endpoints(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<DisabledEndpoint>>, ApiError> {
+    principal.require(Right::SeeOthers)?;
+    let disabled = state.run(|engine| Ok(engine.disabled_endpoints()?)).await?;
+    Ok(Json(
+        disabled
+            .into_iter()
+            .map(|(endpoint, reason)| DisabledEndpoint { endpoint, reason })
+            .collect(),
+    ))
+}
+
+/// Which endpoint to enable.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnableEndpoint {
+    /// The endpoint as `GET /api/v1/endpoints/disabled` lists it.
+    pub endpoint: String,
+}
+
+/// Enables an endpoint disabled after a 410 Gone: effects to it are delivered again (those
+/// given up while it was disabled stay given up). Audited. Needs the right `design`.
+#[utoipa::path(post, path = "/api/v1/endpoints/enable", tag = "operations", security(("token" = [])),
+    request_body = EnableEndpoint,
+    responses((status = 204, description = "Enabled"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn enable_endpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<EnableEndpoint>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Right::Design)?;
+    let by = principal.user.id.clone();
+    let endpoint = body.endpoint.clone();
+    let enabled = state
+        .run(move |engine| Ok(engine.enable_endpoint(&endpoint, &by)?))
+        .await?;
+    if enabled {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "the endpoint `{}` is not disabled",
+            body.endpoint
+        )))
+    }
 }
 
 /// A new record.

@@ -35,6 +35,8 @@ use crate::api;
         api::inbox,
         api::controller_view,
         api::list_deliveries,
+        api::list_disabled_endpoints,
+        api::enable_endpoint,
         api::create_record,
         api::get_record,
         api::update_record,
@@ -48,7 +50,7 @@ use crate::api;
         (name = "records", description = "Addresses, properties, projects and their events"),
         (name = "plans", description = "Deployed plan versions and their templates"),
         (name = "users", description = "The signed-in user and API tokens"),
-        (name = "operations", description = "Health, metrics, deliveries, this document"),
+        (name = "operations", description = "Health, metrics, deliveries, disabled endpoints, this document"),
     )
 )]
 struct ApiDoc;

@@ -104,6 +104,8 @@ async fn every_api_endpoint_refuses_a_request_without_a_valid_token() {
         (Method::GET, "/api/v1/inbox"),
         (Method::GET, "/api/v1/controller-view"),
         (Method::GET, "/api/v1/deliveries"),
+        (Method::GET, "/api/v1/endpoints/disabled"),
+        (Method::POST, "/api/v1/endpoints/enable"),
         (Method::POST, "/api/v1/records/property"),
         (Method::GET, "/api/v1/records/property/P1"),
         (Method::PATCH, "/api/v1/records/property/P1"),
@@ -920,4 +922,82 @@ async fn a_graceful_stop_answers_every_request_it_took_and_loses_nothing() {
         stored, answered,
         "every stored start was answered, and only those"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_enables_an_endpoint_that_answered_410() {
+    let server = TestServer::start().await;
+    let id = server.start_acquisition("j.becker").await;
+    // A skip e-mails the controller: an effect to claim.
+    let skip = format!("/api/v1/instances/{id}/steps/{INTRO_MAIL}/skip");
+    assert_eq!(server.post(&skip, "j.becker", json!({})).await.0, 200);
+    let engine = server.engine.clone();
+    let effect = engine
+        .claim_effects(1, chrono::Duration::minutes(5))
+        .unwrap()
+        .pop()
+        .expect("the process wrote an effect");
+    let endpoint = procc_runtime::endpoint_of(&effect);
+    engine
+        .record_attempt(
+            effect.id,
+            &procc_runtime::AttemptReport {
+                started_at: procc_runtime::Clock::now(engine.clock().as_ref()),
+                status: Some(410),
+                latency: std::time::Duration::from_millis(3),
+                excerpt: None,
+                result: procc_runtime::AttemptResult::Gone {
+                    error: "HTTP 410 Gone".into(),
+                },
+            },
+        )
+        .unwrap();
+
+    // Listing needs see-others, enabling needs design.
+    assert_eq!(
+        server.get("/api/v1/endpoints/disabled", "m.weber").await.0,
+        403
+    );
+    let (status, list) = server.get("/api/v1/endpoints/disabled", "k.schmidt").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list,
+        json!([{"endpoint": endpoint, "reason": "HTTP 410 Gone"}])
+    );
+    let enable = json!({ "endpoint": endpoint });
+    assert_eq!(
+        server
+            .post("/api/v1/endpoints/enable", "m.weber", enable.clone())
+            .await
+            .0,
+        403
+    );
+    let (status, body) = server
+        .post("/api/v1/endpoints/enable", "k.schmidt", json!({"url": "x"}))
+        .await;
+    assert_eq!(status, 422, "unknown fields are refused: {body}");
+    let (status, body) = server
+        .post("/api/v1/endpoints/enable", "k.schmidt", enable.clone())
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(engine.endpoint_disabled(&endpoint).unwrap(), None);
+    assert!(
+        engine
+            .audit()
+            .unwrap()
+            .iter()
+            .any(|a| a.event == "endpoint_enabled" && a.who == "k.schmidt")
+    );
+    let (status, body) = server
+        .post("/api/v1/endpoints/enable", "k.schmidt", enable)
+        .await;
+    assert_eq!(status, 404, "it is no longer disabled: {body}");
+    assert_eq!(
+        server
+            .get("/api/v1/endpoints/disabled", "k.schmidt")
+            .await
+            .1,
+        json!([])
+    );
+    server.stop().await;
 }

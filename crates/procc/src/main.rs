@@ -203,6 +203,61 @@ EXAMPLES:
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// List and enable delivery endpoints disabled after a 410 Gone.
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+}
+
+/// `procc endpoint ...`.
+#[derive(Debug, Subcommand)]
+enum EndpointCommand {
+    /// List the endpoints disabled after they answered 410 Gone, with the answer.
+    #[command(after_help = "\
+An endpoint is a webhook URL without its query (or `email`, `sms`, `letter`, `portal`). While it
+is disabled, effects to it are given up at once and their steps become manual (docs/delivery.md).
+
+EXAMPLES:
+  procc endpoint list --db /var/lib/procc/procc.db")]
+    List {
+        /// The SQLite database of `procc run` or `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+        /// The PostgreSQL database instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
+    },
+    /// Enable a disabled endpoint again (audited); new effects to it are delivered.
+    #[command(after_help = "\
+Effects given up while the endpoint was disabled stay given up: their steps were made manual.
+
+EXAMPLES:
+  procc endpoint enable https://hooks.example.de/valuation --db /var/lib/procc/procc.db
+
+EXIT CODES:
+  0  enabled    2  the endpoint is not disabled, or a usage error")]
+    Enable {
+        /// The endpoint, as `procc endpoint list` prints it.
+        endpoint: String,
+        /// The SQLite database of `procc run` or `procc serve`.
+        #[arg(long, value_name = "FILE", default_value = "procc.db")]
+        db: PathBuf,
+        /// The PostgreSQL database instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
+        /// Who enables it, for the audit history [default: $USER].
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
 }
 
 /// `procc webhook ...`.
@@ -481,6 +536,15 @@ fn main() -> ExitCode {
             postgres,
         }) => serve::revoke_token(database(&db, postgres.as_deref()), &token),
         Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
+        Command::Endpoint(EndpointCommand::List { db, postgres }) => {
+            serve::list_endpoints(database(&db, postgres.as_deref()))
+        }
+        Command::Endpoint(EndpointCommand::Enable {
+            endpoint,
+            db,
+            postgres,
+            by,
+        }) => serve::enable_endpoint(database(&db, postgres.as_deref()), &endpoint, by),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {

@@ -222,27 +222,33 @@ fn run_engine(
     let hash = engine
         .deploy(plan)
         .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
-    let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
-    let deliverer = Deliverer::new(
-        engine.clone(),
-        Arc::new(plan.clone()),
-        delivery,
-        Some(fallback),
-    )
-    .map_err(UsageError::new)?;
-    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
-    let runtime = Runtime::timers_only(engine);
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
+    let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
+    let deliverer = {
+        // The SMTP connection pool starts a tokio task when it is built.
+        let _inside = tokio.enter();
+        Deliverer::new(
+            engine.clone(),
+            Arc::new(plan.clone()),
+            delivery,
+            Some(fallback),
+        )
+        .map_err(UsageError::new)?
+    };
+    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
+    let runtime = Runtime::timers_only(engine);
     let target = effects.map_or_else(
         || "standard output".to_string(),
         |p| p.display().to_string(),
     );
     tokio
-        .block_on(async {
+        // `move`: the dispatcher is dropped inside the runtime, where its SMTP pool can
+        // close its connections.
+        .block_on(async move {
             // The handlers exist before the ready line, so a stop right after it is graceful.
             let stop = Shutdown::listen()?;
             eprintln!(

@@ -1,4 +1,5 @@
-//! `procc serve` and `procc token`: the HTTP API and dashboard on the runtime, and API tokens.
+//! `procc serve`, `procc token` and `procc endpoint`: the HTTP API and dashboard on the
+//! runtime, API tokens, and endpoints disabled after a 410 Gone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -78,13 +79,17 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
-    let deliverer = Deliverer::new(
-        engine.clone(),
-        Arc::new(plan.clone()),
-        options.delivery,
-        Some(fallback),
-    )
-    .map_err(UsageError::new)?;
+    let deliverer = {
+        // The SMTP connection pool starts a tokio task when it is built.
+        let _inside = tokio.enter();
+        Deliverer::new(
+            engine.clone(),
+            Arc::new(plan.clone()),
+            options.delivery,
+            Some(fallback),
+        )
+        .map_err(UsageError::new)?
+    };
     let dispatcher = Dispatcher::new(engine.clone(), deliverer);
     let runtime = Runtime::timers_only(engine.clone());
     let db = options.db.describe(engine.config());
@@ -154,4 +159,59 @@ pub(crate) fn revoke_token(db: Database<'_>, token: &str) -> Result<u8, UsageErr
     } else {
         Err(UsageError::new("the token is unknown or already revoked"))
     }
+}
+
+/// The engine on an existing database (operator commands must not create an empty one).
+fn existing_engine(db: Database<'_>) -> Result<Arc<ServerEngine>, UsageError> {
+    if let Database::Sqlite(path) = db
+        && !path.is_file()
+    {
+        return Err(
+            UsageError::new(format!("there is no database `{}`", path.display()))
+                .with_help("name the database of `procc run` or `procc serve` with --db FILE"),
+        );
+    }
+    open_engine(&db, "http://localhost")
+}
+
+/// Prints the disabled endpoints, one a line with the answer they were disabled for.
+pub(crate) fn list_endpoints(db: Database<'_>) -> Result<u8, UsageError> {
+    let engine = existing_engine(db)?;
+    let disabled = engine
+        .disabled_endpoints()
+        .map_err(|e| UsageError::new(format!("cannot read the endpoints: {e}")))?;
+    if disabled.is_empty() {
+        eprintln!("no endpoint is disabled");
+    }
+    let mut out = String::new();
+    for (endpoint, reason) in disabled {
+        out.push_str(&format!("{endpoint}\t{reason}\n"));
+    }
+    crate::print_stdout(&out);
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// Enables a disabled endpoint; `by` (default: `$USER`, else `operator`) goes into the
+/// audit history.
+pub(crate) fn enable_endpoint(
+    db: Database<'_>,
+    endpoint: &str,
+    by: Option<String>,
+) -> Result<u8, UsageError> {
+    let engine = existing_engine(db)?;
+    let by = by
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "operator".to_string());
+    let enabled = engine
+        .enable_endpoint(endpoint, &by)
+        .map_err(|e| UsageError::new(format!("cannot enable the endpoint: {e}")))?;
+    if !enabled {
+        return Err(
+            UsageError::new(format!("the endpoint `{endpoint}` is not disabled"))
+                .with_help("`procc endpoint list` prints the disabled endpoints"),
+        );
+    }
+    eprintln!("enabled {endpoint}");
+    Ok(crate::EXIT_CLEAN)
 }

@@ -446,7 +446,28 @@ fn run_refuses_delivery_settings_it_does_not_know() {
         "[smtp]\nhots = \"mail.example\"\nfrom = \"a@example.de\""
     )
     .expect("writable");
+    // The check of the project reports it (P5002) before anything runs.
     let out = procc(dir.path(), &["run", "--db", "state.db"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[P5002] unknown key `hots` in `[smtp]`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("state.db").exists());
+    // A compiled plan skips the check: the delivery settings are refused when read.
+    let plan = project(&[("hello.proc", CLEAN)]);
+    assert_eq!(
+        procc(plan.path(), &["compile", "-o", "plan.json"])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::copy(plan.path().join("plan.json"), dir.path().join("plan.json")).expect("copied");
+    let out = procc(
+        dir.path(),
+        &["run", "--plan", "plan.json", "--db", "state.db"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("unknown field `hots`"),

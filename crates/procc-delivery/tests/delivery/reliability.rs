@@ -359,3 +359,20 @@ async fn no_secret_is_stored_in_the_database_history_or_errors() {
         assert!(!stored.contains(secret), "{secret} in the database");
     }
 }
+
+#[tokio::test]
+async fn the_lease_outlasts_the_longest_attempt_of_any_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = plan("http://127.0.0.1:9/hook", vec![valuation()]);
+    for s in &mut plan.catalog.services {
+        if let Some(hook) = &mut s.webhook {
+            hook.timeout_seconds = 300;
+        }
+    }
+    let plan = procc_plan::Plan::new(plan.tenant, plan.catalog, plan.templates);
+    let engine = engine(dir.path(), &plan);
+    // `[delivery]` allows 2 + 1 seconds; the service allows 300 + 1: a lease shorter than
+    // that would hand a slow attempt's effect to a second worker while it still runs.
+    let d = dispatcher(&engine, &plan, config(dir.path(), &[], ""));
+    assert_eq!(d.lease(), chrono::Duration::seconds(2 * 301 + 60));
+}

@@ -391,6 +391,15 @@ impl Tx for MemTx<'_> {
         put!(self, keys, key.to_string(), value.to_string());
         Ok(())
     }
+    fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .state
+            .keys
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
         let n = self.state.counters.get(key).copied().unwrap_or(0) + 1;
         put!(self, counters, key.to_string(), n);

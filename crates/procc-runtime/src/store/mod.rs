@@ -173,6 +173,8 @@ pub trait Tx {
     fn key(&mut self, key: &str) -> Result<Option<String>>;
     /// Sets an idempotency key.
     fn put_key(&mut self, key: &str, value: &str) -> Result<()>;
+    /// The keys that start with `prefix`, with their values, ordered by key.
+    fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>>;
     /// Adds one to a named counter and returns the new value.
     fn bump_counter(&mut self, key: &str) -> Result<u64>;
 }

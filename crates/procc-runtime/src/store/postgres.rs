@@ -776,6 +776,17 @@ impl Tx for PgTx<'_> {
         )?;
         Ok(())
     }
+    fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>> {
+        // COLLATE "C": the same byte order as SQLite and the memory store.
+        Ok(self
+            .rows(
+                "SELECT key, value FROM keys WHERE starts_with(key, $1) ORDER BY key COLLATE \"C\"",
+                &[&prefix],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
         let row = self.row(
             "INSERT INTO counters (key, value) VALUES ($1, 1)

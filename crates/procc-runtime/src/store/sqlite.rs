@@ -69,6 +69,8 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Every statement of the store stays prepared (the default keeps 16).
+        conn.set_prepared_statement_cache_capacity(128);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -162,12 +164,25 @@ fn module_name(m: Module) -> &'static str {
 }
 
 impl SqlTx<'_> {
+    /// `execute` with a cached statement: parsing SQL costs more than running these.
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(args)
+    }
+    /// `query_row` with a cached statement.
+    fn row<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.tx.prepare_cached(sql)?.query_row(args, f)
+    }
     fn one<T: DeserializeOwned>(
         &self,
         sql: &str,
         args: impl rusqlite::Params,
     ) -> Result<Option<T>> {
-        let text: Option<String> = self.tx.query_row(sql, args, |r| r.get(0)).optional()?;
+        let text: Option<String> = self.row(sql, args, |r| r.get(0)).optional()?;
         match text {
             Some(t) => Ok(Some(serde_json::from_str(&t)?)),
             None => Ok(None),
@@ -186,12 +201,12 @@ impl SqlTx<'_> {
 
 impl Tx for SqlTx<'_> {
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO sequences (name, value) VALUES (?1, 1)
              ON CONFLICT (name) DO UPDATE SET value = value + 1",
             params![sequence],
         )?;
-        let n: i64 = self.tx.query_row(
+        let n: i64 = self.row(
             "SELECT value FROM sequences WHERE name = ?1",
             params![sequence],
             |r| r.get(0),
@@ -200,7 +215,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO plans (hash, seq, data) VALUES (?1, ?2, ?3)",
             params![row.hash, row.seq as i64, json(row)?],
         )?;
@@ -224,7 +239,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO instances (id, running, version, data) VALUES (?1, ?2, ?3, ?4)",
             params![
                 row.id as i64,
@@ -244,7 +259,7 @@ impl Tx for SqlTx<'_> {
     fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
         let old = row.version;
         row.version += 1;
-        let changed = self.tx.execute(
+        let changed = self.exec(
             "UPDATE instances SET running = ?2, version = ?3, data = ?4 WHERE id = ?1 AND version = ?5",
             params![
                 row.id as i64,
@@ -308,7 +323,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_step(&mut self, row: &StepRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO steps (instance, idx, data) VALUES (?1, ?2, ?3)",
             params![row.instance as i64, row.index, json(row)?],
         )?;
@@ -322,7 +337,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -343,11 +358,11 @@ impl Tx for SqlTx<'_> {
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
         match step {
-            Some(s) => self.tx.execute(
+            Some(s) => self.exec(
                 "DELETE FROM timers WHERE instance = ?1 AND step = ?2",
                 params![instance as i64, s],
             )?,
-            None => self.tx.execute(
+            None => self.exec(
                 "DELETE FROM timers WHERE instance = ?1",
                 params![instance as i64],
             )?,
@@ -401,7 +416,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO work_items (id, user, instance, open, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 row.id as i64,
@@ -430,7 +445,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO records (module, id, data) VALUES (?1, ?2, ?3)",
             params![module_name(row.module), row.id, json(row)?],
         )?;
@@ -450,7 +465,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO artefacts (id, instance, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.instance as i64, json(row)?],
         )?;
@@ -470,7 +485,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, instance, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -485,7 +500,7 @@ impl Tx for SqlTx<'_> {
         Ok(n == 1)
     }
     fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
             params![
                 row.id as i64,
@@ -516,7 +531,7 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO attempts (id, effect, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.effect as i64, json(row)?],
         )?;
@@ -529,7 +544,7 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self.tx.query_row(
+        let at: Option<i64> = self.row(
             "SELECT MIN(not_before) FROM outbox WHERE pending = 1 AND not_before > ?1",
             params![ms(now)],
             |r| r.get(0),
@@ -538,7 +553,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO audit (id, instance, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.instance.map(|i| i as i64), json(row)?],
         )?;
@@ -563,19 +578,26 @@ impl Tx for SqlTx<'_> {
             .optional()?)
     }
     fn put_key(&mut self, key: &str, value: &str) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO keys (key, value) VALUES (?1, ?2)",
             params![key, value],
         )?;
         Ok(())
     }
+    fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut statement = self.tx.prepare_cached(
+            "SELECT key, value FROM keys WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
+        let rows = statement.query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO counters (key, value) VALUES (?1, 1)
              ON CONFLICT (key) DO UPDATE SET value = value + 1",
             params![key],
         )?;
-        let n: i64 = self.tx.query_row(
+        let n: i64 = self.row(
             "SELECT value FROM counters WHERE key = ?1",
             params![key],
             |r| r.get(0),

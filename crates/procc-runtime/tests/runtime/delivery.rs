@@ -213,14 +213,25 @@ fn a_gone_endpoint_is_disabled_until_an_operator_enables_it() {
     );
     let step = h.view(other).step("valuation").unwrap().clone();
     assert!(step.degraded.unwrap().contains("is disabled"));
-    h.engine.enable_endpoint(&hook.to, "k.schmidt").unwrap();
+    assert_eq!(
+        h.engine.disabled_endpoints().unwrap(),
+        vec![(hook.to.clone(), "HTTP 410 Gone".to_string())]
+    );
+    assert!(h.engine.enable_endpoint(&hook.to, "k.schmidt").unwrap());
     assert_eq!(h.engine.endpoint_disabled(&hook.to).unwrap(), None);
+    assert!(h.engine.disabled_endpoints().unwrap().is_empty());
     assert!(
+        !h.engine.enable_endpoint(&hook.to, "k.schmidt").unwrap(),
+        "enabling an endpoint that is not disabled changes nothing"
+    );
+    assert_eq!(
         h.engine
             .audit()
             .unwrap()
             .iter()
-            .any(|a| a.event == "endpoint_enabled" && a.who == "k.schmidt")
+            .filter(|a| a.event == "endpoint_enabled" && a.who == "k.schmidt")
+            .count(),
+        1
     );
 }
 
