@@ -18,7 +18,7 @@ use crate::clock::{Clock, VirtualClock};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
-use crate::store::{Store, Tx};
+use crate::store::{Store, Tx, isolated};
 use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
 
 /// The key that remembers the last day the daily scan ran for.
@@ -65,6 +65,76 @@ impl Default for EngineConfig {
         }
     }
 }
+
+/// One engine operation, for [`Engine::batch`]; each variant does what the method of the
+/// same name does.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// [`Engine::start`].
+    Start(StartRequest),
+    /// [`Engine::complete_step`].
+    CompleteStep {
+        /// The instance.
+        instance: InstanceId,
+        /// The step.
+        step: StepIndex,
+        /// Who completes it.
+        by: String,
+        /// What they entered.
+        input: StepInput,
+    },
+    /// [`Engine::complete_task`].
+    CompleteTask {
+        /// The task.
+        task: u64,
+        /// Who completes it.
+        by: String,
+    },
+    /// [`Engine::decide_by_token`].
+    DecideByToken(String),
+    /// [`Engine::skip`].
+    Skip {
+        /// The instance.
+        instance: InstanceId,
+        /// The step.
+        step: StepIndex,
+        /// Who skips it.
+        by: String,
+    },
+    /// [`Engine::cancel`].
+    Cancel {
+        /// The instance.
+        instance: InstanceId,
+        /// Who cancels it.
+        by: String,
+    },
+    /// [`Engine::put_record`].
+    PutRecord(RecordRow),
+    /// [`Engine::record_event`].
+    RecordEvent {
+        /// What happened.
+        event: RecordEvent,
+        /// The CRM's id of the event.
+        occurrence: String,
+    },
+}
+
+/// What an operation of a batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A started instance ([`Operation::Start`]).
+    Started(InstanceId),
+    /// The instances that triggers started ([`Operation::RecordEvent`]).
+    Triggered(Vec<InstanceId>),
+    /// The operation was applied and has nothing to return.
+    Done,
+}
+
+/// How many due timers one transaction of [`Engine::fire_due`] claims and fires.
+const FIRE_BATCH: usize = 256;
+/// How many effects [`Engine::dispatch`] claims at once, and whose attempts it records in one
+/// commit.
+const DISPATCH_BATCH: usize = 64;
 
 /// A manual start.
 #[derive(Debug, Clone, Default)]
@@ -278,19 +348,64 @@ impl<S: Store> Engine<S> {
                 Err(Error::Conflict) if attempts < 8 => attempts += 1,
                 Err(e) => return Err(e),
                 Ok((value, wake)) => {
-                    // Only new timers or effects can move the next due time earlier.
                     if wake {
-                        self.notify.notify_one();
-                        if let Ok(listeners) = self.listeners.lock() {
-                            for l in listeners.iter() {
-                                l.notify_one();
-                            }
-                        }
+                        self.wake();
                     }
                     return Ok(value);
                 }
             }
         }
+    }
+
+    /// Tells the scheduler and the listeners to look at the next due time again (only new
+    /// timers or effects can move it earlier).
+    fn wake(&self) {
+        self.notify.notify_one();
+        if let Ok(listeners) = self.listeners.lock() {
+            for l in listeners.iter() {
+                l.notify_one();
+            }
+        }
+    }
+
+    /// Runs `count` operations in one transaction (one commit), each under its own savepoint
+    /// ([`Store::group`]): one that fails is undone alone. An operation that meets a
+    /// concurrent writer ([`Error::Conflict`]) reports it instead of being retried.
+    fn write_group<T>(
+        &self,
+        count: usize,
+        mut f: impl FnMut(usize, &mut Core<'_>) -> Result<T>,
+    ) -> Result<Vec<Result<T>>> {
+        let now = self.clock.now();
+        let mut wake = false;
+        let results = self.store.group(count, &mut |i, tx| {
+            let mut core = Core {
+                tx,
+                config: &self.config,
+                plans: &self.plans,
+                now,
+                budget: self.config.max_automatic_steps,
+                wake: false,
+            };
+            let value = f(i, &mut core)?;
+            wake |= core.wake;
+            Ok(value)
+        })?;
+        if wake {
+            self.wake();
+        }
+        Ok(results)
+    }
+
+    /// Applies many operations in one transaction, so that they cost one commit (one fsync on
+    /// SQLite) instead of one each. Each operation is isolated by a savepoint: one that fails
+    /// changes nothing and does not undo the others. Returns each operation's result, in
+    /// order; the outer error means the transaction itself failed and nothing was applied.
+    pub fn batch(&self, operations: &[Operation]) -> Result<Vec<Result<Applied>>> {
+        self.write_group(operations.len(), |i, core| match operations.get(i) {
+            Some(op) => core.apply(op),
+            None => Err(Error::Store(format!("no operation {i} in the batch"))),
+        })
     }
 
     fn read<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
@@ -341,41 +456,7 @@ impl<S: Store> Engine<S> {
 
     /// Starts a process by hand.
     pub fn start(&self, request: &StartRequest) -> Result<InstanceId> {
-        self.write(|core| {
-            if let Some(key) = &request.idempotency_key
-                && let Some(id) = core.tx.key(&format!("start/{key}"))?
-            {
-                return id
-                    .parse()
-                    .map_err(|_| Error::Store(format!("bad start key value `{id}`")));
-            }
-            let plan = core.current_plan()?;
-            let template = plan
-                .template(&request.template)
-                .ok_or_else(|| Error::UnknownTemplate(request.template.clone()))?;
-            core.user(&plan, &request.started_by)?;
-            let controller = match &template.controller {
-                Controller::Starter => Some(Contact::User(request.started_by.clone())),
-                Controller::User(u) => Some(Contact::User(u.clone())),
-                Controller::Email(e) => Some(Contact::Email(e.clone())),
-            };
-            let id = core.start_instance(
-                &plan,
-                template,
-                &request.owner,
-                request.links.clone(),
-                StartedBy::User {
-                    user: request.started_by.clone(),
-                },
-                controller,
-                None,
-                request.email.clone(),
-            )?;
-            if let Some(key) = &request.idempotency_key {
-                core.tx.put_key(&format!("start/{key}"), &id.to_string())?;
-            }
-            Ok(id)
-        })
+        self.write(|core| core.op_start(request))
     }
 
     /// Completes an active manual step (a decision needs `input.answer`, a manual write
@@ -387,149 +468,27 @@ impl<S: Store> Engine<S> {
         by: &str,
         input: &StepInput,
     ) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            let mut row = core.active_row(instance, step)?;
-            if let (Action::Task { .. }, Some(task)) = (&spec.action, row.task) {
-                return Err(Error::WaitsForTask {
-                    name: spec.name.clone(),
-                    task,
-                });
-            }
-            let answer = match core.perform(&plan, template, &mut inst, &mut row, Some(input))? {
-                Outcome::Continue(answer) => answer,
-                // Done by hand, a step sends nothing and waits for nothing.
-                Outcome::Waiting => None,
-                Outcome::Stopped => {
-                    core.put_done(&mut row, StepState::Cancelled, None)?;
-                    return core.save(&mut inst);
-                }
-            };
-            core.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_complete_step(instance, step, by, input))
     }
 
     /// Completes a task; the task step waiting for it completes with it.
     pub fn complete_task(&self, task: u64, by: &str) -> Result<()> {
-        self.write(|core| {
-            let mut artefact = core
-                .tx
-                .artefact(task)?
-                .filter(|a| a.kind == ArtefactKind::Task)
-                .ok_or(Error::UnknownTask(task))?;
-            if artefact.done {
-                return Err(Error::InvalidInput(format!("task {task} is already done")));
-            }
-            let (mut inst, plan) = core.running(artefact.instance)?;
-            let template = core.template(&plan, &inst)?;
-            let row = core.active_row(inst.id, artefact.step)?;
-            if row.task != Some(task) {
-                return Err(Error::StepNotActive {
-                    instance: inst.id,
-                    step: artefact.step,
-                    state: "waiting for another task".into(),
-                });
-            }
-            artefact.done = true;
-            core.tx.put_artefact(&artefact)?;
-            core.audit(
-                Some(inst.id),
-                Some(row.index),
-                by,
-                "task_done",
-                &task.to_string(),
-            )?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_complete_task(task, by))
     }
 
     /// Decides a decision from a signed e-mail link.
     pub fn decide_by_token(&self, token: &str) -> Result<()> {
-        let decided = DecisionToken::verify(token, &self.config.decision_secret, self.clock.now())?;
-        self.write(|core| {
-            let (mut inst, plan) = core.running(decided.instance)?;
-            let template = core.template(&plan, &inst)?;
-            let row = core.active_row(inst.id, decided.step)?;
-            if row.visit != decided.visit {
-                return Err(Error::StepNotActive {
-                    instance: inst.id,
-                    step: decided.step,
-                    state: "decided already (the link is for an earlier visit)".into(),
-                });
-            }
-            let who = row.responsible.clone().unwrap_or_else(|| "system".into());
-            core.audit(
-                Some(inst.id),
-                Some(row.index),
-                &who,
-                "decided_by_link",
-                if decided.answer { "yes" } else { "no" },
-            )?;
-            core.finish_step(
-                &plan,
-                template,
-                &mut inst,
-                row,
-                StepState::Done,
-                Some(decided.answer),
-            )?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_decide(token))
     }
 
     /// Skips a step (only steps the template allows to skip); the controller is e-mailed.
     pub fn skip(&self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            let row = core
-                .tx
-                .steps(instance)?
-                .into_iter()
-                .find(|r| r.index == step)
-                .filter(|r| matches!(r.state, StepState::Active | StepState::Scheduled { .. }))
-                .ok_or_else(|| Error::StepNotActive {
-                    instance,
-                    step,
-                    state: "not reached or finished".into(),
-                })?;
-            if !spec.skippable || matches!(spec.action, Action::Task { .. }) {
-                return Err(Error::NotSkippable {
-                    name: spec.name.clone(),
-                });
-            }
-            core.audit(Some(instance), Some(step), by, "step_skipped", &spec.name)?;
-            let subject = format!(
-                "Step `{}` of process {} ({}) was skipped by {by}",
-                spec.name, inst.id, inst.template
-            );
-            let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
-            core.email_controller(&plan, &inst, &subject, &key)?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_skip(instance, step, by))
     }
 
     /// Cancels a running process; the controller is told when the template says so.
     pub fn cancel(&self, instance: InstanceId, by: &str) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            core.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_cancel(instance, by))
     }
 
     /// Gives a step to another user, for this step only or for it and all following ones. A
@@ -542,50 +501,7 @@ impl<S: Store> Engine<S> {
         this_and_following: bool,
         by: &str,
     ) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            core.user(&plan, user)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            if this_and_following && matches!(spec.action, Action::Task { .. }) {
-                return Err(Error::TaskStepFollowing {
-                    name: spec.name.clone(),
-                });
-            }
-            let targets = if this_and_following {
-                reachable(template, step)
-            } else {
-                vec![step]
-            };
-            for s in &targets {
-                inst.responsible_overrides.insert(*s, user.to_string());
-            }
-            let current = core.tx.steps(instance)?.into_iter().find(|r| {
-                r.index == step
-                    && matches!(r.state, StepState::Active | StepState::Scheduled { .. })
-            });
-            if let Some(mut row) = current {
-                core.move_step(&mut row, user)?;
-            }
-            core.audit(
-                Some(instance),
-                Some(step),
-                by,
-                "reassigned",
-                &format!(
-                    "to {user}{}",
-                    if this_and_following {
-                        " (this and following steps)"
-                    } else {
-                        ""
-                    }
-                ),
-            )?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_reassign(instance, step, user, this_and_following, by))
     }
 
     /// Gives a task to another user; its step follows.
@@ -692,35 +608,53 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Fires every timer due now, in order of due time; returns how many fired.
+    /// Fires every timer due now, in order of due time; returns how many fired. Up to
+    /// [`FIRE_BATCH`] timers are claimed and fired in one transaction, each under its own
+    /// savepoint: a timer whose step fails is dropped with a `timer_failed` audit entry
+    /// instead of blocking (or undoing) the others.
     pub fn fire_due(&self) -> Result<usize> {
         let mut fired = 0;
         loop {
             let now = self.clock.now();
             let lease_until = now + self.config.lease;
             let worker = self.config.worker.clone();
-            let batch = self.write(|core| core.tx.claim_due(now, &worker, lease_until, 64))?;
-            if batch.is_empty() {
+            let mut claimed = 0;
+            self.write(|core| {
+                let batch = core.tx.claim_due(now, &worker, lease_until, FIRE_BATCH)?;
+                claimed = batch.len();
+                for timer in &batch {
+                    let fire = isolated(core.tx, &mut |tx| {
+                        let mut step = Core {
+                            tx,
+                            config: core.config,
+                            plans: core.plans,
+                            now: core.now,
+                            budget: core.config.max_automatic_steps,
+                            wake: false,
+                        };
+                        step.fire_timer(timer)?;
+                        Ok(step.wake)
+                    })?;
+                    match fire {
+                        Ok(wake) => core.wake |= wake,
+                        Err(error) => {
+                            core.tx.delete_timer(timer.id)?;
+                            core.audit(
+                                Some(timer.instance),
+                                Some(timer.step),
+                                "system",
+                                "timer_failed",
+                                &error.to_string(),
+                            )?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            if claimed == 0 {
                 return Ok(fired);
             }
-            for timer in batch {
-                let result = self.write(|core| core.fire_timer(&timer));
-                if let Err(error) = result {
-                    // A timer that cannot be processed must not block the others: record why
-                    // and drop it.
-                    self.write(|core| {
-                        core.tx.delete_timer(timer.id)?;
-                        core.audit(
-                            Some(timer.instance),
-                            Some(timer.step),
-                            "system",
-                            "timer_failed",
-                            &error.to_string(),
-                        )
-                    })?;
-                }
-                fired += 1;
-            }
+            fired += claimed;
         }
     }
 
@@ -742,10 +676,13 @@ impl<S: Store> Engine<S> {
     pub fn dispatch(&self, connector: &dyn Connector) -> Result<usize> {
         let mut delivered = 0;
         loop {
-            let claimed = self.claim_effects(64, self.config.lease)?;
+            let claimed = self.claim_effects(DISPATCH_BATCH, self.config.lease)?;
             if claimed.is_empty() {
                 return Ok(delivered);
             }
+            // The attempts of one claim are recorded in one commit; a crash before it hands
+            // the effects out again with the same keys (at least once).
+            let mut reports = Vec::with_capacity(claimed.len());
             for effect in claimed {
                 let started = std::time::Instant::now();
                 let started_at = self.clock.now();
@@ -759,17 +696,18 @@ impl<S: Store> Engine<S> {
                         error,
                     },
                 };
-                self.record_attempt(
+                reports.push((
                     effect.id,
-                    &AttemptReport {
+                    AttemptReport {
                         started_at,
                         status: None,
                         latency: started.elapsed(),
                         excerpt: None,
                         result,
                     },
-                )?;
+                ));
             }
+            self.record_attempts(&reports)?;
         }
     }
 
@@ -1115,6 +1053,256 @@ struct Core<'a> {
 }
 
 impl Core<'_> {
+    /// Applies one operation of a batch.
+    fn apply(&mut self, op: &Operation) -> Result<Applied> {
+        match op {
+            Operation::Start(request) => return self.op_start(request).map(Applied::Started),
+            Operation::CompleteStep {
+                instance,
+                step,
+                by,
+                input,
+            } => self.op_complete_step(*instance, *step, by, input)?,
+            Operation::CompleteTask { task, by } => self.op_complete_task(*task, by)?,
+            Operation::DecideByToken(token) => self.op_decide(token)?,
+            Operation::Skip { instance, step, by } => self.op_skip(*instance, *step, by)?,
+            Operation::Cancel { instance, by } => self.op_cancel(*instance, by)?,
+            Operation::PutRecord(record) => self.tx.put_record(record)?,
+            Operation::RecordEvent { event, occurrence } => {
+                let plan = self.current_plan()?;
+                return self
+                    .record_event(&plan, event, occurrence, None)
+                    .map(Applied::Triggered);
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    fn op_start(&mut self, request: &StartRequest) -> Result<InstanceId> {
+        if let Some(key) = &request.idempotency_key
+            && let Some(id) = self.tx.key(&format!("start/{key}"))?
+        {
+            return id
+                .parse()
+                .map_err(|_| Error::Store(format!("bad start key value `{id}`")));
+        }
+        let plan = self.current_plan()?;
+        let template = plan
+            .template(&request.template)
+            .ok_or_else(|| Error::UnknownTemplate(request.template.clone()))?;
+        self.user(&plan, &request.started_by)?;
+        let controller = match &template.controller {
+            Controller::Starter => Some(Contact::User(request.started_by.clone())),
+            Controller::User(u) => Some(Contact::User(u.clone())),
+            Controller::Email(e) => Some(Contact::Email(e.clone())),
+        };
+        let id = self.start_instance(
+            &plan,
+            template,
+            &request.owner,
+            request.links.clone(),
+            StartedBy::User {
+                user: request.started_by.clone(),
+            },
+            controller,
+            None,
+            request.email.clone(),
+        )?;
+        if let Some(key) = &request.idempotency_key {
+            self.tx.put_key(&format!("start/{key}"), &id.to_string())?;
+        }
+        Ok(id)
+    }
+
+    fn op_complete_step(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        by: &str,
+        input: &StepInput,
+    ) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        let mut row = self.active_row(instance, step)?;
+        if let (Action::Task { .. }, Some(task)) = (&spec.action, row.task) {
+            return Err(Error::WaitsForTask {
+                name: spec.name.clone(),
+                task,
+            });
+        }
+        let answer = match self.perform(&plan, template, &mut inst, &mut row, Some(input))? {
+            Outcome::Continue(answer) => answer,
+            // Done by hand, a step sends nothing and waits for nothing.
+            Outcome::Waiting => None,
+            Outcome::Stopped => {
+                self.put_done(&mut row, StepState::Cancelled, None)?;
+                return self.save(&mut inst);
+            }
+        };
+        self.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
+        self.save(&mut inst)
+    }
+
+    fn op_complete_task(&mut self, task: u64, by: &str) -> Result<()> {
+        let mut artefact = self
+            .tx
+            .artefact(task)?
+            .filter(|a| a.kind == ArtefactKind::Task)
+            .ok_or(Error::UnknownTask(task))?;
+        if artefact.done {
+            return Err(Error::InvalidInput(format!("task {task} is already done")));
+        }
+        let (mut inst, plan) = self.running(artefact.instance)?;
+        let template = self.template(&plan, &inst)?;
+        let row = self.active_row(inst.id, artefact.step)?;
+        if row.task != Some(task) {
+            return Err(Error::StepNotActive {
+                instance: inst.id,
+                step: artefact.step,
+                state: "waiting for another task".into(),
+            });
+        }
+        artefact.done = true;
+        self.tx.put_artefact(&artefact)?;
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            by,
+            "task_done",
+            &task.to_string(),
+        )?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
+        self.save(&mut inst)
+    }
+
+    fn op_skip(&mut self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        let row = self
+            .tx
+            .steps(instance)?
+            .into_iter()
+            .find(|r| r.index == step)
+            .filter(|r| matches!(r.state, StepState::Active | StepState::Scheduled { .. }))
+            .ok_or_else(|| Error::StepNotActive {
+                instance,
+                step,
+                state: "not reached or finished".into(),
+            })?;
+        if !spec.skippable || matches!(spec.action, Action::Task { .. }) {
+            return Err(Error::NotSkippable {
+                name: spec.name.clone(),
+            });
+        }
+        self.audit(Some(instance), Some(step), by, "step_skipped", &spec.name)?;
+        let subject = format!(
+            "Step `{}` of process {} ({}) was skipped by {by}",
+            spec.name, inst.id, inst.template
+        );
+        let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
+        self.email_controller(&plan, &inst, &subject, &key)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
+        self.save(&mut inst)
+    }
+
+    fn op_cancel(&mut self, instance: InstanceId, by: &str) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        self.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
+        self.save(&mut inst)
+    }
+
+    fn op_reassign(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        user: &str,
+        this_and_following: bool,
+        by: &str,
+    ) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        self.user(&plan, user)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        if this_and_following && matches!(spec.action, Action::Task { .. }) {
+            return Err(Error::TaskStepFollowing {
+                name: spec.name.clone(),
+            });
+        }
+        let targets = if this_and_following {
+            reachable(template, step)
+        } else {
+            vec![step]
+        };
+        for s in &targets {
+            inst.responsible_overrides.insert(*s, user.to_string());
+        }
+        let current = self.tx.steps(instance)?.into_iter().find(|r| {
+            r.index == step && matches!(r.state, StepState::Active | StepState::Scheduled { .. })
+        });
+        if let Some(mut row) = current {
+            self.move_step(&mut row, user)?;
+        }
+        self.audit(
+            Some(instance),
+            Some(step),
+            by,
+            "reassigned",
+            &format!(
+                "to {user}{}",
+                if this_and_following {
+                    " (this and following steps)"
+                } else {
+                    ""
+                }
+            ),
+        )?;
+        self.save(&mut inst)
+    }
+
+    fn op_decide(&mut self, token: &str) -> Result<()> {
+        let decided = DecisionToken::verify(token, &self.config.decision_secret, self.now)?;
+        let (mut inst, plan) = self.running(decided.instance)?;
+        let template = self.template(&plan, &inst)?;
+        let row = self.active_row(inst.id, decided.step)?;
+        if row.visit != decided.visit {
+            return Err(Error::StepNotActive {
+                instance: inst.id,
+                step: decided.step,
+                state: "decided already (the link is for an earlier visit)".into(),
+            });
+        }
+        let who = row.responsible.clone().unwrap_or_else(|| "system".into());
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            &who,
+            "decided_by_link",
+            if decided.answer { "yes" } else { "no" },
+        )?;
+        self.finish_step(
+            &plan,
+            template,
+            &mut inst,
+            row,
+            StepState::Done,
+            Some(decided.answer),
+        )?;
+        self.save(&mut inst)
+    }
+
     fn plan(&mut self, hash: &str) -> Result<Arc<Plan>> {
         if let Some(p) = self.plans.lock().ok().and_then(|m| m.get(hash).cloned()) {
             return Ok(p);

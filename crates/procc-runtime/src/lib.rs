@@ -66,7 +66,8 @@ mod token;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use effects::{AttemptReport, AttemptResult, Connector, RecordingConnector, endpoint_of};
 pub use engine::{
-    Engine, EngineConfig, InboxEntry, InstanceView, RecordEvent, StartRequest, StepInput, ViewOf,
+    Applied, Engine, EngineConfig, InboxEntry, InstanceView, Operation, RecordEvent, StartRequest,
+    StepInput, ViewOf,
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};

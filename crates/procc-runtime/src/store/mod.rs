@@ -8,7 +8,10 @@
 //!   [`Error::Conflict`](crate::Error::Conflict) on a stale write (the engine retries the whole
 //!   operation);
 //! - due timers are claimed with a lease ([`Tx::claim_due`]): a timer claimed by a worker is
-//!   not handed to another until the lease runs out, so a crashed worker's timers come back.
+//!   not handed to another until the lease runs out, so a crashed worker's timers come back;
+//! - [`Store::group`] puts many operations in one transaction (one commit, one fsync), each
+//!   under a savepoint ([`Tx::savepoint`]) so that one failing operation does not undo the
+//!   others.
 
 mod memory;
 mod sqlite;
@@ -26,10 +29,51 @@ use crate::model::*;
 pub trait Store: Send + Sync {
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back on `Err`.
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T>;
+
+    /// Runs `count` operations in one transaction (one commit), each under its own savepoint:
+    /// an operation that fails is undone alone and the others stay. Returns each operation's
+    /// result in order; fails as a whole only when the transaction itself fails.
+    fn group<T>(
+        &self,
+        count: usize,
+        op: &mut dyn FnMut(usize, &mut dyn Tx) -> Result<T>,
+    ) -> Result<Vec<Result<T>>> {
+        self.transaction(&mut |tx| {
+            let mut results = Vec::with_capacity(count);
+            for i in 0..count {
+                results.push(isolated(tx, &mut |tx| op(i, tx))?);
+            }
+            Ok(results)
+        })
+    }
+}
+
+/// Runs `f` under a savepoint of `tx`: when it fails, what it did is undone and the
+/// transaction goes on. The outer `Result` is the store's own failure (the transaction is
+/// lost); the inner one is `f`'s.
+pub(crate) fn isolated<T>(
+    tx: &mut dyn Tx,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<Result<T>> {
+    tx.savepoint()?;
+    let result = f(tx);
+    match &result {
+        Ok(_) => tx.release_savepoint()?,
+        Err(_) => tx.rollback_to_savepoint()?,
+    }
+    Ok(result)
 }
 
 /// The operations inside a transaction.
 pub trait Tx {
+    /// Marks a point this transaction can go back to without giving up the rest; savepoints
+    /// nest.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Forgets the last savepoint, keeping what was done since.
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes everything since the last savepoint and forgets it.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
+
     /// The next number of a named sequence (1, 2, 3, ...).
     fn next_id(&mut self, sequence: &str) -> Result<u64>;
 

@@ -57,6 +57,9 @@ CREATE INDEX attempts_effect ON attempts (effect, id);
 ALTER TABLE outbox ADD COLUMN instance INTEGER;
 CREATE INDEX outbox_instance ON outbox (instance, id);
 "#,
+    r#"
+CREATE INDEX outbox_due ON outbox (pending, not_before);
+"#,
 ];
 
 /// A store in one SQLite file.
@@ -72,6 +75,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every hot statement is prepared once and taken from this cache afterwards.
+        conn.set_prepared_statement_cache_capacity(128);
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -162,12 +167,28 @@ fn module_name(m: Module) -> &'static str {
 }
 
 impl SqlTx<'_> {
+    /// Runs a statement from the connection's statement cache; the number of changed rows.
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> Result<usize> {
+        Ok(self.tx.prepare_cached(sql)?.execute(args)?)
+    }
+    /// The first column of the first row, if any, from a cached statement.
+    fn value<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(args, |r| r.get(0))
+            .optional()?)
+    }
     fn one<T: DeserializeOwned>(
         &self,
         sql: &str,
         args: impl rusqlite::Params,
     ) -> Result<Option<T>> {
-        let text: Option<String> = self.tx.query_row(sql, args, |r| r.get(0)).optional()?;
+        let text: Option<String> = self.value(sql, args)?;
         match text {
             Some(t) => Ok(Some(serde_json::from_str(&t)?)),
             None => Ok(None),
@@ -185,22 +206,33 @@ impl SqlTx<'_> {
 }
 
 impl Tx for SqlTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        // Savepoints of one name nest: `RELEASE` and `ROLLBACK TO` act on the latest.
+        self.exec("SAVEPOINT op", [])?;
+        Ok(())
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.exec("RELEASE op", [])?;
+        Ok(())
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.exec("ROLLBACK TO op", [])?;
+        self.exec("RELEASE op", [])?;
+        Ok(())
+    }
+
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        self.tx.execute(
+        let n: Option<i64> = self.value(
             "INSERT INTO sequences (name, value) VALUES (?1, 1)
-             ON CONFLICT (name) DO UPDATE SET value = value + 1",
+             ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
             params![sequence],
         )?;
-        let n: i64 = self.tx.query_row(
-            "SELECT value FROM sequences WHERE name = ?1",
-            params![sequence],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        n.map(|n| n as u64)
+            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` returned no value")))
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO plans (hash, seq, data) VALUES (?1, ?2, ?3)",
             params![row.hash, row.seq as i64, json(row)?],
         )?;
@@ -210,21 +242,14 @@ impl Tx for SqlTx<'_> {
         self.one("SELECT data FROM plans WHERE hash = ?1", params![hash])
     }
     fn current_plan_hash(&mut self) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT hash FROM plans ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.value("SELECT hash FROM plans ORDER BY seq DESC LIMIT 1", [])
     }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
         self.many("SELECT data FROM plans ORDER BY seq", [])
     }
 
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO instances (id, running, version, data) VALUES (?1, ?2, ?3, ?4)",
             params![
                 row.id as i64,
@@ -244,7 +269,7 @@ impl Tx for SqlTx<'_> {
     fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
         let old = row.version;
         row.version += 1;
-        let changed = self.tx.execute(
+        let changed = self.exec(
             "UPDATE instances SET running = ?2, version = ?3, data = ?4 WHERE id = ?1 AND version = ?5",
             params![
                 row.id as i64,
@@ -256,14 +281,10 @@ impl Tx for SqlTx<'_> {
         )?;
         if changed == 0 {
             row.version = old;
-            let exists: Option<i64> = self
-                .tx
-                .query_row(
-                    "SELECT id FROM instances WHERE id = ?1",
-                    params![row.id as i64],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let exists: Option<i64> = self.value(
+                "SELECT id FROM instances WHERE id = ?1",
+                params![row.id as i64],
+            )?;
             return Err(match exists {
                 Some(_) => Error::Conflict,
                 None => Error::UnknownInstance(row.id),
@@ -308,7 +329,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_step(&mut self, row: &StepRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO steps (instance, idx, data) VALUES (?1, ?2, ?3)",
             params![row.instance as i64, row.index, json(row)?],
         )?;
@@ -322,7 +343,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -337,17 +358,16 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
+        self.exec("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
         Ok(())
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
         match step {
-            Some(s) => self.tx.execute(
+            Some(s) => self.exec(
                 "DELETE FROM timers WHERE instance = ?1 AND step = ?2",
                 params![instance as i64, s],
             )?,
-            None => self.tx.execute(
+            None => self.exec(
                 "DELETE FROM timers WHERE instance = ?1",
                 params![instance as i64],
             )?,
@@ -401,7 +421,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO work_items (id, user, instance, open, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 row.id as i64,
@@ -430,7 +450,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO records (module, id, data) VALUES (?1, ?2, ?3)",
             params![module_name(row.module), row.id, json(row)?],
         )?;
@@ -450,7 +470,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO artefacts (id, instance, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.instance as i64, json(row)?],
         )?;
@@ -470,7 +490,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, instance, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -485,7 +505,7 @@ impl Tx for SqlTx<'_> {
         Ok(n == 1)
     }
     fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
             params![
                 row.id as i64,
@@ -516,7 +536,7 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO attempts (id, effect, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.effect as i64, json(row)?],
         )?;
@@ -529,16 +549,18 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self.tx.query_row(
+        // The `outbox_due` index (pending, not_before) answers this without a scan.
+        let at: Option<Option<i64>> = self.value(
             "SELECT MIN(not_before) FROM outbox WHERE pending = 1 AND not_before > ?1",
             params![ms(now)],
-            |r| r.get(0),
         )?;
-        Ok(at.and_then(DateTime::<Utc>::from_timestamp_millis))
+        Ok(at
+            .flatten()
+            .and_then(DateTime::<Utc>::from_timestamp_millis))
     }
 
     fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO audit (id, instance, data) VALUES (?1, ?2, ?3)",
             params![row.id as i64, row.instance.map(|i| i as i64), json(row)?],
         )?;
@@ -555,31 +577,22 @@ impl Tx for SqlTx<'_> {
     }
 
     fn key(&mut self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .query_row("SELECT value FROM keys WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        self.value("SELECT value FROM keys WHERE key = ?1", params![key])
     }
     fn put_key(&mut self, key: &str, value: &str) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT OR REPLACE INTO keys (key, value) VALUES (?1, ?2)",
             params![key, value],
         )?;
         Ok(())
     }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
-        self.tx.execute(
+        let n: Option<i64> = self.value(
             "INSERT INTO counters (key, value) VALUES (?1, 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+             ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
             params![key],
         )?;
-        let n: i64 = self.tx.query_row(
-            "SELECT value FROM counters WHERE key = ?1",
-            params![key],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        n.map(|n| n as u64)
+            .ok_or_else(|| Error::Store(format!("counter `{key}` returned no value")))
     }
 }

@@ -51,7 +51,7 @@ fn a_process_continues_after_reopening_the_file() {
     };
     // Reopened: the schema is not migrated twice, the timers are still there.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let engine = open(&path, &clock);
     let v = engine.instance(id).unwrap();
