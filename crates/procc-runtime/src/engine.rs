@@ -402,6 +402,9 @@ impl<S: Store> Engine<S> {
     /// changes nothing and does not undo the others. Returns each operation's result, in
     /// order; the outer error means the transaction itself failed and nothing was applied.
     pub fn batch(&self, operations: &[Operation]) -> Result<Vec<Result<Applied>>> {
+        if operations.is_empty() {
+            return Ok(Vec::new());
+        }
         self.write_group(operations.len(), |i, core| match operations.get(i) {
             Some(op) => core.apply(op),
             None => Err(Error::Store(format!("no operation {i} in the batch"))),

@@ -7,7 +7,8 @@
 //!   [`Engine::record_event`], [`Engine::daily_scan`], [`Engine::fire_due`], ...) is **one store
 //!   transaction** that changes the instance, its steps, timers and work items, writes the
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
-//!   [`Error`] and changes nothing.
+//!   [`Error`] and changes nothing. [`Engine::batch`] applies many operations in one
+//!   transaction (one commit), each isolated by a savepoint.
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
 //!   `synchronous=FULL`, ordered migrations at open) and [`MemoryStore`] (same semantics, for
 //!   simulation and tests). Instance rows carry a `version` checked on every update
