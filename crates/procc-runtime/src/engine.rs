@@ -727,7 +727,7 @@ impl<S: Store> Engine<S> {
             for mut effect in pending {
                 effect.attempts += 1;
                 effect.not_before = Some(core.now + lease);
-                core.tx.update_outbox(&effect)?;
+                core.tx.update_outbox(effect.clone())?;
                 let endpoint = endpoint_of(&effect);
                 match core.tx.key(&endpoint_key(&endpoint))? {
                     Some(reason) if !reason.is_empty() => {
@@ -782,7 +782,7 @@ impl<S: Store> Engine<S> {
                 row.attempts = row.attempts.saturating_sub(1);
                 row.not_before = Some(at);
                 core.wake = true;
-                core.tx.update_outbox(&row)?;
+                core.tx.update_outbox(row)?;
             }
             Ok(())
         })
@@ -1362,7 +1362,7 @@ impl Core<'_> {
         detail: &str,
     ) -> Result<()> {
         let id = self.tx.next_id("audit")?;
-        self.tx.insert_audit(&AuditRow {
+        self.tx.insert_audit(AuditRow {
             id,
             at: self.now,
             instance,
@@ -1411,7 +1411,7 @@ impl Core<'_> {
             .and_then(serde_json::Value::as_u64)
             .or(origin.map(|o| o.instance));
         let id = self.tx.next_id("outbox")?;
-        self.tx.insert_outbox(&OutboxRow {
+        self.tx.insert_outbox(OutboxRow {
             id,
             kind,
             to: to.to_string(),
@@ -1444,7 +1444,7 @@ impl Core<'_> {
             AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
         };
         let id = self.tx.next_id("attempt")?;
-        self.tx.insert_attempt(&AttemptRow {
+        self.tx.insert_attempt(AttemptRow {
             id,
             effect,
             number: row.attempts,
@@ -1463,8 +1463,9 @@ impl Core<'_> {
             AttemptResult::Delivered => {
                 row.delivered_at = Some(self.now);
                 row.last_error = None;
-                self.tx.update_outbox(&row)?;
-                if let Some(origin) = row.origin {
+                let origin = row.origin;
+                self.tx.update_outbox(row)?;
+                if let Some(origin) = origin {
                     self.effect_delivered(origin)?;
                 }
             }
@@ -1472,7 +1473,7 @@ impl Core<'_> {
                 row.not_before = Some(*at);
                 row.last_error = Some(error.clone());
                 self.wake = true;
-                self.tx.update_outbox(&row)?;
+                self.tx.update_outbox(row)?;
             }
             AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
                 if let AttemptResult::Gone { .. } = &report.result {
@@ -1482,7 +1483,7 @@ impl Core<'_> {
                 }
                 row.failed_at = Some(self.now);
                 row.last_error = Some(error.clone());
-                self.tx.update_outbox(&row)?;
+                self.tx.update_outbox(row.clone())?;
                 self.effect_failed(&row, error)?;
             }
         }

@@ -109,7 +109,8 @@ impl Indexes {
 
 #[derive(Default)]
 struct State {
-    sequences: BTreeMap<String, u64>,
+    /// Named sequences: a handful, looked up by a short scan (no key to allocate per id).
+    sequences: Vec<(String, u64)>,
     plans: BTreeMap<String, PlanRow>,
     instances: BTreeMap<InstanceId, InstanceRow>,
     steps: BTreeMap<(InstanceId, StepIndex), StepRow>,
@@ -187,8 +188,13 @@ impl State {
 
     fn undo(&mut self, entry: Undo) {
         match entry {
-            Undo::Sequence(k, v) => {
-                set(&mut self.sequences, k, v);
+            Undo::SequenceAt(position, value) => {
+                if let Some(entry) = self.sequences.get_mut(position) {
+                    entry.1 = value;
+                }
+            }
+            Undo::SequenceNew => {
+                self.sequences.pop();
             }
             Undo::Plan(k, v) => {
                 self.set_plan(k, v.map(|b| *b));
@@ -234,7 +240,10 @@ impl State {
 /// How to put back what one write replaced (`None`: the key did not exist). Rows are boxed
 /// so that the log's entries stay small.
 enum Undo {
-    Sequence(String, Option<u64>),
+    /// The sequence at this position had this value.
+    SequenceAt(usize, u64),
+    /// The last sequence was new.
+    SequenceNew,
     Plan(String, Option<Box<PlanRow>>),
     Instance(InstanceId, Option<Box<InstanceRow>>),
     Step((InstanceId, StepIndex), Option<Box<StepRow>>),
@@ -387,9 +396,21 @@ impl Tx for MemTx<'_> {
     }
 
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        let n = self.state.sequences.get(sequence).copied().unwrap_or(0) + 1;
-        put!(self, sequences, Sequence, sequence.to_string(), n);
-        Ok(n)
+        let sequences = &mut self.state.sequences;
+        let position = match sequences.iter().position(|(name, _)| name == sequence) {
+            Some(position) => position,
+            None => {
+                sequences.push((sequence.to_string(), 0));
+                self.undo.push(Undo::SequenceNew);
+                sequences.len() - 1
+            }
+        };
+        let entry = sequences
+            .get_mut(position)
+            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` vanished")))?;
+        self.undo.push(Undo::SequenceAt(position, entry.1));
+        entry.1 += 1;
+        Ok(entry.1)
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
@@ -626,7 +647,7 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         if self.state.outbox_keys.contains_key(&row.idempotency_key) {
             return Ok(false);
         }
@@ -637,11 +658,11 @@ impl Tx for MemTx<'_> {
             row.idempotency_key.clone(),
             row.id
         );
-        put_indexed!(self, set_outbox, Outbox, row.id, Some(row.clone()));
+        put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(true)
     }
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
-        put_indexed!(self, set_outbox, Outbox, row.id, Some(row.clone()));
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
+        put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(())
     }
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
@@ -673,8 +694,8 @@ impl Tx for MemTx<'_> {
             .filter_map(|id| self.state.outbox.get(&id).cloned())
             .collect())
     }
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
-        put_indexed!(self, set_attempt, Attempt, row.id, Some(row.clone()));
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
+        put_indexed!(self, set_attempt, Attempt, row.id, Some(row));
         Ok(())
     }
     fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>> {
@@ -692,8 +713,8 @@ impl Tx for MemTx<'_> {
             .map(|(at, _)| *at))
     }
 
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
-        self.state.push_audit(row.clone());
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
+        self.state.push_audit(row);
         self.undo.push(Undo::Audit);
         Ok(())
     }

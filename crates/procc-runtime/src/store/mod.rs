@@ -148,9 +148,10 @@ pub trait Tx {
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>>;
 
     /// Adds an effect unless one with the same idempotency key exists; whether it was added.
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool>;
+    /// (By value: a new row moves into a store that keeps rows, without a copy.)
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool>;
     /// Updates an outbox row (delivery state).
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()>;
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()>;
     /// Undelivered effects whose time has come, by id.
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
     /// The whole outbox, by id.
@@ -160,14 +161,14 @@ pub trait Tx {
     /// The effects of an instance, by id.
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>>;
     /// Logs a delivery attempt.
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()>;
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()>;
     /// The delivery attempts of an effect, in order.
     fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>>;
     /// The earliest future `not_before` of an undelivered effect (when to wake the dispatcher).
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
 
     /// Appends to the audit history.
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()>;
     /// The audit history of an instance (or all of it), in order.
     fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>>;
 

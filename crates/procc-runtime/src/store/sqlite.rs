@@ -489,7 +489,7 @@ impl Tx for SqlTx<'_> {
         )
     }
 
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         let n = self.exec(
             "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, instance, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -499,19 +499,19 @@ impl Tx for SqlTx<'_> {
                 row.is_pending(),
                 row.not_before.map(ms),
                 row.instance.map(|i| i as i64),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(n == 1)
     }
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
         self.exec(
             "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
             params![
                 row.id as i64,
                 row.is_pending(),
                 row.not_before.map(ms),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(())
@@ -535,10 +535,10 @@ impl Tx for SqlTx<'_> {
             params![instance as i64],
         )
     }
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
         self.exec(
             "INSERT INTO attempts (id, effect, data) VALUES (?1, ?2, ?3)",
-            params![row.id as i64, row.effect as i64, json(row)?],
+            params![row.id as i64, row.effect as i64, json(&row)?],
         )?;
         Ok(())
     }
@@ -559,10 +559,10 @@ impl Tx for SqlTx<'_> {
             .and_then(DateTime::<Utc>::from_timestamp_millis))
     }
 
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
         self.exec(
             "INSERT INTO audit (id, instance, data) VALUES (?1, ?2, ?3)",
-            params![row.id as i64, row.instance.map(|i| i as i64), json(row)?],
+            params![row.id as i64, row.instance.map(|i| i as i64), json(&row)?],
         )?;
         Ok(())
     }

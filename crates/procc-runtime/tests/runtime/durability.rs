@@ -252,7 +252,7 @@ fn rolls_back<S: Store>(store: &S) {
         tx.put_key("k", "v")?;
         tx.bump_counter("c")?;
         tx.put_record(&RecordRow::new(procc_plan::Module::Address, "A9"))?;
-        tx.insert_audit(&AuditRow {
+        tx.insert_audit(AuditRow {
             id: 1,
             at: t0(),
             instance: None,

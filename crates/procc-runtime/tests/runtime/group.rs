@@ -48,7 +48,7 @@ on_both_stores!(a_group_keeps_the_operations_that_succeed, small(), |h| {
         .store()
         .group(3, &mut |i, tx| {
             tx.put_key(&format!("op{i}"), "written")?;
-            tx.insert_audit(&AuditRow {
+            tx.insert_audit(AuditRow {
                 id: 1000 + i as u64,
                 at: t0(),
                 instance: None,

@@ -105,7 +105,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
             String::new()
         }
         7 => {
-            let added = tx.insert_outbox(&OutboxRow {
+            let added = tx.insert_outbox(OutboxRow {
                 id: fresh,
                 kind: EffectKind::Email,
                 to: "anna@example.org".into(),
@@ -129,9 +129,9 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 row.not_before = rng.maybe_minute(60);
                 row.delivered_at = rng.maybe_minute(30);
                 row.failed_at = rng.maybe_minute(10);
-                tx.update_outbox(&row)?;
+                tx.update_outbox(row.clone())?;
                 if rng.chance(50) {
-                    tx.insert_attempt(&AttemptRow {
+                    tx.insert_attempt(AttemptRow {
                         id: fresh,
                         effect: row.id,
                         number: 1,
@@ -148,7 +148,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
             String::new()
         }
         _ => {
-            tx.insert_audit(&AuditRow {
+            tx.insert_audit(AuditRow {
                 id: fresh,
                 at: t0(),
                 instance: rng.chance(70).then_some(instance),
