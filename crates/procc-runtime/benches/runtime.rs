@@ -34,6 +34,11 @@ use procc_plan::{Module, Plan, Template};
 use procc_runtime::*;
 use serde_json::{Value, json};
 
+/// The allocator of the `procc` binary, which runs this engine in `procc run` and `procc serve`:
+/// measured with the allocator it runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
 }
