@@ -1566,11 +1566,8 @@ impl Core<'_> {
         if !inst.status.is_running() {
             return Ok(None);
         }
-        let row = self.tx.steps(inst.id)?.into_iter().find(|r| {
-            r.index == origin.step
-                && r.visit == origin.visit
-                && r.state == StepState::Active
-                && r.degraded.is_none()
+        let row = self.tx.step(inst.id, origin.step)?.filter(|r| {
+            r.visit == origin.visit && r.state == StepState::Active && r.degraded.is_none()
         });
         let Some(row) = row else {
             return Ok(None);
@@ -1630,11 +1627,7 @@ impl Core<'_> {
     }
 
     fn active_row(&mut self, instance: InstanceId, step: StepIndex) -> Result<StepRow> {
-        let row = self
-            .tx
-            .steps(instance)?
-            .into_iter()
-            .find(|r| r.index == step);
+        let row = self.tx.step(instance, step)?;
         match row {
             Some(r) if r.state == StepState::Active => Ok(r),
             Some(r) => Err(Error::StepNotActive {
@@ -1802,12 +1795,7 @@ impl Core<'_> {
                 instance: inst.id,
                 step: index,
             })?;
-        let visit = self
-            .tx
-            .steps(inst.id)?
-            .iter()
-            .find(|r| r.index == index)
-            .map_or(1, |r| r.visit + 1);
+        let visit = self.tx.step(inst.id, index)?.map_or(1, |r| r.visit + 1);
         let mut row = StepRow {
             instance: inst.id,
             index,
@@ -2242,9 +2230,8 @@ impl Core<'_> {
         let template = self.template(&plan, &inst)?;
         let Some(mut row) = self
             .tx
-            .steps(inst.id)?
-            .into_iter()
-            .find(|r| r.index == timer.step && r.visit == timer.visit)
+            .step(inst.id, timer.step)?
+            .filter(|r| r.visit == timer.visit)
         else {
             return Ok(());
         };

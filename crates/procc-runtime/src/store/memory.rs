@@ -323,7 +323,8 @@ impl Store for MemoryStore {
             .map_err(|_| Error::Store("memory store poisoned".into()))?;
         let mut tx = MemTx {
             state: &mut state,
-            undo: Vec::new(),
+            // An operation writes a few dozen rows: start big enough not to grow.
+            undo: Vec::with_capacity(64),
             savepoints: Vec::new(),
         };
         let result = f(&mut tx);
@@ -499,6 +500,10 @@ impl Tx for MemTx<'_> {
             .range((instance, 0)..=(instance, StepIndex::MAX))
             .map(|(_, s)| s.clone())
             .collect())
+    }
+
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        Ok(self.state.steps.get(&(instance, index)).cloned())
     }
 
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {

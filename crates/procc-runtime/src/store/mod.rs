@@ -102,6 +102,8 @@ pub trait Tx {
     fn put_step(&mut self, row: &StepRow) -> Result<()>;
     /// The step rows of an instance, by index.
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
+    /// One step row of an instance (without reading the others).
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>>;
 
     /// Inserts a timer.
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()>;

@@ -342,6 +342,13 @@ impl Tx for SqlTx<'_> {
         )
     }
 
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        self.one(
+            "SELECT data FROM steps WHERE instance = ?1 AND idx = ?2",
+            params![instance as i64, index],
+        )
+    }
+
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
