@@ -8,7 +8,7 @@
 //! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
 //! indexes from a full scan and compares.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -33,7 +33,8 @@ struct Indexes {
     /// Timers by (instance, step, id).
     timers_of: BTreeSet<(InstanceId, StepIndex, u64)>,
     /// Open work items by (user, id).
-    open_work_by_user: BTreeSet<(String, u64)>,
+    /// (A map of sets rather than a set of pairs: no user name is copied per work item.)
+    open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
     /// Open work items by id.
     open_work: BTreeSet<u64>,
     /// Work items by (instance, id).
@@ -49,7 +50,8 @@ struct Indexes {
     /// Attempts by (effect, id).
     attempts_of: BTreeSet<(u64, u64)>,
     /// Audit rows by (instance, position in the history).
-    audit_of: BTreeSet<(InstanceId, usize)>,
+    /// (Positions only grow, and undo removes the last one: a list per instance is enough.)
+    audit_of: HashMap<InstanceId, Vec<usize>>,
 }
 
 fn toggle<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
@@ -78,7 +80,19 @@ impl Indexes {
     }
     fn work_item(&mut self, w: &WorkItemRow, add: bool) {
         if w.done_at.is_none() {
-            toggle(&mut self.open_work_by_user, (w.user.clone(), w.id), add);
+            match self.open_work_by_user.get_mut(w.user.as_str()) {
+                Some(ids) => {
+                    toggle(ids, w.id, add);
+                    if ids.is_empty() {
+                        self.open_work_by_user.remove(w.user.as_str());
+                    }
+                }
+                None if add => {
+                    self.open_work_by_user
+                        .insert(w.user.clone(), BTreeSet::from([w.id]));
+                }
+                None => {}
+            }
             toggle(&mut self.open_work, w.id, add);
         }
         toggle(&mut self.work_of, (w.instance, w.id), add);
@@ -102,7 +116,14 @@ impl Indexes {
     }
     fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
         if let Some(i) = a.instance {
-            toggle(&mut self.audit_of, (i, position), add);
+            if add {
+                self.audit_of.entry(i).or_default().push(position);
+            } else if let Some(positions) = self.audit_of.get_mut(&i) {
+                positions.retain(|p| *p != position);
+                if positions.is_empty() {
+                    self.audit_of.remove(&i);
+                }
+            }
         }
     }
 }
@@ -600,8 +621,10 @@ impl Tx for MemTx<'_> {
         Ok(match user {
             Some(u) => ix
                 .open_work_by_user
-                .range((u.to_string(), 0)..=(u.to_string(), u64::MAX))
-                .filter_map(|(_, id)| items.get(id).cloned())
+                .get(u)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| items.get(id).cloned())
                 .collect(),
             None => ix
                 .open_work
@@ -730,8 +753,10 @@ impl Tx for MemTx<'_> {
                 .state
                 .ix
                 .audit_of
-                .range((i, 0)..=(i, usize::MAX))
-                .filter_map(|(_, position)| audit.get(*position).cloned())
+                .get(&i)
+                .into_iter()
+                .flatten()
+                .filter_map(|position| audit.get(*position).cloned())
                 .collect(),
             None => audit.clone(),
         })
