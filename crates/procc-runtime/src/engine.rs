@@ -1646,11 +1646,7 @@ impl Core<'_> {
     /// Writes the instance with its status recomputed.
     fn save(&mut self, inst: &mut InstanceRow) -> Result<()> {
         if inst.status.is_running() {
-            let due = self
-                .tx
-                .steps(inst.id)?
-                .iter()
-                .any(|s| s.state == StepState::Active);
+            let due = self.tx.has_active_step(inst.id)?;
             inst.status = if due {
                 InstanceStatus::RunningDue
             } else {

@@ -523,6 +523,13 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
+    fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
+        Ok(self
+            .state
+            .steps
+            .range((instance, 0)..=(instance, StepIndex::MAX))
+            .any(|(_, s)| s.state == StepState::Active))
+    }
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
         Ok(self.state.steps.get(&(instance, index)).cloned())
     }

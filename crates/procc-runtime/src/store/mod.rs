@@ -104,6 +104,14 @@ pub trait Tx {
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
     /// One step row of an instance (without reading the others).
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>>;
+    /// Whether a step of the instance is active (waits for a person). A store that can answer
+    /// without copying the rows overrides this.
+    fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
+        Ok(self
+            .steps(instance)?
+            .iter()
+            .any(|s| s.state == StepState::Active))
+    }
 
     /// Inserts a timer.
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()>;
