@@ -157,15 +157,21 @@ fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<
 }
 
 /// A `set_*` function for a table with indexes: the old row's entries leave the indexes
-/// before the new row's enter (they may be the same entries).
+/// before the new row's enter (they may be the same entries). `$same` tells whether two rows
+/// of the same key have the same index entries: most updates (an instance saved, an effect
+/// delivered) leave them alone, and then the indexes are not touched.
 macro_rules! indexed_set {
-    ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident) => {
+    ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident, $same:expr) => {
         fn $name(&mut self, key: $key, row: Option<$row>) -> Option<$row> {
-            if let Some(old) = self.$table.get(&key) {
-                self.ix.$index(old, false);
-            }
-            if let Some(new) = &row {
-                self.ix.$index(new, true);
+            let old = self.$table.get(&key);
+            let same: fn(&$row, &$row) -> bool = $same;
+            if !matches!((old, &row), (Some(old), Some(new)) if same(old, new)) {
+                if let Some(old) = old {
+                    self.ix.$index(old, false);
+                }
+                if let Some(new) = &row {
+                    self.ix.$index(new, true);
+                }
             }
             set(&mut self.$table, key, row)
         }
@@ -173,13 +179,44 @@ macro_rules! indexed_set {
 }
 
 impl State {
-    indexed_set!(set_plan, plans, String, PlanRow, plan);
-    indexed_set!(set_instance, instances, InstanceId, InstanceRow, instance);
-    indexed_set!(set_timer, timers, u64, TimerRow, timer);
-    indexed_set!(set_work_item, work_items, u64, WorkItemRow, work_item);
-    indexed_set!(set_artefact, artefacts, u64, ArtefactRow, artefact);
-    indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox);
-    indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt);
+    indexed_set!(set_plan, plans, String, PlanRow, plan, |a, b| a.seq
+        == b.seq);
+    indexed_set!(
+        set_instance,
+        instances,
+        InstanceId,
+        InstanceRow,
+        instance,
+        |a, b| a.status.is_running() == b.status.is_running()
+    );
+    indexed_set!(set_timer, timers, u64, TimerRow, timer, |a, b| {
+        (a.due_at, a.lease_until, a.instance, a.step)
+            == (b.due_at, b.lease_until, b.instance, b.step)
+    });
+    indexed_set!(
+        set_work_item,
+        work_items,
+        u64,
+        WorkItemRow,
+        work_item,
+        |a, b| {
+            (&a.user, a.done_at.is_none(), a.instance) == (&b.user, b.done_at.is_none(), b.instance)
+        }
+    );
+    indexed_set!(
+        set_artefact,
+        artefacts,
+        u64,
+        ArtefactRow,
+        artefact,
+        |a, b| { a.instance == b.instance }
+    );
+    indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox, |a, b| {
+        (a.is_pending(), a.not_before, a.instance) == (b.is_pending(), b.not_before, b.instance)
+    });
+    indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt, |a, b| {
+        a.effect == b.effect
+    });
 
     fn push_audit(&mut self, row: AuditRow) {
         self.ix.audit(&row, self.audit.len(), true);
