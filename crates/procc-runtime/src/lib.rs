@@ -7,7 +7,8 @@
 //!   [`Engine::record_event`], [`Engine::daily_scan`], [`Engine::fire_due`], ...) is **one store
 //!   transaction** that changes the instance, its steps, timers and work items, writes the
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
-//!   [`Error`] and changes nothing.
+//!   [`Error`] and changes nothing. [`Engine::batch`] applies many operations in one
+//!   transaction (one commit), each isolated by a savepoint.
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
 //!   `synchronous=FULL`, ordered migrations at open), [`PostgresStore`] (several workers on
 //!   one database: serializable transactions, timers and effects claimed with
@@ -68,7 +69,8 @@ mod token;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use effects::{AttemptReport, AttemptResult, Connector, RecordingConnector, endpoint_of};
 pub use engine::{
-    Engine, EngineConfig, InboxEntry, InstanceView, RecordEvent, StartRequest, StepInput, ViewOf,
+    Applied, Engine, EngineConfig, InboxEntry, InstanceView, Operation, RecordEvent, StartRequest,
+    StepInput, ViewOf,
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};

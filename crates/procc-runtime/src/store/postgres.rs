@@ -385,6 +385,21 @@ impl PgTx<'_> {
 }
 
 impl Tx for PgTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        // Savepoints of one name nest: `RELEASE` and `ROLLBACK TO` act on the latest.
+        self.tx.batch_execute("SAVEPOINT op")?;
+        Ok(())
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.tx.batch_execute("RELEASE SAVEPOINT op")?;
+        Ok(())
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.tx
+            .batch_execute("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op")?;
+        Ok(())
+    }
+
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
         let name = match sequence {
             "instance" => "seq_instance",
@@ -515,6 +530,13 @@ impl Tx for PgTx<'_> {
         self.many(
             "SELECT data FROM steps WHERE instance = $1 ORDER BY idx",
             &[&(instance as i64)],
+        )
+    }
+
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        self.one(
+            "SELECT data FROM steps WHERE instance = $1 AND idx = $2",
+            &[&(instance as i64), &i64::from(index)],
         )
     }
 
@@ -671,7 +693,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         let n = self.execute(
             "INSERT INTO outbox (id, key, pending, not_before, instance, data)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
@@ -681,20 +703,20 @@ impl Tx for PgTx<'_> {
                 &row.is_pending(),
                 &row.not_before.map(ms),
                 &row.instance.map(|i| i as i64),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         self.wake |= n == 1;
         Ok(n == 1)
     }
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
         self.execute(
             "UPDATE outbox SET pending = $2, not_before = $3, data = $4 WHERE id = $1",
             &[
                 &(row.id as i64),
                 &row.is_pending(),
                 &row.not_before.map(ms),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         self.wake |= row.is_pending();
@@ -721,10 +743,10 @@ impl Tx for PgTx<'_> {
             &[&(instance as i64)],
         )
     }
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
         self.execute(
             "INSERT INTO attempts (id, effect, data) VALUES ($1, $2, $3)",
-            &[&(row.id as i64), &(row.effect as i64), &json(row)?],
+            &[&(row.id as i64), &(row.effect as i64), &json(&row)?],
         )?;
         Ok(())
     }
@@ -742,13 +764,13 @@ impl Tx for PgTx<'_> {
         Ok(time(row.and_then(|r| r.get(0))))
     }
 
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
         self.execute(
             "INSERT INTO audit (id, instance, data) VALUES ($1, $2, $3)",
             &[
                 &(row.id as i64),
                 &row.instance.map(|i| i as i64),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         Ok(())

@@ -51,7 +51,7 @@ fn a_process_continues_after_reopening_the_file() {
     };
     // Reopened: the schema is not migrated twice, the timers are still there.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let engine = open(&path, &clock);
     let v = engine.instance(id).unwrap();
@@ -252,7 +252,7 @@ fn rolls_back<S: Store>(store: &S) {
         tx.put_key("k", "v")?;
         tx.bump_counter("c")?;
         tx.put_record(&RecordRow::new(procc_plan::Module::Address, "A9"))?;
-        tx.insert_audit(&AuditRow {
+        tx.insert_audit(AuditRow {
             id: 1,
             at: t0(),
             instance: None,

@@ -10,6 +10,8 @@ mod durability;
 mod example;
 mod fixtures;
 mod flow;
+mod group;
+mod indexes;
 mod invalid;
 mod scheduler;
 mod time;
