@@ -118,8 +118,10 @@ pub(crate) enum Database<'a> {
 
 impl Database<'_> {
     /// Opens the store (bringing its schema up to date) and makes the engine's settings:
-    /// the decision-link secret, and for PostgreSQL this process's lease name.
-    pub(crate) fn open(&self) -> Result<(AnyStore, EngineConfig), UsageError> {
+    /// the decision-link secret, and for PostgreSQL this process's lease name. A process that
+    /// runs processes (`signs_links`) on PostgreSQL needs the secret all workers share; an
+    /// operator command (tokens, endpoints) does not.
+    pub(crate) fn open(&self, signs_links: bool) -> Result<(AnyStore, EngineConfig), UsageError> {
         match self {
             Database::Sqlite(path) => {
                 let store = SqliteStore::open(path).map_err(|e| {
@@ -135,20 +137,24 @@ impl Database<'_> {
                 Ok((AnyStore::Sqlite(store), config))
             }
             Database::Postgres(url) => {
+                // Every worker must sign and check decision links with the same secret.
+                let secret = match std::env::var("PROCC_DECISION_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                {
+                    Some(secret) => secret.into_bytes(),
+                    None if signs_links => {
+                        return Err(UsageError::new(
+                            "workers on PostgreSQL share the decision-link secret: set PROCC_DECISION_SECRET (the same value for every worker)",
+                        ));
+                    }
+                    None => Vec::new(),
+                };
                 let store = PostgresStore::open(url).map_err(|e| {
                     UsageError::new(format!("cannot open the PostgreSQL database: {e}"))
                 })?;
-                // Every worker must sign and check decision links with the same secret.
-                let secret = std::env::var("PROCC_DECISION_SECRET")
-                    .ok()
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| {
-                        UsageError::new(
-                            "workers on PostgreSQL share the decision-link secret: set PROCC_DECISION_SECRET (the same value for every worker)",
-                        )
-                    })?;
                 let config = EngineConfig {
-                    decision_secret: secret.into_bytes(),
+                    decision_secret: secret,
                     worker: worker_name(),
                     ..EngineConfig::default()
                 };
@@ -190,7 +196,7 @@ pub(crate) fn run(
     effects: Option<&Path>,
     delivery: DeliveryConfig,
 ) -> Result<u8, UsageError> {
-    let (store, config) = db.open()?;
+    let (store, config) = db.open(true)?;
     let place = db.describe(&config);
     let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
     let _listener = hear_other_workers(&engine)?;

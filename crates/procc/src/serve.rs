@@ -30,8 +30,12 @@ pub(crate) struct ServeOptions<'a> {
     pub(crate) delivery: DeliveryConfig,
 }
 
-fn open_engine(db: &Database<'_>, public_url: &str) -> Result<Arc<ServerEngine>, UsageError> {
-    let (store, mut config) = db.open()?;
+fn open_engine(
+    db: &Database<'_>,
+    public_url: &str,
+    signs_links: bool,
+) -> Result<Arc<ServerEngine>, UsageError> {
+    let (store, mut config) = db.open(signs_links)?;
     config.decision_base_url = format!("{}/decide", public_url.trim_end_matches('/'));
     Ok(Arc::new(Engine::new(store, Arc::new(SystemClock), config)))
 }
@@ -54,7 +58,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let engine = open_engine(&options.db, &public_url)?;
+    let engine = open_engine(&options.db, &public_url, true)?;
     let _listener = hear_other_workers(&engine)?;
     let hash = engine
         .deploy(plan)
@@ -141,7 +145,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
 
 /// Makes a token for a user of the plan deployed in `db` and prints it.
 pub(crate) fn create_token(db: Database<'_>, user: &str) -> Result<u8, UsageError> {
-    let engine = open_engine(&db, "http://localhost")?;
+    let engine = open_engine(&db, "http://localhost", false)?;
     let token = procc_server::auth::create_token(&engine, user)
         .map_err(|e| UsageError::new(format!("cannot make a token: {}", e.message)))?;
     println!("{token}");
@@ -150,7 +154,7 @@ pub(crate) fn create_token(db: Database<'_>, user: &str) -> Result<u8, UsageErro
 
 /// Revokes a token.
 pub(crate) fn revoke_token(db: Database<'_>, token: &str) -> Result<u8, UsageError> {
-    let engine = open_engine(&db, "http://localhost")?;
+    let engine = open_engine(&db, "http://localhost", false)?;
     let revoked = procc_server::auth::revoke_token(&engine, token)
         .map_err(|e| UsageError::new(format!("cannot revoke the token: {}", e.message)))?;
     if revoked {
@@ -171,7 +175,7 @@ fn existing_engine(db: Database<'_>) -> Result<Arc<ServerEngine>, UsageError> {
                 .with_help("name the database of `procc run` or `procc serve` with --db FILE"),
         );
     }
-    open_engine(&db, "http://localhost")
+    open_engine(&db, "http://localhost", false)
 }
 
 /// Prints the disabled endpoints, one a line with the answer they were disabled for.

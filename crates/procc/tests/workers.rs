@@ -253,7 +253,7 @@ fn serve_and_run_share_one_postgres_database() {
     let token = Command::new(env!("CARGO_BIN_EXE_procc"))
         .args(["token", "create", "k.schmidt"])
         .env("PROCC_POSTGRES", &url)
-        .env("PROCC_DECISION_SECRET", "a secret all workers share")
+        .env_remove("PROCC_DECISION_SECRET")
         .output()
         .expect("procc token runs");
     assert!(token.status.success(), "{token:?}");
@@ -271,4 +271,27 @@ fn serve_and_run_share_one_postgres_database() {
         assert!(status.contains(" 201 "), "{status}");
     }
     delivered_once(&engine, dir.path(), vec![server, runner], count);
+}
+
+#[test]
+fn a_postgres_worker_without_the_shared_secret_is_refused_before_it_connects() {
+    let (dir, schema, url) = setup("secret");
+    let out = Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(["run", "--plan", "plan.json", "--postgres", &url])
+        .env_remove("PROCC_DECISION_SECRET")
+        .current_dir(dir.path())
+        .output()
+        .expect("procc runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("set PROCC_DECISION_SECRET"), "{stderr}");
+    let mut admin =
+        postgres::Client::connect(&postgres_url(), postgres::NoTls).expect("PostgreSQL is up");
+    let tables = admin
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
+            &[&schema.0],
+        )
+        .expect("the catalog answers");
+    assert_eq!(tables.get::<_, i64>(0), 0, "nothing was created");
 }
