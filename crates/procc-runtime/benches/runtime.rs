@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo bench -p procc-runtime --bench runtime -- [--instances N] [--sqlite-instances N]
-//!     [--waiting N] [--timers N] [--dir DIR] [--group N] [--only small,durable,memory,sqlite]
+//!     [--waiting N] [--timers N] [--dir DIR] [--group N]
+//!     [--only small,durable,postgres,memory,sqlite]
 //! ```
 //!
 //! `--group N` applies starts (also of the waiting instances) and completions in batches of N operations ([`Engine::batch`]:
@@ -12,6 +13,7 @@
 //!    e-mail, automatic decision, task with a 3-day deadline that e-mails the controller,
 //!    end), with the memory store and with SQLite. Half the tasks are done after a day, half
 //!    after four days (their deadline rung fired); every effect is delivered.
+//!    `postgres` runs the same on PostgreSQL (`--sqlite-instances` of them).
 //! 2. Durable transactions per second on SQLite (one engine operation is one commit), next to
 //!    the raw `write + fdatasync` rate of the same folder.
 //! 3. Memory (memory store) and disk (SQLite) per waiting instance, at `--waiting` instances
@@ -543,6 +545,23 @@ fn main() {
     }
     if run("durable") {
         durable_transactions(&dir, sqlite_instances, group);
+    }
+    if run("postgres") {
+        // A schema of its own on the machine's server (`PROCC_TEST_POSTGRES` names another),
+        // dropped afterwards.
+        let url = std::env::var("PROCC_TEST_POSTGRES")
+            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+        let schema = format!("procc_bench_{}", std::process::id());
+        small_process(
+            "PostgreSQL",
+            PostgresStore::open_schema(&url, &schema).unwrap(),
+            sqlite_instances,
+            group,
+        );
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
     }
     if run("memory") {
         let (engine, clock) = waiting("memory store", MemoryStore::new(), waiting_n, None, group);
