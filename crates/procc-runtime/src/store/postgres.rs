@@ -97,6 +97,8 @@ impl Drop for PostgresStore {
 
 struct Connection {
     client: Client,
+    /// The server stopped answering on this connection: open a new one.
+    lost: bool,
     /// Prepared statements by their text: preparing costs a round trip.
     statements: HashMap<&'static str, Statement>,
 }
@@ -144,6 +146,7 @@ impl PostgresStore {
             config,
             conn: Mutex::new(Some(Connection {
                 client,
+                lost: false,
                 statements: HashMap::new(),
             })),
         })
@@ -165,25 +168,36 @@ impl PostgresStore {
     /// [`Listener`] is dropped. Without it a worker learns of other workers' timers only when
     /// it next wakes for its own.
     pub fn listen(&self, wake: impl Fn() + Send + 'static) -> Result<Listener> {
-        let mut client = self.config.connect(NoTls)?;
-        client.batch_execute(&format!("LISTEN {WAKE_CHANNEL}"))?;
+        let config = self.config.clone();
+        let mut client = listening(&config)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("procc-pg-listen".into())
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
-                    let mut notifications = client.notifications();
-                    // The timeout lets the thread notice that it was asked to stop.
-                    let heard = match notifications.timeout_iter(Duration::from_secs(1)).next() {
-                        Ok(heard) => heard.is_some(),
-                        Err(_) => return,
+                    // `None`: the connection was lost.
+                    let heard = {
+                        let mut notifications = client.notifications();
+                        // The timeout lets the thread notice that it was asked to stop.
+                        let first = notifications.timeout_iter(Duration::from_secs(1)).next();
+                        // Many commits are one wake-up: the scheduler reads all due work.
+                        let mut pending = notifications.iter();
+                        while let Ok(Some(_)) = pending.next() {}
+                        first.ok().map(|n| n.is_some())
                     };
-                    // Many commits are one wake-up: the scheduler reads all due work anyway.
-                    let mut pending = notifications.iter();
-                    while let Ok(Some(_)) = pending.next() {}
-                    if heard {
-                        wake();
+                    match heard {
+                        Some(true) => wake(),
+                        Some(false) => {}
+                        None => {
+                            // A restarted server: listen again as soon as it answers, and
+                            // look for work missed meanwhile.
+                            std::thread::sleep(Duration::from_secs(1));
+                            if let Ok(again) = listening(&config) {
+                                client = again;
+                                wake();
+                            }
+                        }
                     }
                 }
             })
@@ -204,12 +218,20 @@ impl PostgresStore {
         let conn = slot
             .as_mut()
             .ok_or_else(|| Error::Store("the postgres store is closed".into()))?;
-        if conn.client.is_closed() {
+        if conn.lost || conn.client.is_closed() {
             conn.client = self.config.connect(NoTls)?;
+            conn.lost = false;
             conn.statements.clear();
         }
         f(conn)
     }
+}
+
+/// A connection that listens on the wake-up channel.
+fn listening(config: &Config) -> Result<Client> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!("LISTEN {WAKE_CHANNEL}"))?;
+    Ok(client)
 }
 
 /// A thread that wakes a worker when other workers commit timers or effects; stops (and
@@ -265,8 +287,27 @@ impl From<postgres::Error> for Error {
             {
                 Error::Conflict
             }
-            _ => Error::Store(e.to_string()),
+            // `Display` of a server error says only "db error": name the server's message.
+            _ => match e.as_db_error() {
+                Some(db) => Error::Store(format!(
+                    "PostgreSQL: {} ({})",
+                    db.message(),
+                    db.code().code()
+                )),
+                None => Error::Store(format!("PostgreSQL: {e}")),
+            },
         }
+    }
+}
+
+/// Whether the connection is gone (dropped, or the server shut it down), as opposed to a
+/// statement that failed on a working connection.
+fn connection_lost(e: &postgres::Error) -> bool {
+    match e.code() {
+        // Class 08: connection exception; class 57: operator intervention (shutdown,
+        // terminated backend).
+        Some(code) => code.code().starts_with("08") || code.code().starts_with("57"),
+        None => e.as_db_error().is_none(),
     }
 }
 
@@ -282,7 +323,11 @@ impl Store for PostgresStore {
 impl PostgresStore {
     fn run<T>(&self, read_only: bool, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
         self.with_connection(|conn| {
-            let Connection { client, statements } = conn;
+            let Connection {
+                client,
+                statements,
+                lost,
+            } = conn;
             // Readers take a snapshot (REPEATABLE READ): consistent, and outside the conflict
             // detection of serializable writers, so a long listing never aborts a worker.
             let isolation = if read_only {
@@ -290,11 +335,21 @@ impl PostgresStore {
             } else {
                 IsolationLevel::Serializable
             };
-            let tx = client
+            let started = client
                 .build_transaction()
                 .isolation_level(isolation)
                 .read_only(read_only)
-                .start()?;
+                .start();
+            let tx = match started {
+                Ok(tx) => tx,
+                // The server dropped the connection (a restart) and nothing has happened yet:
+                // the engine runs the operation again, and this store connects anew.
+                Err(e) if connection_lost(&e) => {
+                    *lost = true;
+                    return Err(Error::Conflict);
+                }
+                Err(e) => return Err(e.into()),
+            };
             let mut ptx = PgTx {
                 tx,
                 statements,

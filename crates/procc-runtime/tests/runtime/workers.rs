@@ -143,3 +143,41 @@ fn a_commit_of_one_worker_wakes_the_listener_of_another() {
         .expect("worker b hears of worker a's timer");
     drop(listener);
 }
+
+#[test]
+fn a_worker_goes_on_after_the_server_dropped_its_connections() {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    // Worker b's connections carry a name of their own, so that only they are cut.
+    let url = format!("{} application_name={}", postgres_url(), schema.name);
+    let b = Engine::new(
+        PostgresStore::open_schema(&url, &schema.name).unwrap(),
+        Arc::new(clock.clone()),
+        config(),
+    );
+    a.deploy(&small()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _listener = b
+        .store()
+        .listen(move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+    let mut admin = postgres::Client::connect(&postgres_url(), postgres::NoTls).unwrap();
+    let cut = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&schema.name],
+        )
+        .unwrap();
+    assert_eq!(cut.len(), 2, "b's store and its listener");
+    // The next operation meets the dropped connection, connects again and succeeds.
+    let id = start(&b, "deadline");
+    assert_eq!(b.instance(id).unwrap().instance.id, id);
+    // The listener connected again too: b hears a's next commit.
+    while rx.try_recv().is_ok() {}
+    start(&a, "hours");
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("worker b hears worker a again");
+}
