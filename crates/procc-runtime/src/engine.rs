@@ -640,6 +640,9 @@ impl<S: Store> Engine<S> {
                     })?;
                     match fire {
                         Ok(wake) => core.wake |= wake,
+                        // Another worker changed the instance: the whole transaction runs
+                        // again (claiming afresh) rather than dropping the timer.
+                        Err(Error::Conflict) => return Err(Error::Conflict),
                         Err(error) => {
                             core.tx.delete_timer(timer.id)?;
                             core.audit(
