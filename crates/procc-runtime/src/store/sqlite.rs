@@ -131,8 +131,23 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 impl Store for SqliteStore {
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(TransactionBehavior::Immediate, f)
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        // A reader takes no write lock: in WAL mode it reads a snapshot while another
+        // process on the same file writes.
+        self.run(TransactionBehavior::Deferred, f)
+    }
+}
+
+impl SqliteStore {
+    fn run<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(behavior)?;
         let mut stx = SqlTx { tx: &tx };
         let result = f(&mut stx);
         match result {
