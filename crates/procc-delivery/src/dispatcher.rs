@@ -94,68 +94,78 @@ impl<S: Store + 'static> Dispatcher<S> {
     async fn pump(&self, shutdown: impl Future<Output = ()>, until_idle: bool) -> Result<usize> {
         let wake = self.engine.subscribe();
         let (results, mut inbox) = mpsc::unbounded_channel::<(u64, AttemptReport)>();
-        let engine = self.engine.clone();
-        let in_flight = self.in_flight.clone();
-        let settled = self.settled.clone();
-        let recorder = tokio::spawn(async move {
-            while let Some(first) = inbox.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match inbox.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
-                }
-                let n = batch.len();
-                let engine = engine.clone();
-                let recorded = tokio::task::spawn_blocking(move || engine.record_attempts(&batch))
-                    .await
-                    .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
-                    .and_then(|r| r);
-                in_flight.fetch_sub(n, Ordering::SeqCst);
-                settled.notify_one();
-                recorded?;
-            }
-            Ok::<(), Error>(())
-        });
         tokio::pin!(shutdown);
         let mut attempts = 0;
+        // Results of finished attempts, recorded in the same commit as the next claim.
+        let mut finished: Vec<(u64, AttemptReport)> = Vec::new();
         // The next due time, asked for again when nothing is in flight or a write added
         // effects or retries (claims only push due times back, to the end of their lease).
         let mut next = None;
         let mut stale = true;
+        let mut stopping = false;
         let mut last_claim = Instant::now();
         let outcome = loop {
-            if recorder.is_finished() {
-                break Ok(());
+            while finished.len() < BATCH {
+                match inbox.try_recv() {
+                    Ok(r) => finished.push(r),
+                    Err(_) => break,
+                }
             }
-            let free = self.global.available_permits().min(BATCH);
-            let busy = self.in_flight.load(Ordering::SeqCst) > 0;
-            let grouping = busy && free < self.group && last_claim.elapsed() < GROUP_WAIT;
-            let claimed = if free > 0 && !grouping {
-                last_claim = Instant::now();
+            let free = if stopping {
+                0
+            } else {
+                self.global.available_permits().min(BATCH)
+            };
+            let running = self.in_flight.load(Ordering::SeqCst) > finished.len();
+            let grouping = running && free < self.group && last_claim.elapsed() < GROUP_WAIT;
+            let want = if grouping { 0 } else { free };
+            let claimed = if want > 0 || !finished.is_empty() {
+                if want > 0 {
+                    last_claim = Instant::now();
+                }
+                let batch = std::mem::take(&mut finished);
+                let recorded = batch.len();
                 let engine = self.engine.clone();
                 let lease = self.lease;
-                match tokio::task::spawn_blocking(move || engine.claim_effects(free, lease)).await {
-                    Ok(Ok(c)) => c,
+                let turn = tokio::task::spawn_blocking(move || {
+                    engine.record_and_claim(&batch, want, lease)
+                })
+                .await;
+                match turn {
+                    Ok(Ok(c)) => {
+                        // Out of flight only once committed: see `idle` below.
+                        self.in_flight.fetch_sub(recorded, Ordering::SeqCst);
+                        c
+                    }
                     Ok(Err(e)) => break Err(e),
-                    Err(e) => break Err(Error::Store(format!("claiming failed: {e}"))),
+                    Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 }
             } else {
                 Vec::new()
             };
-            let full = free > 0 && claimed.len() == free;
+            let full = want > 0 && claimed.len() == want;
             for effect in claimed {
                 attempts += 1;
                 self.start(effect, results.clone());
             }
-            if full {
+            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+            if stopping {
+                if idle {
+                    break Ok(());
+                }
+                // Let the attempts in flight finish and be recorded.
+                tokio::select! {
+                    r = inbox.recv() => finished.extend(r),
+                    _ = self.settled.notified() => {}
+                }
+                continue;
+            }
+            if full || !inbox.is_empty() {
                 continue;
             }
             // Read before asking for the next due time: an attempt is counted out of flight
             // only after its result is committed, so a count of zero read here means that
             // every retry it scheduled is visible to the query below.
-            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
             if idle || stale {
                 let engine = self.engine.clone();
                 next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
@@ -184,17 +194,12 @@ impl<S: Store + 'static> Dispatcher<S> {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = wake.notified() => stale = true,
+                r = inbox.recv() => finished.extend(r),
                 _ = self.settled.notified() => {}
-                _ = &mut shutdown => break Ok(()),
+                _ = &mut shutdown => stopping = true,
             }
         };
-        // Let the attempts in flight finish and be recorded.
-        drop(results);
-        let recorded = recorder
-            .await
-            .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
-            .and_then(|r| r);
-        outcome.and(recorded).map(|()| attempts)
+        outcome.map(|()| attempts)
     }
 
     fn endpoint(&self, key: String) -> Arc<Semaphore> {
