@@ -19,9 +19,9 @@ const BUSY_PAUSE: chrono::Duration = chrono::Duration::milliseconds(200);
 /// Attempts recorded in one commit at most.
 const BATCH: usize = 512;
 
-/// How long free slots may wait to be claimed together while attempts are in flight: claiming
-/// a group costs one commit instead of one per slot, and a slow receiver delays other
-/// deliveries by at most this.
+/// How long a turn (recording finished attempts and claiming free slots, one commit) may wait
+/// for a group of free slots while attempts are in flight: a group costs one commit instead of
+/// one per slot, and a slow receiver delays other deliveries by at most this.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
 
 /// Delivers an engine's outbox with a [`Deliverer`].
@@ -103,7 +103,7 @@ impl<S: Store + 'static> Dispatcher<S> {
         let mut next = None;
         let mut stale = true;
         let mut stopping = false;
-        let mut last_claim = Instant::now();
+        let mut last_turn = Instant::now();
         let outcome = loop {
             while finished.len() < BATCH {
                 match inbox.try_recv() {
@@ -116,13 +116,14 @@ impl<S: Store + 'static> Dispatcher<S> {
             } else {
                 self.global.available_permits().min(BATCH)
             };
+            // While attempts run, a turn waits (briefly) until a group of slots is free: the
+            // results that arrive meanwhile are recorded with it, in the same commit.
             let running = self.in_flight.load(Ordering::SeqCst) > finished.len();
-            let grouping = running && free < self.group && last_claim.elapsed() < GROUP_WAIT;
+            let grouping =
+                !stopping && running && free < self.group && last_turn.elapsed() < GROUP_WAIT;
             let want = if grouping { 0 } else { free };
-            let claimed = if want > 0 || !finished.is_empty() {
-                if want > 0 {
-                    last_claim = Instant::now();
-                }
+            let claimed = if !grouping && (want > 0 || !finished.is_empty()) {
+                last_turn = Instant::now();
                 let batch = std::mem::take(&mut finished);
                 let recorded = batch.len();
                 let engine = self.engine.clone();
@@ -189,7 +190,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                 })
                 .unwrap_or(Duration::from_secs(3600));
             if grouping {
-                wait = wait.min(GROUP_WAIT);
+                wait = wait.min(GROUP_WAIT.saturating_sub(last_turn.elapsed()));
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
