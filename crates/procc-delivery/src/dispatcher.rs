@@ -129,16 +129,23 @@ impl<S: Store + 'static> Dispatcher<S> {
                 let engine = self.engine.clone();
                 let lease = self.lease;
                 let turn = tokio::task::spawn_blocking(move || {
-                    engine.record_and_claim(&batch, want, lease)
+                    let result = engine.record_and_claim(&batch, want, lease);
+                    (batch, result)
                 })
                 .await;
                 match turn {
-                    Ok(Ok(c)) => {
+                    Ok((_, Ok(c))) => {
                         // Out of flight only once committed: see `idle` below.
                         self.in_flight.fetch_sub(recorded, Ordering::SeqCst);
                         c
                     }
-                    Ok(Err(e)) => break Err(e),
+                    // Other workers on a shared database kept winning: nothing was recorded
+                    // or claimed; the results are recorded again soon.
+                    Ok((batch, Err(Error::Conflict))) => {
+                        finished = batch;
+                        Vec::new()
+                    }
+                    Ok((_, Err(e))) => break Err(e),
                     Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 }
             } else {
@@ -158,6 +165,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                 tokio::select! {
                     r = inbox.recv() => finished.extend(r),
                     _ = self.settled.notified() => {}
+                    _ = tokio::time::sleep(GROUP_WAIT), if !finished.is_empty() => {}
                 }
                 continue;
             }
@@ -191,6 +199,9 @@ impl<S: Store + 'static> Dispatcher<S> {
                 .unwrap_or(Duration::from_secs(3600));
             if grouping {
                 wait = wait.min(GROUP_WAIT.saturating_sub(last_turn.elapsed()));
+            }
+            if !finished.is_empty() {
+                wait = wait.min(GROUP_WAIT);
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

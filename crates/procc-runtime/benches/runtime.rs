@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo bench -p procc-runtime --bench runtime -- [--instances N] [--sqlite-instances N]
-//!     [--waiting N] [--timers N] [--dir DIR]
+//!     [--waiting N] [--timers N] [--dir DIR] [--group N]
+//!     [--only small,durable,postgres,memory,sqlite]
 //! ```
+//!
+//! `--group N` applies starts (also of the waiting instances) and completions in batches of N operations ([`Engine::batch`]:
+//! one transaction, one commit each) instead of one transaction each.
 //!
 //! 1. Instances per second to completion on a virtual clock of a small process (automatic
 //!    e-mail, automatic decision, task with a 3-day deadline that e-mails the controller,
 //!    end), with the memory store and with SQLite. Half the tasks are done after a day, half
 //!    after four days (their deadline rung fired); every effect is delivered.
+//!    `postgres` runs the same on PostgreSQL (`--sqlite-instances` of them).
 //! 2. Durable transactions per second on SQLite (one engine operation is one commit), next to
 //!    the raw `write + fdatasync` rate of the same folder.
 //! 3. Memory (memory store) and disk (SQLite) per waiting instance, at `--waiting` instances
@@ -30,6 +35,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use procc_plan::{Module, Plan, Template};
 use procc_runtime::*;
 use serde_json::{Value, json};
+
+/// The allocator of the `procc` binary, which runs this engine in `procc run` and `procc serve`:
+/// measured with the allocator it runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
@@ -215,10 +225,10 @@ impl Clock for BenchClock {
 }
 
 fn rate(n: usize, secs: f64) -> String {
-    group((n as f64 / secs).round() as u64)
+    thousands((n as f64 / secs).round() as u64)
 }
 
-fn group(n: u64) -> String {
+fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -230,31 +240,59 @@ fn group(n: u64) -> String {
     out
 }
 
+/// Applies operations in batches of `group` (one commit each), or one by one when `group` is 1.
+fn apply<S: Store>(engine: &Engine<S>, ops: Vec<Operation>, group: usize) {
+    for chunk in ops.chunks(group.max(1)) {
+        for result in engine.batch(chunk).unwrap() {
+            result.unwrap();
+        }
+    }
+}
+
+fn complete(task: u64) -> Operation {
+    Operation::CompleteTask {
+        task,
+        by: "j.becker".into(),
+    }
+}
+
 /// 1. The small process to completion.
-fn small_process<S: Store>(label: &str, store: S, n: usize) {
+fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
     let clock = VirtualClock::new(t0());
     let engine = Engine::new(store, Arc::new(clock.clone()), EngineConfig::default());
     setup(&engine);
     let connector = CountingConnector::default();
     let audit_before = engine.audit().unwrap().len();
     let started = Instant::now();
-    for _ in 0..n {
-        engine.start(&request("small")).unwrap();
+    if group > 1 {
+        let starts = (0..n).map(|_| Operation::Start(request("small"))).collect();
+        apply(&engine, starts, group);
+    } else {
+        for _ in 0..n {
+            engine.start(&request("small")).unwrap();
+        }
     }
     // The tasks are the only artefacts of this process: ids 1..=n.
     let tasks: Vec<u64> = (1..=n as u64).collect();
     engine
         .advance_to(&clock, t0() + Duration::days(1), Some(&connector))
         .unwrap();
-    for task in tasks.iter().step_by(2) {
-        engine.complete_task(*task, "j.becker").unwrap();
-    }
+    let first: Vec<u64> = tasks.iter().copied().step_by(2).collect();
+    let rest: Vec<u64> = tasks.iter().copied().skip(1).step_by(2).collect();
+    let finish = |tasks: &[u64]| {
+        if group > 1 {
+            apply(&engine, tasks.iter().map(|t| complete(*t)).collect(), group);
+        } else {
+            for task in tasks {
+                engine.complete_task(*task, "j.becker").unwrap();
+            }
+        }
+    };
+    finish(&first);
     engine
         .advance_to(&clock, t0() + Duration::days(4), Some(&connector))
         .unwrap();
-    for task in tasks.iter().skip(1).step_by(2) {
-        engine.complete_task(*task, "j.becker").unwrap();
-    }
+    finish(&rest);
     engine.dispatch(&connector).unwrap();
     let secs = started.elapsed().as_secs_f64();
     assert!(engine.running().unwrap().is_empty(), "all completed");
@@ -266,8 +304,8 @@ fn small_process<S: Store>(label: &str, store: S, n: usize) {
     );
     let transitions = engine.audit().unwrap().len() - audit_before;
     println!(
-        "small process, {label}: {n} instances in {secs:.2} s = {} instances/s \
-         ({} audited transitions/s, {effects} effects)",
+        "small process, {label}, operations grouped by {group}: {n} instances in {secs:.2} s = \
+         {} instances/s ({} audited transitions/s, {effects} effects)",
         rate(n, secs),
         rate(transitions, secs),
     );
@@ -290,8 +328,9 @@ fn fsync_rate(dir: &Path) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-/// 2. One commit per engine operation: starts of a one-step manual process, then completions.
-fn durable_transactions(dir: &Path, n: usize) {
+/// 2. Durable transactions: starts of a one-step manual process, then completions; one
+///    commit per engine operation, or per `group` operations.
+fn durable_transactions(dir: &Path, n: usize, group: usize) {
     let path = dir.join("durable.db");
     let clock = VirtualClock::new(t0());
     let engine = Engine::new(
@@ -302,21 +341,44 @@ fn durable_transactions(dir: &Path, n: usize) {
     setup(&engine);
     let started = Instant::now();
     let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        ids.push(engine.start(&request("one")).unwrap());
-    }
-    for id in &ids {
-        engine
-            .complete_step(*id, 0, "j.becker", &StepInput::default())
-            .unwrap();
+    if group > 1 {
+        let starts: Vec<Operation> = (0..n).map(|_| Operation::Start(request("one"))).collect();
+        for chunk in starts.chunks(group) {
+            for result in engine.batch(chunk).unwrap() {
+                match result.unwrap() {
+                    Applied::Started(id) => ids.push(id),
+                    other => panic!("a start returned {other:?}"),
+                }
+            }
+        }
+        let completions = ids
+            .iter()
+            .map(|id| Operation::CompleteStep {
+                instance: *id,
+                step: 0,
+                by: "j.becker".into(),
+                input: StepInput::default(),
+            })
+            .collect();
+        apply(&engine, completions, group);
+    } else {
+        for _ in 0..n {
+            ids.push(engine.start(&request("one")).unwrap());
+        }
+        for id in &ids {
+            engine
+                .complete_step(*id, 0, "j.becker", &StepInput::default())
+                .unwrap();
+        }
     }
     let secs = started.elapsed().as_secs_f64();
+    assert!(engine.running().unwrap().is_empty(), "all completed");
     println!(
-        "durable transactions, SQLite (synchronous=FULL, one commit each): {} in {secs:.2} s = {}/s; \
+        "durable transactions, SQLite (synchronous=FULL, {group} operations per commit): {} in {secs:.2} s = {}/s; \
          raw write+fdatasync in the same folder: {}/s",
         2 * n,
         rate(2 * n, secs),
-        group(fsync_rate(dir) as u64),
+        thousands(fsync_rate(dir) as u64),
     );
 }
 
@@ -340,16 +402,22 @@ fn waiting<S: Store>(
     store: S,
     n: usize,
     db: Option<&Path>,
+    group: usize,
 ) -> (Engine<S>, Arc<BenchClock>) {
     let clock = Arc::new(BenchClock::fixed(t0()));
     let engine = Engine::new(store, clock.clone(), EngineConfig::default());
     setup(&engine);
     let rss = rss_bytes();
     let started = Instant::now();
-    for i in 0..n {
-        // Spread the starts (and their timers) over a day of plan time.
-        clock.set(t0() + Duration::milliseconds((i as i64 * 86_400_000) / n as i64));
-        engine.start(&request("wait")).unwrap();
+    // Spread the starts (and their timers) over a day of plan time; a group of starts shares
+    // its first start's time.
+    let group = group.max(1);
+    for first in (0..n).step_by(group) {
+        clock.set(t0() + Duration::milliseconds((first as i64 * 86_400_000) / n as i64));
+        let starts = (first..n.min(first + group))
+            .map(|_| Operation::Start(request("wait")))
+            .collect();
+        apply(&engine, starts, group);
     }
     let secs = started.elapsed().as_secs_f64();
     let memory = rss_bytes().saturating_sub(rss);
@@ -361,16 +429,16 @@ fn waiting<S: Store>(
         Some((db, wal)) => println!(
             "waiting instances, {label}: {n} started in {secs:.1} s ({}/s); file {} bytes + WAL {} bytes = {} bytes per waiting instance; RSS grew {} bytes",
             rate(n, secs),
-            group(db),
-            group(wal),
-            group((db + wal) / n as u64),
-            group(memory),
+            thousands(db),
+            thousands(wal),
+            thousands((db + wal) / n as u64),
+            thousands(memory),
         ),
         None => println!(
             "waiting instances, {label}: {n} started in {secs:.1} s ({}/s); RSS grew {} bytes = {} bytes per waiting instance",
             rate(n, secs),
-            group(memory),
-            group(memory / n as u64),
+            thousands(memory),
+            thousands(memory / n as u64),
         ),
     }
     (engine, clock)
@@ -449,6 +517,7 @@ fn main() {
     let sqlite_instances = arg(&args, "--sqlite-instances", 2_000);
     let waiting_n = arg(&args, "--waiting", 100_000);
     let timers = arg(&args, "--timers", 2_000);
+    let group = arg(&args, "--group", 1);
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -465,15 +534,37 @@ fn main() {
     let run = |what: &str| only.is_empty() || only.split(',').any(|o| o == what);
 
     if run("small") {
-        small_process("memory store", MemoryStore::new(), instances);
+        small_process("memory store", MemoryStore::new(), instances, group);
         let db = dir.join("small.db");
-        small_process("SQLite", SqliteStore::open(&db).unwrap(), sqlite_instances);
+        small_process(
+            "SQLite",
+            SqliteStore::open(&db).unwrap(),
+            sqlite_instances,
+            group,
+        );
     }
     if run("durable") {
-        durable_transactions(&dir, sqlite_instances);
+        durable_transactions(&dir, sqlite_instances, group);
+    }
+    if run("postgres") {
+        // A schema of its own on the machine's server (`PROCC_TEST_POSTGRES` names another),
+        // dropped afterwards.
+        let url = std::env::var("PROCC_TEST_POSTGRES")
+            .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+        let schema = format!("procc_bench_{}", std::process::id());
+        small_process(
+            "PostgreSQL",
+            PostgresStore::open_schema(&url, &schema).unwrap(),
+            sqlite_instances,
+            group,
+        );
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
     }
     if run("memory") {
-        let (engine, clock) = waiting("memory store", MemoryStore::new(), waiting_n, None);
+        let (engine, clock) = waiting("memory store", MemoryStore::new(), waiting_n, None, group);
         timer_delay("memory store", engine, clock, timers);
     }
     if run("sqlite") {
@@ -483,6 +574,7 @@ fn main() {
             SqliteStore::open(&db).unwrap(),
             waiting_n,
             Some(&db),
+            group,
         );
         timer_delay("SQLite", engine, clock, timers);
     }

@@ -18,7 +18,7 @@ use crate::clock::{Clock, VirtualClock};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
-use crate::store::{Store, Tx};
+use crate::store::{Store, Tx, isolated};
 use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
 
 /// The key that remembers the last day the daily scan ran for.
@@ -65,6 +65,76 @@ impl Default for EngineConfig {
         }
     }
 }
+
+/// One engine operation, for [`Engine::batch`]; each variant does what the method of the
+/// same name does.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// [`Engine::start`].
+    Start(StartRequest),
+    /// [`Engine::complete_step`].
+    CompleteStep {
+        /// The instance.
+        instance: InstanceId,
+        /// The step.
+        step: StepIndex,
+        /// Who completes it.
+        by: String,
+        /// What they entered.
+        input: StepInput,
+    },
+    /// [`Engine::complete_task`].
+    CompleteTask {
+        /// The task.
+        task: u64,
+        /// Who completes it.
+        by: String,
+    },
+    /// [`Engine::decide_by_token`].
+    DecideByToken(String),
+    /// [`Engine::skip`].
+    Skip {
+        /// The instance.
+        instance: InstanceId,
+        /// The step.
+        step: StepIndex,
+        /// Who skips it.
+        by: String,
+    },
+    /// [`Engine::cancel`].
+    Cancel {
+        /// The instance.
+        instance: InstanceId,
+        /// Who cancels it.
+        by: String,
+    },
+    /// [`Engine::put_record`].
+    PutRecord(RecordRow),
+    /// [`Engine::record_event`].
+    RecordEvent {
+        /// What happened.
+        event: RecordEvent,
+        /// The CRM's id of the event.
+        occurrence: String,
+    },
+}
+
+/// What an operation of a batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A started instance ([`Operation::Start`]).
+    Started(InstanceId),
+    /// The instances that triggers started ([`Operation::RecordEvent`]).
+    Triggered(Vec<InstanceId>),
+    /// The operation was applied and has nothing to return.
+    Done,
+}
+
+/// How many due timers one transaction of [`Engine::fire_due`] claims and fires.
+const FIRE_BATCH: usize = 256;
+/// How many effects [`Engine::dispatch`] claims at once, and whose attempts it records in one
+/// commit.
+const DISPATCH_BATCH: usize = 64;
 
 /// A manual start.
 #[derive(Debug, Clone, Default)]
@@ -204,6 +274,22 @@ impl InstanceView {
     }
 }
 
+/// How often an operation that lost to a concurrent one (another worker's transaction on a
+/// shared database) is run again before the conflict is reported.
+const CONFLICT_RETRIES: u32 = 16;
+
+/// Waits a little before running an operation again after a conflict: a growing, jittered
+/// pause, so that workers that collided do not collide again in lockstep.
+fn pause_after_conflict(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()) % 1000);
+    let base = 200u64 << attempt.min(6);
+    std::thread::sleep(std::time::Duration::from_micros(
+        base + jitter * base / 1000,
+    ));
+}
+
 /// The engine over a store.
 pub struct Engine<S: Store> {
     store: S,
@@ -258,6 +344,18 @@ impl<S: Store> Engine<S> {
         notify
     }
 
+    /// Tells the scheduler and the listeners to look at the next due time again: after a
+    /// write here that added timers or effects (only those can move it earlier), and for
+    /// such changes made elsewhere (another worker's commit on a shared database).
+    pub fn wake(&self) {
+        self.notify.notify_one();
+        if let Ok(listeners) = self.listeners.lock() {
+            for l in listeners.iter() {
+                l.notify_one();
+            }
+        }
+    }
+
     fn write<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
         let mut attempts = 0;
         loop {
@@ -275,17 +373,14 @@ impl<S: Store> Engine<S> {
                 Ok((value, core.wake))
             });
             match result {
-                Err(Error::Conflict) if attempts < 8 => attempts += 1,
+                Err(Error::Conflict) if attempts < CONFLICT_RETRIES => {
+                    attempts += 1;
+                    pause_after_conflict(attempts);
+                }
                 Err(e) => return Err(e),
                 Ok((value, wake)) => {
-                    // Only new timers or effects can move the next due time earlier.
                     if wake {
-                        self.notify.notify_one();
-                        if let Ok(listeners) = self.listeners.lock() {
-                            for l in listeners.iter() {
-                                l.notify_one();
-                            }
-                        }
+                        self.wake();
                     }
                     return Ok(value);
                 }
@@ -293,19 +388,74 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    fn read<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `count` operations in one transaction (one commit), each under its own savepoint
+    /// ([`Store::group`]): one that fails is undone alone. An operation that meets a
+    /// concurrent writer ([`Error::Conflict`]) reports it instead of being retried.
+    fn write_group<T>(
+        &self,
+        count: usize,
+        mut f: impl FnMut(usize, &mut Core<'_>) -> Result<T>,
+    ) -> Result<Vec<Result<T>>> {
         let now = self.clock.now();
-        self.store.transaction(&mut |tx| {
+        let mut wake = false;
+        let results = self.store.group(count, &mut |i, tx| {
             let mut core = Core {
                 tx,
                 config: &self.config,
                 plans: &self.plans,
                 now,
-                budget: 0,
+                budget: self.config.max_automatic_steps,
                 wake: false,
             };
-            f(&mut core)
+            let value = f(i, &mut core)?;
+            wake |= core.wake;
+            Ok(value)
+        })?;
+        if wake {
+            self.wake();
+        }
+        Ok(results)
+    }
+
+    /// Applies many operations in one transaction, so that they cost one commit (one fsync on
+    /// SQLite) instead of one each. Each operation is isolated by a savepoint: one that fails
+    /// changes nothing and does not undo the others. Returns each operation's result, in
+    /// order; the outer error means the transaction itself failed and nothing was applied.
+    pub fn batch(&self, operations: &[Operation]) -> Result<Vec<Result<Applied>>> {
+        if operations.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write_group(operations.len(), |i, core| match operations.get(i) {
+            Some(op) => core.apply(op),
+            None => Err(Error::Store(format!("no operation {i} in the batch"))),
         })
+    }
+
+    fn read<T>(&self, mut f: impl FnMut(&mut Core<'_>) -> Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        let mut attempts = 0;
+        loop {
+            let result = self.store.read_transaction(&mut |tx| {
+                let mut core = Core {
+                    tx,
+                    config: &self.config,
+                    plans: &self.plans,
+                    now,
+                    budget: 0,
+                    wake: false,
+                };
+                f(&mut core)
+            });
+            match result {
+                // A shared database may abort a reading transaction that overlaps writers;
+                // reading again sees a consistent state.
+                Err(Error::Conflict) if attempts < CONFLICT_RETRIES => {
+                    attempts += 1;
+                    pause_after_conflict(attempts);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Deploys a plan and makes it the current one (new instances start on it; running
@@ -341,41 +491,7 @@ impl<S: Store> Engine<S> {
 
     /// Starts a process by hand.
     pub fn start(&self, request: &StartRequest) -> Result<InstanceId> {
-        self.write(|core| {
-            if let Some(key) = &request.idempotency_key
-                && let Some(id) = core.tx.key(&format!("start/{key}"))?
-            {
-                return id
-                    .parse()
-                    .map_err(|_| Error::Store(format!("bad start key value `{id}`")));
-            }
-            let plan = core.current_plan()?;
-            let template = plan
-                .template(&request.template)
-                .ok_or_else(|| Error::UnknownTemplate(request.template.clone()))?;
-            core.user(&plan, &request.started_by)?;
-            let controller = match &template.controller {
-                Controller::Starter => Some(Contact::User(request.started_by.clone())),
-                Controller::User(u) => Some(Contact::User(u.clone())),
-                Controller::Email(e) => Some(Contact::Email(e.clone())),
-            };
-            let id = core.start_instance(
-                &plan,
-                template,
-                &request.owner,
-                request.links.clone(),
-                StartedBy::User {
-                    user: request.started_by.clone(),
-                },
-                controller,
-                None,
-                request.email.clone(),
-            )?;
-            if let Some(key) = &request.idempotency_key {
-                core.tx.put_key(&format!("start/{key}"), &id.to_string())?;
-            }
-            Ok(id)
-        })
+        self.write(|core| core.op_start(request))
     }
 
     /// Completes an active manual step (a decision needs `input.answer`, a manual write
@@ -387,149 +503,27 @@ impl<S: Store> Engine<S> {
         by: &str,
         input: &StepInput,
     ) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            let mut row = core.active_row(instance, step)?;
-            if let (Action::Task { .. }, Some(task)) = (&spec.action, row.task) {
-                return Err(Error::WaitsForTask {
-                    name: spec.name.clone(),
-                    task,
-                });
-            }
-            let answer = match core.perform(&plan, template, &mut inst, &mut row, Some(input))? {
-                Outcome::Continue(answer) => answer,
-                // Done by hand, a step sends nothing and waits for nothing.
-                Outcome::Waiting => None,
-                Outcome::Stopped => {
-                    core.put_done(&mut row, StepState::Cancelled, None)?;
-                    return core.save(&mut inst);
-                }
-            };
-            core.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_complete_step(instance, step, by, input))
     }
 
     /// Completes a task; the task step waiting for it completes with it.
     pub fn complete_task(&self, task: u64, by: &str) -> Result<()> {
-        self.write(|core| {
-            let mut artefact = core
-                .tx
-                .artefact(task)?
-                .filter(|a| a.kind == ArtefactKind::Task)
-                .ok_or(Error::UnknownTask(task))?;
-            if artefact.done {
-                return Err(Error::InvalidInput(format!("task {task} is already done")));
-            }
-            let (mut inst, plan) = core.running(artefact.instance)?;
-            let template = core.template(&plan, &inst)?;
-            let row = core.active_row(inst.id, artefact.step)?;
-            if row.task != Some(task) {
-                return Err(Error::StepNotActive {
-                    instance: inst.id,
-                    step: artefact.step,
-                    state: "waiting for another task".into(),
-                });
-            }
-            artefact.done = true;
-            core.tx.put_artefact(&artefact)?;
-            core.audit(
-                Some(inst.id),
-                Some(row.index),
-                by,
-                "task_done",
-                &task.to_string(),
-            )?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_complete_task(task, by))
     }
 
     /// Decides a decision from a signed e-mail link.
     pub fn decide_by_token(&self, token: &str) -> Result<()> {
-        let decided = DecisionToken::verify(token, &self.config.decision_secret, self.clock.now())?;
-        self.write(|core| {
-            let (mut inst, plan) = core.running(decided.instance)?;
-            let template = core.template(&plan, &inst)?;
-            let row = core.active_row(inst.id, decided.step)?;
-            if row.visit != decided.visit {
-                return Err(Error::StepNotActive {
-                    instance: inst.id,
-                    step: decided.step,
-                    state: "decided already (the link is for an earlier visit)".into(),
-                });
-            }
-            let who = row.responsible.clone().unwrap_or_else(|| "system".into());
-            core.audit(
-                Some(inst.id),
-                Some(row.index),
-                &who,
-                "decided_by_link",
-                if decided.answer { "yes" } else { "no" },
-            )?;
-            core.finish_step(
-                &plan,
-                template,
-                &mut inst,
-                row,
-                StepState::Done,
-                Some(decided.answer),
-            )?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_decide(token))
     }
 
     /// Skips a step (only steps the template allows to skip); the controller is e-mailed.
     pub fn skip(&self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            let row = core
-                .tx
-                .steps(instance)?
-                .into_iter()
-                .find(|r| r.index == step)
-                .filter(|r| matches!(r.state, StepState::Active | StepState::Scheduled { .. }))
-                .ok_or_else(|| Error::StepNotActive {
-                    instance,
-                    step,
-                    state: "not reached or finished".into(),
-                })?;
-            if !spec.skippable || matches!(spec.action, Action::Task { .. }) {
-                return Err(Error::NotSkippable {
-                    name: spec.name.clone(),
-                });
-            }
-            core.audit(Some(instance), Some(step), by, "step_skipped", &spec.name)?;
-            let subject = format!(
-                "Step `{}` of process {} ({}) was skipped by {by}",
-                spec.name, inst.id, inst.template
-            );
-            let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
-            core.email_controller(&plan, &inst, &subject, &key)?;
-            core.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_skip(instance, step, by))
     }
 
     /// Cancels a running process; the controller is told when the template says so.
     pub fn cancel(&self, instance: InstanceId, by: &str) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            core.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_cancel(instance, by))
     }
 
     /// Gives a step to another user, for this step only or for it and all following ones. A
@@ -542,50 +536,7 @@ impl<S: Store> Engine<S> {
         this_and_following: bool,
         by: &str,
     ) -> Result<()> {
-        self.write(|core| {
-            let (mut inst, plan) = core.running(instance)?;
-            let template = core.template(&plan, &inst)?;
-            core.user(&plan, user)?;
-            let spec = template
-                .steps
-                .get(step as usize)
-                .ok_or(Error::UnknownStep { instance, step })?;
-            if this_and_following && matches!(spec.action, Action::Task { .. }) {
-                return Err(Error::TaskStepFollowing {
-                    name: spec.name.clone(),
-                });
-            }
-            let targets = if this_and_following {
-                reachable(template, step)
-            } else {
-                vec![step]
-            };
-            for s in &targets {
-                inst.responsible_overrides.insert(*s, user.to_string());
-            }
-            let current = core.tx.steps(instance)?.into_iter().find(|r| {
-                r.index == step
-                    && matches!(r.state, StepState::Active | StepState::Scheduled { .. })
-            });
-            if let Some(mut row) = current {
-                core.move_step(&mut row, user)?;
-            }
-            core.audit(
-                Some(instance),
-                Some(step),
-                by,
-                "reassigned",
-                &format!(
-                    "to {user}{}",
-                    if this_and_following {
-                        " (this and following steps)"
-                    } else {
-                        ""
-                    }
-                ),
-            )?;
-            core.save(&mut inst)
-        })
+        self.write(|core| core.op_reassign(instance, step, user, this_and_following, by))
     }
 
     /// Gives a task to another user; its step follows.
@@ -692,35 +643,56 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Fires every timer due now, in order of due time; returns how many fired.
+    /// Fires every timer due now, in order of due time; returns how many fired. Up to
+    /// [`FIRE_BATCH`] timers are claimed and fired in one transaction, each under its own
+    /// savepoint: a timer whose step fails is dropped with a `timer_failed` audit entry
+    /// instead of blocking (or undoing) the others.
     pub fn fire_due(&self) -> Result<usize> {
         let mut fired = 0;
         loop {
             let now = self.clock.now();
             let lease_until = now + self.config.lease;
             let worker = self.config.worker.clone();
-            let batch = self.write(|core| core.tx.claim_due(now, &worker, lease_until, 64))?;
-            if batch.is_empty() {
+            let mut claimed = 0;
+            self.write(|core| {
+                let batch = core.tx.claim_due(now, &worker, lease_until, FIRE_BATCH)?;
+                claimed = batch.len();
+                for timer in &batch {
+                    let fire = isolated(core.tx, &mut |tx| {
+                        let mut step = Core {
+                            tx,
+                            config: core.config,
+                            plans: core.plans,
+                            now: core.now,
+                            budget: core.config.max_automatic_steps,
+                            wake: false,
+                        };
+                        step.fire_timer(timer)?;
+                        Ok(step.wake)
+                    })?;
+                    match fire {
+                        Ok(wake) => core.wake |= wake,
+                        // Another worker changed the instance: the whole group runs again
+                        // (a timer is dropped only for a failure of its own).
+                        Err(Error::Conflict) => return Err(Error::Conflict),
+                        Err(error) => {
+                            core.tx.delete_timer(timer.id)?;
+                            core.audit(
+                                Some(timer.instance),
+                                Some(timer.step),
+                                "system",
+                                "timer_failed",
+                                &error.to_string(),
+                            )?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            if claimed == 0 {
                 return Ok(fired);
             }
-            for timer in batch {
-                let result = self.write(|core| core.fire_timer(&timer));
-                if let Err(error) = result {
-                    // A timer that cannot be processed must not block the others: record why
-                    // and drop it.
-                    self.write(|core| {
-                        core.tx.delete_timer(timer.id)?;
-                        core.audit(
-                            Some(timer.instance),
-                            Some(timer.step),
-                            "system",
-                            "timer_failed",
-                            &error.to_string(),
-                        )
-                    })?;
-                }
-                fired += 1;
-            }
+            fired += claimed;
         }
     }
 
@@ -742,10 +714,13 @@ impl<S: Store> Engine<S> {
     pub fn dispatch(&self, connector: &dyn Connector) -> Result<usize> {
         let mut delivered = 0;
         loop {
-            let claimed = self.claim_effects(64, self.config.lease)?;
+            let claimed = self.claim_effects(DISPATCH_BATCH, self.config.lease)?;
             if claimed.is_empty() {
                 return Ok(delivered);
             }
+            // The attempts of one claim are recorded in one commit; a crash before it hands
+            // the effects out again with the same keys (at least once).
+            let mut reports = Vec::with_capacity(claimed.len());
             for effect in claimed {
                 let started = std::time::Instant::now();
                 let started_at = self.clock.now();
@@ -759,17 +734,18 @@ impl<S: Store> Engine<S> {
                         error,
                     },
                 };
-                self.record_attempt(
+                reports.push((
                     effect.id,
-                    &AttemptReport {
+                    AttemptReport {
                         started_at,
                         status: None,
                         latency: started.elapsed(),
                         excerpt: None,
                         result,
                     },
-                )?;
+                ));
             }
+            self.record_attempts(&reports)?;
         }
     }
 
@@ -832,7 +808,7 @@ impl<S: Store> Engine<S> {
                 row.attempts = row.attempts.saturating_sub(1);
                 row.not_before = Some(at);
                 core.wake = true;
-                core.tx.update_outbox(&row)?;
+                core.tx.update_outbox(row)?;
             }
             Ok(())
         })
@@ -1134,7 +1110,7 @@ impl Core<'_> {
         for mut effect in pending {
             effect.attempts += 1;
             effect.not_before = Some(self.now + lease);
-            self.tx.update_outbox(&effect)?;
+            self.tx.update_outbox(effect.clone())?;
             let endpoint = endpoint_of(&effect);
             match self.tx.key(&endpoint_key(&endpoint))? {
                 Some(reason) if !reason.is_empty() => {
@@ -1156,6 +1132,256 @@ impl Core<'_> {
             }
         }
         Ok(claimed)
+    }
+
+    /// Applies one operation of a batch.
+    fn apply(&mut self, op: &Operation) -> Result<Applied> {
+        match op {
+            Operation::Start(request) => return self.op_start(request).map(Applied::Started),
+            Operation::CompleteStep {
+                instance,
+                step,
+                by,
+                input,
+            } => self.op_complete_step(*instance, *step, by, input)?,
+            Operation::CompleteTask { task, by } => self.op_complete_task(*task, by)?,
+            Operation::DecideByToken(token) => self.op_decide(token)?,
+            Operation::Skip { instance, step, by } => self.op_skip(*instance, *step, by)?,
+            Operation::Cancel { instance, by } => self.op_cancel(*instance, by)?,
+            Operation::PutRecord(record) => self.tx.put_record(record)?,
+            Operation::RecordEvent { event, occurrence } => {
+                let plan = self.current_plan()?;
+                return self
+                    .record_event(&plan, event, occurrence, None)
+                    .map(Applied::Triggered);
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    fn op_start(&mut self, request: &StartRequest) -> Result<InstanceId> {
+        if let Some(key) = &request.idempotency_key
+            && let Some(id) = self.tx.key(&format!("start/{key}"))?
+        {
+            return id
+                .parse()
+                .map_err(|_| Error::Store(format!("bad start key value `{id}`")));
+        }
+        let plan = self.current_plan()?;
+        let template = plan
+            .template(&request.template)
+            .ok_or_else(|| Error::UnknownTemplate(request.template.clone()))?;
+        self.user(&plan, &request.started_by)?;
+        let controller = match &template.controller {
+            Controller::Starter => Some(Contact::User(request.started_by.clone())),
+            Controller::User(u) => Some(Contact::User(u.clone())),
+            Controller::Email(e) => Some(Contact::Email(e.clone())),
+        };
+        let id = self.start_instance(
+            &plan,
+            template,
+            &request.owner,
+            request.links.clone(),
+            StartedBy::User {
+                user: request.started_by.clone(),
+            },
+            controller,
+            None,
+            request.email.clone(),
+        )?;
+        if let Some(key) = &request.idempotency_key {
+            self.tx.put_key(&format!("start/{key}"), &id.to_string())?;
+        }
+        Ok(id)
+    }
+
+    fn op_complete_step(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        by: &str,
+        input: &StepInput,
+    ) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        let mut row = self.active_row(instance, step)?;
+        if let (Action::Task { .. }, Some(task)) = (&spec.action, row.task) {
+            return Err(Error::WaitsForTask {
+                name: spec.name.clone(),
+                task,
+            });
+        }
+        let answer = match self.perform(&plan, template, &mut inst, &mut row, Some(input))? {
+            Outcome::Continue(answer) => answer,
+            // Done by hand, a step sends nothing and waits for nothing.
+            Outcome::Waiting => None,
+            Outcome::Stopped => {
+                self.put_done(&mut row, StepState::Cancelled, None)?;
+                return self.save(&mut inst);
+            }
+        };
+        self.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
+        self.save(&mut inst)
+    }
+
+    fn op_complete_task(&mut self, task: u64, by: &str) -> Result<()> {
+        let mut artefact = self
+            .tx
+            .artefact(task)?
+            .filter(|a| a.kind == ArtefactKind::Task)
+            .ok_or(Error::UnknownTask(task))?;
+        if artefact.done {
+            return Err(Error::InvalidInput(format!("task {task} is already done")));
+        }
+        let (mut inst, plan) = self.running(artefact.instance)?;
+        let template = self.template(&plan, &inst)?;
+        let row = self.active_row(inst.id, artefact.step)?;
+        if row.task != Some(task) {
+            return Err(Error::StepNotActive {
+                instance: inst.id,
+                step: artefact.step,
+                state: "waiting for another task".into(),
+            });
+        }
+        artefact.done = true;
+        self.tx.put_artefact(&artefact)?;
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            by,
+            "task_done",
+            &task.to_string(),
+        )?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
+        self.save(&mut inst)
+    }
+
+    fn op_skip(&mut self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        let row = self
+            .tx
+            .steps(instance)?
+            .into_iter()
+            .find(|r| r.index == step)
+            .filter(|r| matches!(r.state, StepState::Active | StepState::Scheduled { .. }))
+            .ok_or_else(|| Error::StepNotActive {
+                instance,
+                step,
+                state: "not reached or finished".into(),
+            })?;
+        if !spec.skippable || matches!(spec.action, Action::Task { .. }) {
+            return Err(Error::NotSkippable {
+                name: spec.name.clone(),
+            });
+        }
+        self.audit(Some(instance), Some(step), by, "step_skipped", &spec.name)?;
+        let subject = format!(
+            "Step `{}` of process {} ({}) was skipped by {by}",
+            spec.name, inst.id, inst.template
+        );
+        let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
+        self.email_controller(&plan, &inst, &subject, &key)?;
+        self.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
+        self.save(&mut inst)
+    }
+
+    fn op_cancel(&mut self, instance: InstanceId, by: &str) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        self.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
+        self.save(&mut inst)
+    }
+
+    fn op_reassign(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        user: &str,
+        this_and_following: bool,
+        by: &str,
+    ) -> Result<()> {
+        let (mut inst, plan) = self.running(instance)?;
+        let template = self.template(&plan, &inst)?;
+        self.user(&plan, user)?;
+        let spec = template
+            .steps
+            .get(step as usize)
+            .ok_or(Error::UnknownStep { instance, step })?;
+        if this_and_following && matches!(spec.action, Action::Task { .. }) {
+            return Err(Error::TaskStepFollowing {
+                name: spec.name.clone(),
+            });
+        }
+        let targets = if this_and_following {
+            reachable(template, step)
+        } else {
+            vec![step]
+        };
+        for s in &targets {
+            inst.responsible_overrides.insert(*s, user.to_string());
+        }
+        let current = self.tx.steps(instance)?.into_iter().find(|r| {
+            r.index == step && matches!(r.state, StepState::Active | StepState::Scheduled { .. })
+        });
+        if let Some(mut row) = current {
+            self.move_step(&mut row, user)?;
+        }
+        self.audit(
+            Some(instance),
+            Some(step),
+            by,
+            "reassigned",
+            &format!(
+                "to {user}{}",
+                if this_and_following {
+                    " (this and following steps)"
+                } else {
+                    ""
+                }
+            ),
+        )?;
+        self.save(&mut inst)
+    }
+
+    fn op_decide(&mut self, token: &str) -> Result<()> {
+        let decided = DecisionToken::verify(token, &self.config.decision_secret, self.now)?;
+        let (mut inst, plan) = self.running(decided.instance)?;
+        let template = self.template(&plan, &inst)?;
+        let row = self.active_row(inst.id, decided.step)?;
+        if row.visit != decided.visit {
+            return Err(Error::StepNotActive {
+                instance: inst.id,
+                step: decided.step,
+                state: "decided already (the link is for an earlier visit)".into(),
+            });
+        }
+        let who = row.responsible.clone().unwrap_or_else(|| "system".into());
+        self.audit(
+            Some(inst.id),
+            Some(row.index),
+            &who,
+            "decided_by_link",
+            if decided.answer { "yes" } else { "no" },
+        )?;
+        self.finish_step(
+            &plan,
+            template,
+            &mut inst,
+            row,
+            StepState::Done,
+            Some(decided.answer),
+        )?;
+        self.save(&mut inst)
     }
 
     fn plan(&mut self, hash: &str) -> Result<Arc<Plan>> {
@@ -1214,7 +1440,7 @@ impl Core<'_> {
         detail: &str,
     ) -> Result<()> {
         let id = self.tx.next_id("audit")?;
-        self.tx.insert_audit(&AuditRow {
+        self.tx.insert_audit(AuditRow {
             id,
             at: self.now,
             instance,
@@ -1263,7 +1489,7 @@ impl Core<'_> {
             .and_then(serde_json::Value::as_u64)
             .or(origin.map(|o| o.instance));
         let id = self.tx.next_id("outbox")?;
-        self.tx.insert_outbox(&OutboxRow {
+        self.tx.insert_outbox(OutboxRow {
             id,
             kind,
             to: to.to_string(),
@@ -1296,7 +1522,7 @@ impl Core<'_> {
             AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
         };
         let id = self.tx.next_id("attempt")?;
-        self.tx.insert_attempt(&AttemptRow {
+        self.tx.insert_attempt(AttemptRow {
             id,
             effect,
             number: row.attempts,
@@ -1315,8 +1541,9 @@ impl Core<'_> {
             AttemptResult::Delivered => {
                 row.delivered_at = Some(self.now);
                 row.last_error = None;
-                self.tx.update_outbox(&row)?;
-                if let Some(origin) = row.origin {
+                let origin = row.origin;
+                self.tx.update_outbox(row)?;
+                if let Some(origin) = origin {
                     self.effect_delivered(origin)?;
                 }
             }
@@ -1324,7 +1551,7 @@ impl Core<'_> {
                 row.not_before = Some(*at);
                 row.last_error = Some(error.clone());
                 self.wake = true;
-                self.tx.update_outbox(&row)?;
+                self.tx.update_outbox(row)?;
             }
             AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
                 if let AttemptResult::Gone { .. } = &report.result {
@@ -1334,7 +1561,7 @@ impl Core<'_> {
                 }
                 row.failed_at = Some(self.now);
                 row.last_error = Some(error.clone());
-                self.tx.update_outbox(&row)?;
+                self.tx.update_outbox(row.clone())?;
                 self.effect_failed(&row, error)?;
             }
         }
@@ -1417,11 +1644,8 @@ impl Core<'_> {
         if !inst.status.is_running() {
             return Ok(None);
         }
-        let row = self.tx.steps(inst.id)?.into_iter().find(|r| {
-            r.index == origin.step
-                && r.visit == origin.visit
-                && r.state == StepState::Active
-                && r.degraded.is_none()
+        let row = self.tx.step(inst.id, origin.step)?.filter(|r| {
+            r.visit == origin.visit && r.state == StepState::Active && r.degraded.is_none()
         });
         let Some(row) = row else {
             return Ok(None);
@@ -1481,11 +1705,7 @@ impl Core<'_> {
     }
 
     fn active_row(&mut self, instance: InstanceId, step: StepIndex) -> Result<StepRow> {
-        let row = self
-            .tx
-            .steps(instance)?
-            .into_iter()
-            .find(|r| r.index == step);
+        let row = self.tx.step(instance, step)?;
         match row {
             Some(r) if r.state == StepState::Active => Ok(r),
             Some(r) => Err(Error::StepNotActive {
@@ -1504,11 +1724,7 @@ impl Core<'_> {
     /// Writes the instance with its status recomputed.
     fn save(&mut self, inst: &mut InstanceRow) -> Result<()> {
         if inst.status.is_running() {
-            let due = self
-                .tx
-                .steps(inst.id)?
-                .iter()
-                .any(|s| s.state == StepState::Active);
+            let due = self.tx.has_active_step(inst.id)?;
             inst.status = if due {
                 InstanceStatus::RunningDue
             } else {
@@ -1653,12 +1869,7 @@ impl Core<'_> {
                 instance: inst.id,
                 step: index,
             })?;
-        let visit = self
-            .tx
-            .steps(inst.id)?
-            .iter()
-            .find(|r| r.index == index)
-            .map_or(1, |r| r.visit + 1);
+        let visit = self.tx.step(inst.id, index)?.map_or(1, |r| r.visit + 1);
         let mut row = StepRow {
             instance: inst.id,
             index,
@@ -2082,6 +2293,16 @@ impl Core<'_> {
     }
 
     fn fire_timer(&mut self, timer: &TimerRow) -> Result<()> {
+        // Another worker may have taken the timer over after this worker's lease ran out, and
+        // fired it: only the holder of the current lease fires it.
+        let still_ours = self.tx.timers_of(timer.instance)?.iter().any(|t| {
+            t.id == timer.id
+                && t.lease_owner == timer.lease_owner
+                && t.lease_until == timer.lease_until
+        });
+        if !still_ours {
+            return Ok(());
+        }
         self.tx.delete_timer(timer.id)?;
         let Some(mut inst) = self.tx.instance(timer.instance)? else {
             return Ok(());
@@ -2093,9 +2314,8 @@ impl Core<'_> {
         let template = self.template(&plan, &inst)?;
         let Some(mut row) = self
             .tx
-            .steps(inst.id)?
-            .into_iter()
-            .find(|r| r.index == timer.step && r.visit == timer.visit)
+            .step(inst.id, timer.step)?
+            .filter(|r| r.visit == timer.visit)
         else {
             return Ok(());
         };

@@ -7,13 +7,16 @@
 //!   [`Engine::record_event`], [`Engine::daily_scan`], [`Engine::fire_due`], ...) is **one store
 //!   transaction** that changes the instance, its steps, timers and work items, writes the
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
-//!   [`Error`] and changes nothing.
+//!   [`Error`] and changes nothing. [`Engine::batch`] applies many operations in one
+//!   transaction (one commit), each isolated by a savepoint.
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
-//!   `synchronous=FULL`, ordered migrations at open) and [`MemoryStore`] (same semantics, for
-//!   simulation and tests). Instance rows carry a `version` checked on every update
-//!   (optimistic concurrency, [`Error::Conflict`] makes the engine retry the operation); due
-//!   timers are claimed with a lease ([`Tx::claim_due`]), so several workers on PostgreSQL
-//!   fit later without engine changes.
+//!   `synchronous=FULL`, ordered migrations at open), [`PostgresStore`] (several workers on
+//!   one database: serializable transactions, timers and effects claimed with
+//!   `SKIP LOCKED` and a lease, `LISTEN`/`NOTIFY` wake-ups) and [`MemoryStore`] (same
+//!   semantics, for simulation and tests); [`AnyStore`] is either durable one, chosen at
+//!   start. Instance rows carry a `version` checked on every update (optimistic concurrency,
+//!   [`Error::Conflict`] makes the engine retry the operation); due timers are claimed with a
+//!   lease ([`Tx::claim_due`]).
 //! - [`Clock`]: [`SystemClock`] and [`VirtualClock`]; [`Engine::advance_to`] drives a virtual
 //!   clock deterministically, firing every due timer in order at its due time.
 //! - [`Connector`]: delivers outbox rows (e-mail, SMS, webhook, letter, portal) at least once
@@ -66,12 +69,13 @@ mod token;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use effects::{AttemptReport, AttemptResult, Connector, RecordingConnector, endpoint_of};
 pub use engine::{
-    Engine, EngineConfig, InboxEntry, InstanceView, RecordEvent, StartRequest, StepInput, ViewOf,
+    Applied, Engine, EngineConfig, InboxEntry, InstanceView, Operation, RecordEvent, StartRequest,
+    StepInput, ViewOf,
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
 pub use model::*;
 pub use scheduler::Runtime;
-pub use store::{MemoryStore, SqliteStore, Store, Tx};
+pub use store::{AnyStore, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
 pub use time::{add_delay, next_local_time, resolve_local};
 pub use token::DecisionToken;

@@ -79,7 +79,11 @@ impl<S: Store + 'static> Runtime<S> {
         let notify = self.engine.notifier();
         tokio::pin!(shutdown);
         loop {
-            let next = self.tick().await?;
+            let next = match self.tick().await {
+                // Other workers on a shared database kept winning: go again at once.
+                Err(Error::Conflict) => Some(self.engine.clock().now()),
+                other => other?,
+            };
             let wait = next.map(|t| {
                 (t - self.engine.clock().now())
                     .to_std()

@@ -28,14 +28,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use procc_runtime::{Engine, SqliteStore};
+use procc_runtime::{AnyStore, Engine};
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
 
 /// The engine the server runs on.
-pub type ServerEngine = Engine<SqliteStore>;
+pub type ServerEngine = Engine<AnyStore>;
 
 /// Requests larger than this are refused with 413 (plans are deployed through
 /// [`PLAN_BODY_LIMIT`]).

@@ -10,7 +10,7 @@ use crate::ast::{
     BinaryOp, Expr, ExprKind, FieldPath, Ident, Literal, Module, Spanned, TimeUnit, UnaryOp,
 };
 use crate::grammar::Rule;
-use crate::tree::{NameTail, Reader, Unit, joined, span_of};
+use crate::tree::{NameTail, Reader, Unit, joined, rule_of, span_of};
 
 /// Operands and operators an expression may have; longer ones are refused, which keeps every
 /// recursive walk over expressions (here, in the checker, in the formatter) shallow.
@@ -28,7 +28,7 @@ pub(crate) fn lower(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Exp
     let mut complete = true;
     for child in reader.children(pair) {
         let span = span_of(&child);
-        let token = match child.as_rule() {
+        let token = match rule_of(&child) {
             Rule::op_not => Token::Prefix(UnaryOp::Not, span),
             Rule::op_neg => Token::Prefix(UnaryOp::Neg, span),
             Rule::op_or => Token::Infix(BinaryOp::Or),
@@ -130,7 +130,7 @@ impl<I: Iterator<Item = Token>> Climber<I> {
 
 fn operand(reader: &mut Reader<'_>, pair: Pair<'_, Rule>) -> Option<Expr> {
     let mut span = span_of(&pair);
-    let kind = match pair.as_rule() {
+    let kind = match rule_of(&pair) {
         Rule::expr => return lower(reader, pair),
         Rule::string => ExprKind::Literal(Literal::Text(reader.text_of(pair).value)),
         Rule::number => ExprKind::Literal(Literal::Number(pair.as_str().parse().unwrap_or(0.0))),

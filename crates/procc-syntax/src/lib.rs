@@ -18,6 +18,7 @@ mod tree;
 
 pub use decode::{Decoded, MAX_FILE_BYTES, decode};
 pub use grammar::GRAMMAR_KEYWORDS;
+pub use tree::Rules;
 
 use procc_diagnostics::{Diagnostic, FileId, code};
 
@@ -27,6 +28,12 @@ pub const MAX_NESTING: usize = 64;
 /// Parses one file. The tree holds everything that could be read; the diagnostics say what
 /// could not, all of it, in source order.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    parse_with(file, text, Rules::Reading)
+}
+
+/// Parses one file with the chosen set of grammar rules. Both give the same result (the
+/// agreement test holds them to it); [`parse`] uses the faster reading rules.
+pub fn parse_with(file: FileId, text: &str, rules: Rules) -> (ast::File, Vec<Diagnostic>) {
     let comments = match scan::check_structure(file, text) {
         Ok(comments) => comments,
         Err(problem) => {
@@ -38,7 +45,7 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         }
     };
     let mut reader = tree::Reader::new(file, text, comments);
-    let items = reader.read_file();
+    let items = reader.read_file(rules);
     let processes = lower::lower_file(&mut reader, items);
     let tree::Reader {
         comments,

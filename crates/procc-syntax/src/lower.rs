@@ -6,7 +6,7 @@ use procc_diagnostics::{Diagnostic, Span, code, did_you_mean};
 
 use crate::ast::*;
 use crate::expr::field_path;
-use crate::settings::Cursor;
+use crate::settings::{Cursor, What};
 use crate::tree::{Arg, Item, ItemKind, ProcessItem, Reader, RungItem, SettingItem, StepItem};
 
 /// Settings a process takes, with their usage.
@@ -53,12 +53,7 @@ const HEADER_SETTINGS: &[(&str, &str)] = &[
 
 /// "a `task` step", "an `email` step".
 fn kind_phrase(kind: &str) -> String {
-    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} `{kind}` step")
+    What::Kind(kind).to_string()
 }
 
 fn usage_of(table: &[(&'static str, &'static str)], word: &str) -> &'static str {
@@ -141,7 +136,7 @@ fn misplaced(reader: &mut Reader<'_>, span: Span, message: &str, help: &str) {
     );
 }
 
-fn no_condition(reader: &mut Reader<'_>, span: Option<Span>, what: &str) {
+fn no_condition(reader: &mut Reader<'_>, span: Option<Span>, what: What<'_>) {
     if let Some(span) = span {
         misplaced(
             reader,
@@ -210,10 +205,10 @@ fn process_setting(
 ) {
     let word = setting.word.name.as_str();
     if word != "trigger" {
-        no_condition(reader, setting.when_span, &format!("`{word}`"));
+        no_condition(reader, setting.when_span, What::Word(word));
     }
     let usage = usage_of(PROCESS_SETTINGS, word);
-    let mut c = Cursor::new(reader, &setting.args, format!("`{word}`"), usage, span);
+    let mut c = Cursor::new(reader, &setting.args, What::Word(word), usage, span);
     match word {
         "description" => process.description = c.text("a text in double quotes"),
         "active" => process.active = c.flag(true, setting.word.span),
@@ -504,7 +499,7 @@ fn lower_step(reader: &mut Reader<'_>, step: StepItem, span: Span) -> Result<Ste
                 "branches belong to `decision` steps; use `next step` to jump",
             );
         }
-        no_condition(reader, when_span, &kind_phrase(&kind.name));
+        no_condition(reader, when_span, What::Kind(&kind.name));
     }
     let mut kind_reader = KindReader {
         reader,
@@ -532,11 +527,11 @@ fn header_setting(
     span: Span,
 ) {
     let word = setting.word.name.as_str();
-    no_condition(reader, setting.when_span, &format!("`{word}`"));
+    no_condition(reader, setting.when_span, What::Word(word));
     let mut c = Cursor::new(
         reader,
         &setting.args,
-        format!("`{word}`"),
+        What::Word(word),
         usage_of(HEADER_SETTINGS, word),
         span,
     );
@@ -606,7 +601,13 @@ fn lower_deadline(reader: &mut Reader<'_>, rungs: Vec<RungItem>, span: Span) -> 
     const USAGE: &str = "`deadline 3 days`, or a ladder: `deadline 3 days -> email controller, 5 days -> remind responsible, 7 days -> reassign to user \"id\"`";
     let mut out = Vec::new();
     for rung in rungs {
-        let mut c = Cursor::new(reader, &rung.args, "a deadline", USAGE, rung.span);
+        let mut c = Cursor::new(
+            reader,
+            &rung.args,
+            What::Phrase("a deadline"),
+            USAGE,
+            rung.span,
+        );
         let Some(after) = c.delay(false) else {
             continue;
         };
@@ -616,7 +617,13 @@ fn lower_deadline(reader: &mut Reader<'_>, rungs: Vec<RungItem>, span: Span) -> 
         let action = match &rung.action {
             None => RungAction::EmailController,
             Some(args) => {
-                let mut c = Cursor::new(reader, args, "a deadline action", USAGE, rung.span);
+                let mut c = Cursor::new(
+                    reader,
+                    args,
+                    What::Phrase("a deadline action"),
+                    USAGE,
+                    rung.span,
+                );
                 let action = match c.one_of(&["email", "remind", "reassign"]) {
                     Some(("email", _)) => {
                         c.expect("controller").map(|_| RungAction::EmailController)
@@ -778,11 +785,10 @@ fn head_usage(kind: &str) -> &'static str {
 
 impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
     fn head<'c>(&'c mut self, args: &'c [Arg]) -> Cursor<'c, 'c, 't> {
-        let what = kind_phrase(&self.kind.name);
         Cursor::new(
             self.reader,
             args,
-            what,
+            What::Kind(&self.kind.name),
             head_usage(&self.kind.name),
             self.kind
                 .span
@@ -810,7 +816,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             if !repeatable.contains(&word) && !seen.once(self.reader, &setting.word) {
                 continue;
             }
-            no_condition(self.reader, setting.when_span, &format!("`{word}`"));
+            no_condition(self.reader, setting.when_span, What::Word(word));
             out.push((setting, span));
         }
         out
@@ -822,7 +828,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
             .iter()
             .find(|(w, _)| *w == word)
             .map_or("", |(_, u)| *u);
-        Cursor::new(self.reader, &setting.args, format!("`{word}`"), usage, span)
+        Cursor::new(self.reader, &setting.args, What::Word(word), usage, span)
     }
 
     fn text_setting(&mut self, setting: &SettingItem, span: Span) -> Option<Text> {
@@ -1381,7 +1387,7 @@ impl<'a, 'r, 't> KindReader<'a, 'r, 't> {
                 return None;
             }
             (DecisionMode::Manual | DecisionMode::ByEmail, Some(_)) => {
-                no_condition(self.reader, when_span, "a manual decision");
+                no_condition(self.reader, when_span, What::Phrase("a manual decision"));
             }
             _ => {}
         }

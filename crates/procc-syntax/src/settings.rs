@@ -9,13 +9,42 @@ use crate::ast::{
 use crate::expr::time_amount;
 use crate::tree::{Arg, Reader};
 
+/// How a setting or a step is named in messages. Formatted only when a message is written:
+/// every setting of every file gets a cursor, and most never report anything.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum What<'a> {
+    /// A setting's word, shown in backticks: "`responsible`".
+    Word(&'a str),
+    /// A step kind: "a `task` step", "an `email` step".
+    Kind(&'a str),
+    /// Words as they are: "a deadline".
+    Phrase(&'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Word(word) => write!(f, "`{word}`"),
+            What::Kind(kind) => {
+                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                write!(f, "{article} `{kind}` step")
+            }
+            What::Phrase(phrase) => f.write_str(phrase),
+        }
+    }
+}
+
 /// Walks the arguments of one setting.
 pub(crate) struct Cursor<'a, 'r, 't> {
     pub reader: &'r mut Reader<'t>,
     args: &'a [Arg],
     pos: usize,
     /// The setting as named in messages, e.g. "`responsible`".
-    what: String,
+    what: What<'a>,
     /// How the setting is written, for the help line.
     usage: &'a str,
     /// Where to point when something is missing: the end of the setting.
@@ -27,7 +56,7 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
     pub(crate) fn new(
         reader: &'r mut Reader<'t>,
         args: &'a [Arg],
-        what: impl Into<String>,
+        what: What<'a>,
         usage: &'a str,
         whole: Span,
     ) -> Self {
@@ -35,7 +64,7 @@ impl<'a, 'r, 't> Cursor<'a, 'r, 't> {
             reader,
             args,
             pos: 0,
-            what: what.into(),
+            what,
             usage,
             end: Span::at(whole.end()),
             failed: false,

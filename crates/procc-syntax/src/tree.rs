@@ -191,6 +191,49 @@ pub(crate) struct Reader<'t> {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The two sets of grammar rules (see `grammar/proc.pest`); both read the same language into the
+/// same tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// The rules every file is read with, written for speed.
+    Reading,
+    /// The rules that state the language; pest's errors on them are phrased for authors.
+    Explaining,
+}
+
+/// The explaining rule that a reading rule reads like, so that the lowering handles one set of
+/// names.
+pub(crate) fn canonical(rule: Rule) -> Rule {
+    match rule {
+        Rule::source => Rule::file,
+        Rule::r_process => Rule::process,
+        Rule::r_block => Rule::block,
+        Rule::r_step => Rule::step,
+        Rule::r_deadline => Rule::deadline,
+        Rule::r_rung => Rule::rung,
+        Rule::r_rung_action => Rule::rung_action,
+        Rule::r_setting => Rule::setting,
+        Rule::r_when_clause => Rule::when_clause,
+        Rule::r_name_arg => Rule::name_arg,
+        Rule::r_string => Rule::string,
+        Rule::r_plain_text => Rule::plain_text,
+        Rule::r_name => Rule::name,
+        Rule::r_call_tail => Rule::call_tail,
+        Rule::r_assign_tail => Rule::assign_tail,
+        Rule::r_expr => Rule::expr,
+        Rule::r_name_ref => Rule::name_ref,
+        Rule::r_call_arg => Rule::call_arg,
+        Rule::r_list => Rule::list,
+        other => other,
+    }
+}
+
+/// The rule of a pair, as the explaining rules name it.
+#[inline]
+pub(crate) fn rule_of(pair: &Pair<'_, Rule>) -> Rule {
+    canonical(pair.as_rule())
+}
+
 pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
     Span::new(s.start(), s.end())
@@ -206,9 +249,18 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// Reads the whole text into process items.
-    pub(crate) fn read_file(&mut self) -> Vec<ProcessItem> {
-        match ProcParser::parse(Rule::file, self.text) {
+    /// Reads the whole text into process items with the given rules.
+    pub(crate) fn read_file(&mut self, rules: Rules) -> Vec<ProcessItem> {
+        // The reading rules fail only where the explaining rules do too (both end in catch-all
+        // invalid lines); should they ever fail alone, the explaining rules read the file.
+        let parsed = match rules {
+            Rules::Reading => match ProcParser::parse(Rule::source, self.text) {
+                Ok(pairs) => Ok(pairs),
+                Err(_) => ProcParser::parse(Rule::file, self.text),
+            },
+            Rules::Explaining => ProcParser::parse(Rule::file, self.text),
+        };
+        match parsed {
             Ok(mut pairs) => match pairs.next() {
                 Some(file_pair) => self.file_items(file_pair),
                 None => Vec::new(),
@@ -229,7 +281,7 @@ impl<'t> Reader<'t> {
     fn file_items(&mut self, pair: Pair<'_, Rule>) -> Vec<ProcessItem> {
         let mut processes = Vec::new();
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::process => processes.push(self.process(child)),
                 Rule::invalid_top => self.invalid(&child),
                 _ => {}
@@ -244,7 +296,7 @@ impl<'t> Reader<'t> {
         let mut title = None;
         let mut body = Vec::new();
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::ident => name = Some(ident(&child)),
                 Rule::string => title = Some(self.text_of(child)),
                 Rule::block => body = self.block(child),
@@ -266,7 +318,7 @@ impl<'t> Reader<'t> {
         let mut items = Vec::new();
         for child in self.children(pair) {
             let span = token_span(&child);
-            let kind = match child.as_rule() {
+            let kind = match rule_of(&child) {
                 Rule::step => ItemKind::Step(self.step(child)),
                 Rule::setting => ItemKind::Setting(self.setting(child)),
                 Rule::deadline => ItemKind::Deadline(self.deadline(child)),
@@ -290,7 +342,7 @@ impl<'t> Reader<'t> {
         let mut when_span = None;
         let mut body = None;
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::ident if idents.len() < 2 => idents.push(ident(&child)),
                 Rule::when_clause => {
                     when_span = Some(span_of(&child));
@@ -323,7 +375,7 @@ impl<'t> Reader<'t> {
         let mut when = None;
         let mut when_span = None;
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::ident if word.is_none() => word = Some(ident(&child)),
                 Rule::when_clause => {
                     when_span = Some(span_of(&child));
@@ -347,21 +399,21 @@ impl<'t> Reader<'t> {
         let expr_pair = self
             .children(pair)
             .into_iter()
-            .find(|p| p.as_rule() == Rule::expr)?;
+            .find(|p| rule_of(p) == Rule::expr)?;
         expr::lower(self, expr_pair)
     }
 
     fn deadline(&mut self, pair: Pair<'_, Rule>) -> Vec<RungItem> {
         let mut rungs = Vec::new();
         for rung in self.children(pair) {
-            if rung.as_rule() != Rule::rung {
+            if rule_of(&rung) != Rule::rung {
                 continue;
             }
             let span = span_of(&rung);
             let mut args = Vec::new();
             let mut action = None;
             for child in self.children(rung) {
-                match child.as_rule() {
+                match rule_of(&child) {
                     Rule::rung_action => {
                         let mut action_args = Vec::new();
                         for a in self.children(child) {
@@ -387,7 +439,7 @@ impl<'t> Reader<'t> {
             span,
         };
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::kw_yes => {
                     yes = true;
                     word = span_of(&child);
@@ -403,8 +455,10 @@ impl<'t> Reader<'t> {
     /// Reads one argument pair; `None` for punctuation.
     pub(crate) fn arg(&mut self, pair: Pair<'_, Rule>) -> Option<Arg> {
         let span = span_of(&pair);
-        Some(match pair.as_rule() {
+        Some(match rule_of(&pair) {
             Rule::string => Arg::Text(self.text_of(pair)),
+            // The reading rules' single word: what `name_arg` holding one `ident` reads as.
+            Rule::r_word => Arg::Word(ident(&pair)),
             Rule::number => Arg::Number(pair.as_str().parse().unwrap_or(0.0), span),
             Rule::quantity => {
                 let (amount, unit, unit_span) = self.quantity(pair);
@@ -448,7 +502,7 @@ impl<'t> Reader<'t> {
         let mut unit = Unit::Days;
         let mut unit_span = span_of(&pair);
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::number => amount = child.as_str().parse().unwrap_or(0.0),
                 Rule::unit => {
                     unit = Unit::parse(child.as_str());
@@ -467,14 +521,14 @@ impl<'t> Reader<'t> {
         let mut name_span = span_of(&pair);
         let mut tail = NameTail::None;
         for child in self.children(pair) {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::name => {
                     name_span = span_of(&child);
                     segments = child.into_inner().map(|p| ident(&p)).collect();
                 }
                 Rule::call_tail => tail = NameTail::Call(self.call_args(child)),
                 Rule::assign_tail => {
-                    let expr = self.children(child).find(|p| p.as_rule() == Rule::expr);
+                    let expr = self.children(child).find(|p| rule_of(p) == Rule::expr);
                     tail = NameTail::Assign(expr.and_then(|e| expr::lower(self, e)));
                 }
                 _ => {}
@@ -486,13 +540,13 @@ impl<'t> Reader<'t> {
     fn call_args(&mut self, pair: Pair<'_, Rule>) -> Vec<(Option<Ident>, Expr)> {
         let mut args = Vec::new();
         for child in self.children(pair) {
-            if child.as_rule() != Rule::call_arg {
+            if rule_of(&child) != Rule::call_arg {
                 continue;
             }
             let mut arg_name = None;
             let mut value = None;
             for part in self.children(child) {
-                match part.as_rule() {
+                match rule_of(&part) {
                     Rule::ident => arg_name = Some(ident(&part)),
                     Rule::expr => value = expr::lower(self, part),
                     _ => {}
@@ -508,7 +562,7 @@ impl<'t> Reader<'t> {
     pub(crate) fn list(&mut self, pair: Pair<'_, Rule>) -> Vec<Expr> {
         let mut items = Vec::new();
         for child in self.children(pair) {
-            if child.as_rule() == Rule::expr {
+            if rule_of(&child) == Rule::expr {
                 items.extend(expr::lower(self, child));
             }
         }
@@ -565,7 +619,7 @@ impl<'t> Reader<'t> {
         let span = span_of(&pair);
         let mut value = String::new();
         for child in pair.into_inner() {
-            match child.as_rule() {
+            match rule_of(&child) {
                 Rule::plain_text => value = self.unescape(&child),
                 Rule::triple_text => value = dedent(child.as_str()),
                 _ => {}
@@ -576,6 +630,10 @@ impl<'t> Reader<'t> {
 
     fn unescape(&mut self, pair: &Pair<'_, Rule>) -> String {
         let raw = pair.as_str();
+        // Most texts have no escape; copying them whole is much cheaper than char by char.
+        if !raw.contains('\\') {
+            return raw.to_string();
+        }
         let base = pair.as_span().start();
         let mut out = String::with_capacity(raw.len());
         let mut chars = raw.char_indices().peekable();
@@ -690,7 +748,7 @@ impl<'t> Reader<'t> {
             ErrorVariant::ParsingError { positives, .. } => {
                 let mut phrases: Vec<&str> = Vec::new();
                 for rule in positives {
-                    if let Some(phrase) = phrase(*rule)
+                    if let Some(phrase) = phrase(canonical(*rule))
                         && !phrases.contains(&phrase)
                     {
                         phrases.push(phrase);
@@ -727,7 +785,7 @@ impl<'t> Reader<'t> {
 fn token_span(pair: &Pair<'_, Rule>) -> Span {
     let whole = span_of(pair);
     let mut last = pair.clone();
-    while let Some(inner) = last.clone().into_inner().last() {
+    while let Some(inner) = last.clone().into_inner().next_back() {
         last = inner;
     }
     Span::new(whole.start(), last.as_span().end())

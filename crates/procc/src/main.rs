@@ -154,7 +154,7 @@ EXAMPLES:
 EXIT CODES:
   0  every scenario passed    1  a scenario failed    2  usage or IO error")]
     Test(TestArgs),
-    /// Run the runtime on the real clock against a SQLite database.
+    /// Run the runtime on the real clock against a SQLite database (or as a PostgreSQL worker).
     #[command(after_help = "\
 The plan (compiled from the sources, or given with --plan) is deployed into the database (a new
 version; running processes stay on the version they started with), then the runtime fires timers
@@ -167,9 +167,14 @@ portal syncs, which have no connector yet, are written as JSON lines to standard
 Decision links are signed with PROCC_DECISION_SECRET, or with a random secret kept in
 <db>.secret.
 
+With --postgres URL (or PROCC_POSTGRES) the state is in PostgreSQL instead, and any number of
+`procc run` processes on any machines share the work: each timer and effect is handled by one
+of them, and a commit of one wakes the others. They must share PROCC_DECISION_SECRET.
+
 EXAMPLES:
   procc run examples/                       Compile the examples and run them in procc.db
-  procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl")]
+  procc run --plan plan.json --db /var/lib/procc/procc.db --effects effects.jsonl
+  PROCC_DECISION_SECRET=... procc run --plan plan.json --postgres postgres://procc@db/procc")]
     Run(RunArgs),
     /// Serve the HTTP API and the dashboard on the runtime (SQLite).
     #[command(after_help = "\
@@ -217,6 +222,14 @@ EXAMPLES:
         /// The SQLite database of `procc run` or `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
     },
     /// Enable a disabled endpoint again (audited); new effects to it are delivered.
     #[command(after_help = "\
@@ -233,6 +246,14 @@ EXIT CODES:
         /// The SQLite database of `procc run` or `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
         /// Who enables it, for the audit history [default: $USER].
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
@@ -341,6 +362,15 @@ struct RunArgs {
     /// The SQLite database (created when missing).
     #[arg(long, value_name = "FILE", default_value = "procc.db")]
     db: PathBuf,
+    /// Run as one of several workers on this PostgreSQL database instead of a SQLite file
+    /// (a connection string: `postgres://user@host/db` or `host=... dbname=...`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PROCC_POSTGRES",
+        conflicts_with = "db"
+    )]
+    postgres: Option<String>,
     /// Append effects as JSON lines to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     effects: Option<PathBuf>,
@@ -361,6 +391,15 @@ struct ServeArgs {
     /// The SQLite database (created when missing).
     #[arg(long, value_name = "FILE", default_value = "procc.db")]
     db: PathBuf,
+    /// Keep the state in this PostgreSQL database instead, shared with other `procc serve` and
+    /// `procc run` workers (a connection string).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PROCC_POSTGRES",
+        conflicts_with = "db"
+    )]
+    postgres: Option<String>,
     /// The address and port to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
@@ -391,6 +430,14 @@ enum TokenCommand {
         /// The SQLite database of `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database of `procc serve` instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
     },
     /// Revoke a token.
     Revoke {
@@ -399,6 +446,14 @@ enum TokenCommand {
         /// The SQLite database of `procc serve`.
         #[arg(long, value_name = "FILE", default_value = "procc.db")]
         db: PathBuf,
+        /// The PostgreSQL database of `procc serve` instead (a connection string).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "PROCC_POSTGRES",
+            conflicts_with = "db"
+        )]
+        postgres: Option<String>,
     },
 }
 
@@ -472,13 +527,24 @@ fn main() -> ExitCode {
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
         Command::Serve(args) => run_serve(&args),
-        Command::Token(TokenCommand::Create { user, db }) => serve::create_token(&db, &user),
-        Command::Token(TokenCommand::Revoke { token, db }) => serve::revoke_token(&db, &token),
-        Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
-        Command::Endpoint(EndpointCommand::List { db }) => serve::list_endpoints(&db),
-        Command::Endpoint(EndpointCommand::Enable { endpoint, db, by }) => {
-            serve::enable_endpoint(&db, &endpoint, by)
+        Command::Token(TokenCommand::Create { user, db, postgres }) => {
+            serve::create_token(database(&db, postgres.as_deref()), &user)
         }
+        Command::Token(TokenCommand::Revoke {
+            token,
+            db,
+            postgres,
+        }) => serve::revoke_token(database(&db, postgres.as_deref()), &token),
+        Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
+        Command::Endpoint(EndpointCommand::List { db, postgres }) => {
+            serve::list_endpoints(database(&db, postgres.as_deref()))
+        }
+        Command::Endpoint(EndpointCommand::Enable {
+            endpoint,
+            db,
+            postgres,
+            by,
+        }) => serve::enable_endpoint(database(&db, postgres.as_deref()), &endpoint, by),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
@@ -612,7 +678,16 @@ fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
         Err(code) => return Ok(code),
     };
     let (_, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
-    run::run(&plan, &args.db, args.effects.as_deref(), delivery)
+    let db = database(&args.db, args.postgres.as_deref());
+    run::run(&plan, db, args.effects.as_deref(), delivery)
+}
+
+/// The SQLite file, or the PostgreSQL database when one is given.
+fn database<'a>(db: &'a std::path::Path, postgres: Option<&'a str>) -> run::Database<'a> {
+    match postgres {
+        Some(url) => run::Database::Postgres(url),
+        None => run::Database::Sqlite(db),
+    }
 }
 
 /// The project file of the sources (if any) and its delivery settings.
@@ -690,7 +765,7 @@ fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
         serve::ServeOptions {
             listen: args.listen,
             public_url: args.public_url.clone(),
-            db: &args.db,
+            db: database(&args.db, args.postgres.as_deref()),
             effects: args.effects.as_deref(),
             seed,
             token_for,

@@ -1,4 +1,5 @@
-//! `procc run`: the runtime on the real clock, against a SQLite file, with real delivery.
+//! `procc run`: the runtime on the real clock, against a SQLite file or as one of several
+//! workers on PostgreSQL, with real delivery.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -6,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
 use procc_runtime::{
-    Connector, Engine, EngineConfig, OutboxRow, Runtime, SqliteStore, SystemClock,
+    AnyStore, Connector, Engine, EngineConfig, Listener, OutboxRow, PostgresStore, Runtime,
+    SqliteStore, SystemClock,
 };
 
 use crate::project::UsageError;
@@ -106,22 +108,123 @@ pub(crate) fn delivery_config(
         .map_err(|e| UsageError::new(format!("{} ({})", e, path.display())))
 }
 
+/// The database `procc run`, `procc serve` and `procc token` keep their state in.
+pub(crate) enum Database<'a> {
+    /// A SQLite file: one worker.
+    Sqlite(&'a Path),
+    /// A PostgreSQL connection string: one of any number of workers.
+    Postgres(&'a str),
+}
+
+impl Database<'_> {
+    /// Opens the store (bringing its schema up to date) and makes the engine's settings:
+    /// the decision-link secret, and for PostgreSQL this process's lease name. A process that
+    /// runs processes (`signs_links`) on PostgreSQL needs the secret all workers share; an
+    /// operator command (tokens, endpoints) does not.
+    pub(crate) fn open(&self, signs_links: bool) -> Result<(AnyStore, EngineConfig), UsageError> {
+        match self {
+            Database::Sqlite(path) => {
+                let store = SqliteStore::open(path).map_err(|e| {
+                    UsageError::new(format!(
+                        "cannot open the database `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+                let config = EngineConfig {
+                    decision_secret: decision_secret(path)?,
+                    ..EngineConfig::default()
+                };
+                Ok((AnyStore::Sqlite(store), config))
+            }
+            Database::Postgres(url) => {
+                // Every worker must sign and check decision links with the same secret.
+                let secret = match std::env::var("PROCC_DECISION_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                {
+                    Some(secret) => secret.into_bytes(),
+                    None if signs_links => {
+                        return Err(UsageError::new(
+                            "workers on PostgreSQL share the decision-link secret: set PROCC_DECISION_SECRET (the same value for every worker)",
+                        ));
+                    }
+                    None => Vec::new(),
+                };
+                let store = PostgresStore::open(url).map_err(|e| {
+                    UsageError::new(format!("cannot open the PostgreSQL database: {e}"))
+                })?;
+                let config = EngineConfig {
+                    decision_secret: secret,
+                    worker: worker_name(),
+                    ..EngineConfig::default()
+                };
+                Ok((AnyStore::Postgres(Box::new(store)), config))
+            }
+        }
+    }
+
+    /// How messages name it (never with a password).
+    pub(crate) fn describe(&self, config: &EngineConfig) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(_) => format!("PostgreSQL as worker {}", config.worker),
+        }
+    }
+}
+
+/// Wakes the engine's scheduler and dispatcher when other workers on the same PostgreSQL
+/// database commit timers or effects; keep the returned listener as long as the engine runs.
+pub(crate) fn hear_other_workers(
+    engine: &Arc<Engine<AnyStore>>,
+) -> Result<Option<Listener>, UsageError> {
+    let woken = Arc::downgrade(engine);
+    engine
+        .store()
+        .listen(move || {
+            if let Some(engine) = woken.upgrade() {
+                engine.wake();
+            }
+        })
+        .map_err(|e| UsageError::new(format!("cannot listen on PostgreSQL: {e}")))
+}
+
 /// Deploys `plan` into the database and runs until Ctrl-C (or SIGTERM): the scheduler fires
 /// timers, the dispatcher delivers effects.
 pub(crate) fn run(
     plan: &procc_plan::Plan,
-    db: &Path,
+    db: Database<'_>,
     effects: Option<&Path>,
     delivery: DeliveryConfig,
 ) -> Result<u8, UsageError> {
-    let store = SqliteStore::open(db).map_err(|e| {
-        UsageError::new(format!("cannot open the database `{}`: {e}", db.display()))
-    })?;
-    let config = EngineConfig {
-        decision_secret: decision_secret(db)?,
-        ..EngineConfig::default()
-    };
+    let (store, config) = db.open(true)?;
+    let place = db.describe(&config);
     let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
+    let _listener = hear_other_workers(&engine)?;
+    run_engine(engine, plan, &place, effects, delivery)
+}
+
+/// This process's name in timer and effect leases: host and process id, unique among workers.
+fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}-{}", std::process::id())
+}
+
+fn run_engine(
+    engine: Arc<Engine<AnyStore>>,
+    plan: &procc_plan::Plan,
+    place: &str,
+    effects: Option<&Path>,
+    delivery: DeliveryConfig,
+) -> Result<u8, UsageError> {
     let hash = engine
         .deploy(plan)
         .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
@@ -157,7 +260,7 @@ pub(crate) fn run(
             eprintln!(
                 "procc run: deployed {hash} ({} templates) into {}; delivering effects (letters and portal syncs as JSON lines to {target}); Ctrl-C stops",
                 plan.templates.len(),
-                db.display(),
+                place,
             );
             let (stopping, stopped) = tokio::sync::watch::channel(false);
             let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -176,10 +279,7 @@ pub(crate) fn run(
             .map(|_| ())
             .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;
-    eprintln!(
-        "procc run: stopped; every committed state is in {}",
-        db.display()
-    );
+    eprintln!("procc run: stopped; every committed state is in {place}");
     Ok(crate::EXIT_CLEAN)
 }
 

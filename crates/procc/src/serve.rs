@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
-use procc_runtime::{Connector, Engine, EngineConfig, Runtime, SqliteStore, SystemClock};
+use procc_runtime::{Connector, Engine, Runtime, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
 use crate::project::UsageError;
-use crate::run::{JsonLines, Shutdown, decision_secret};
+use crate::run::{Database, JsonLines, Shutdown, hear_other_workers};
 
 /// How to serve.
 pub(crate) struct ServeOptions<'a> {
@@ -18,8 +18,8 @@ pub(crate) struct ServeOptions<'a> {
     pub(crate) listen: SocketAddr,
     /// The address users reach the server at (decision links point there).
     pub(crate) public_url: Option<String>,
-    /// The SQLite database.
-    pub(crate) db: &'a Path,
+    /// The database.
+    pub(crate) db: Database<'a>,
     /// Where effects go (JSON lines), standard output when `None`.
     pub(crate) effects: Option<&'a Path>,
     /// Records to import at start.
@@ -30,15 +30,13 @@ pub(crate) struct ServeOptions<'a> {
     pub(crate) delivery: DeliveryConfig,
 }
 
-fn open_engine(db: &Path, public_url: &str) -> Result<Arc<ServerEngine>, UsageError> {
-    let store = SqliteStore::open(db).map_err(|e| {
-        UsageError::new(format!("cannot open the database `{}`: {e}", db.display()))
-    })?;
-    let config = EngineConfig {
-        decision_secret: decision_secret(db)?,
-        decision_base_url: format!("{}/decide", public_url.trim_end_matches('/')),
-        ..EngineConfig::default()
-    };
+fn open_engine(
+    db: &Database<'_>,
+    public_url: &str,
+    signs_links: bool,
+) -> Result<Arc<ServerEngine>, UsageError> {
+    let (store, mut config) = db.open(signs_links)?;
+    config.decision_base_url = format!("{}/decide", public_url.trim_end_matches('/'));
     Ok(Arc::new(Engine::new(store, Arc::new(SystemClock), config)))
 }
 
@@ -60,7 +58,8 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let engine = open_engine(options.db, &public_url)?;
+    let engine = open_engine(&options.db, &public_url, true)?;
+    let _listener = hear_other_workers(&engine)?;
     let hash = engine
         .deploy(plan)
         .map_err(|e| UsageError::new(format!("cannot deploy the plan: {e}")))?;
@@ -97,7 +96,8 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
     };
     let dispatcher = Dispatcher::new(engine.clone(), deliverer);
     let runtime = Runtime::timers_only(engine.clone());
-    let db = options.db.display().to_string();
+    let db = options.db.describe(engine.config());
+    let db_name = db.clone();
     tokio.block_on(async move {
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -139,16 +139,13 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
             Err(e) => Err(UsageError::new(format!("the runtime failed: {e}"))),
         }
     })?;
-    eprintln!(
-        "procc serve: stopped; every committed state is in {}",
-        options.db.display()
-    );
+    eprintln!("procc serve: stopped; every committed state is in {db_name}");
     Ok(crate::EXIT_CLEAN)
 }
 
 /// Makes a token for a user of the plan deployed in `db` and prints it.
-pub(crate) fn create_token(db: &Path, user: &str) -> Result<u8, UsageError> {
-    let engine = open_engine(db, "http://localhost")?;
+pub(crate) fn create_token(db: Database<'_>, user: &str) -> Result<u8, UsageError> {
+    let engine = open_engine(&db, "http://localhost", false)?;
     let token = procc_server::auth::create_token(&engine, user)
         .map_err(|e| UsageError::new(format!("cannot make a token: {}", e.message)))?;
     println!("{token}");
@@ -156,8 +153,8 @@ pub(crate) fn create_token(db: &Path, user: &str) -> Result<u8, UsageError> {
 }
 
 /// Revokes a token.
-pub(crate) fn revoke_token(db: &Path, token: &str) -> Result<u8, UsageError> {
-    let engine = open_engine(db, "http://localhost")?;
+pub(crate) fn revoke_token(db: Database<'_>, token: &str) -> Result<u8, UsageError> {
+    let engine = open_engine(&db, "http://localhost", false)?;
     let revoked = procc_server::auth::revoke_token(&engine, token)
         .map_err(|e| UsageError::new(format!("cannot revoke the token: {}", e.message)))?;
     if revoked {
@@ -169,18 +166,20 @@ pub(crate) fn revoke_token(db: &Path, token: &str) -> Result<u8, UsageError> {
 }
 
 /// The engine on an existing database (operator commands must not create an empty one).
-fn existing_engine(db: &Path) -> Result<Arc<ServerEngine>, UsageError> {
-    if !db.is_file() {
+fn existing_engine(db: Database<'_>) -> Result<Arc<ServerEngine>, UsageError> {
+    if let Database::Sqlite(path) = db
+        && !path.is_file()
+    {
         return Err(
-            UsageError::new(format!("there is no database `{}`", db.display()))
+            UsageError::new(format!("there is no database `{}`", path.display()))
                 .with_help("name the database of `procc run` or `procc serve` with --db FILE"),
         );
     }
-    open_engine(db, "http://localhost")
+    open_engine(&db, "http://localhost", false)
 }
 
 /// Prints the disabled endpoints, one a line with the answer they were disabled for.
-pub(crate) fn list_endpoints(db: &Path) -> Result<u8, UsageError> {
+pub(crate) fn list_endpoints(db: Database<'_>) -> Result<u8, UsageError> {
     let engine = existing_engine(db)?;
     let disabled = engine
         .disabled_endpoints()
@@ -199,7 +198,7 @@ pub(crate) fn list_endpoints(db: &Path) -> Result<u8, UsageError> {
 /// Enables a disabled endpoint; `by` (default: `$USER`, else `operator`) goes into the
 /// audit history.
 pub(crate) fn enable_endpoint(
-    db: &Path,
+    db: Database<'_>,
     endpoint: &str,
     by: Option<String>,
 ) -> Result<u8, UsageError> {

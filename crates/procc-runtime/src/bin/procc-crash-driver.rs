@@ -29,8 +29,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use procc_plan::{Module, Plan, Template};
 use procc_runtime::{
-    Clock, Connector, Engine, EngineConfig, Links, OutboxRow, RecordRow, SqliteStore, StartRequest,
-    Store, ViewOf, VirtualClock,
+    Clock, Connector, Engine, EngineConfig, Links, Operation, OutboxRow, RecordRow, SqliteStore,
+    StartRequest, Store, ViewOf, VirtualClock,
 };
 use serde_json::{Value, json};
 
@@ -246,11 +246,12 @@ fn main() -> Res<()> {
         let now = clock.now();
         // Timers first, then what people do at this instant.
         engine.advance_to(&clock, now, Some(&connector))?;
-        let mut acted = false;
+        // What happens at one instant is applied in batches: one commit each.
+        let mut starts = Vec::new();
         for i in 0..count {
             let at = start_at(i);
             if at <= now && previous.is_none_or(|p| at > p) {
-                engine.start(&StartRequest {
+                starts.push(Operation::Start(StartRequest {
                     template: "crash".into(),
                     owner: "j.becker".into(),
                     links: Links {
@@ -261,9 +262,12 @@ fn main() -> Res<()> {
                     started_by: "k.schmidt".into(),
                     idempotency_key: Some(format!("crash-{i}")),
                     email: None,
-                })?;
-                acted = true;
+                }));
             }
+        }
+        let mut acted = !starts.is_empty();
+        for result in engine.batch(&starts)? {
+            result?;
         }
         previous = Some(now);
         let mut items = engine.controller_view(&ViewOf::All)?;
@@ -274,6 +278,7 @@ fn main() -> Res<()> {
             )
         });
         let mut next_act = None;
+        let mut actions = Vec::new();
         for entry in items {
             let item = &entry.item;
             let at = act_at(item.created_at, item.instance, item.step);
@@ -288,13 +293,19 @@ fn main() -> Res<()> {
                 .find(|s| s.index == item.step)
                 .ok_or("a work item without its step")?;
             if let Some(task) = row.task {
-                engine.complete_task(task, &item.user)?;
+                actions.push(Operation::CompleteTask {
+                    task,
+                    by: item.user.clone(),
+                });
             } else {
                 let (yes, no) = engine.decision_tokens(item.instance, item.step)?;
                 let token = if item.instance % 3 == 0 { no } else { yes };
-                engine.decide_by_token(&token)?;
+                actions.push(Operation::DecideByToken(token));
             }
-            acted = true;
+        }
+        acted |= !actions.is_empty();
+        for result in engine.batch(&actions)? {
+            result?;
         }
         if acted {
             continue;

@@ -1,7 +1,15 @@
 //! The in-memory store: same semantics as SQLite, nothing on disk. Writes go straight into the
-//! maps and leave an undo entry; a failed transaction replays the undo log.
+//! maps and leave an undo entry; a failed transaction (or savepoint) replays the undo log.
+//!
+//! Every query an operation makes is answered from an index, never by scanning all rows: the
+//! cost of an operation must not grow with the number of instances (timers by due time and by
+//! lease end, rows by instance, open work items, pending and delayed effects). Each write
+//! goes through one `set_*` function that keeps the row's index entries in step with the row,
+//! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
+//! indexes from a full scan and compares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -11,9 +19,119 @@ use super::{Store, Tx};
 use crate::model::*;
 use crate::{Error, Result};
 
+/// Secondary indexes over the rows of [`State`].
+#[derive(Default, Debug, PartialEq)]
+struct Indexes {
+    /// Deployed plans by deployment order.
+    plans_by_seq: BTreeSet<(u64, String)>,
+    /// Running instances.
+    running: BTreeSet<InstanceId>,
+    /// Timers nobody holds, by (due time, id).
+    timers_due: BTreeSet<(DateTime<Utc>, u64)>,
+    /// Leased timers by (when they can be claimed again: the later of lease end and due time, id).
+    timers_leased: BTreeSet<(DateTime<Utc>, u64)>,
+    /// Timers by (instance, step, id).
+    timers_of: BTreeSet<(InstanceId, StepIndex, u64)>,
+    /// Open work items by (user, id).
+    /// (A map of sets rather than a set of pairs: no user name is copied per work item.)
+    open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
+    /// Open work items by id.
+    open_work: BTreeSet<u64>,
+    /// Work items by (instance, id).
+    work_of: BTreeSet<(InstanceId, u64)>,
+    /// Artefacts by (instance, id).
+    artefacts_of: BTreeSet<(InstanceId, u64)>,
+    /// Pending effects without a `not_before`, by id.
+    outbox_ready: BTreeSet<u64>,
+    /// Pending effects with a `not_before`, by (not before, id).
+    outbox_delayed: BTreeSet<(DateTime<Utc>, u64)>,
+    /// Effects by (instance, id).
+    outbox_of: BTreeSet<(InstanceId, u64)>,
+    /// Attempts by (effect, id).
+    attempts_of: BTreeSet<(u64, u64)>,
+    /// Audit rows by (instance, position in the history).
+    /// (Positions only grow, and undo removes the last one: a list per instance is enough.)
+    audit_of: HashMap<InstanceId, Vec<usize>>,
+}
+
+fn toggle<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
+    if add {
+        set.insert(value);
+    } else {
+        set.remove(&value);
+    }
+}
+
+impl Indexes {
+    fn plan(&mut self, p: &PlanRow, add: bool) {
+        toggle(&mut self.plans_by_seq, (p.seq, p.hash.clone()), add);
+    }
+    fn instance(&mut self, i: &InstanceRow, add: bool) {
+        if i.status.is_running() {
+            toggle(&mut self.running, i.id, add);
+        }
+    }
+    fn timer(&mut self, t: &TimerRow, add: bool) {
+        match t.lease_until {
+            None => toggle(&mut self.timers_due, (t.due_at, t.id), add),
+            Some(l) => toggle(&mut self.timers_leased, (l.max(t.due_at), t.id), add),
+        }
+        toggle(&mut self.timers_of, (t.instance, t.step, t.id), add);
+    }
+    fn work_item(&mut self, w: &WorkItemRow, add: bool) {
+        if w.done_at.is_none() {
+            match self.open_work_by_user.get_mut(w.user.as_str()) {
+                Some(ids) => {
+                    toggle(ids, w.id, add);
+                    if ids.is_empty() {
+                        self.open_work_by_user.remove(w.user.as_str());
+                    }
+                }
+                None if add => {
+                    self.open_work_by_user
+                        .insert(w.user.clone(), BTreeSet::from([w.id]));
+                }
+                None => {}
+            }
+            toggle(&mut self.open_work, w.id, add);
+        }
+        toggle(&mut self.work_of, (w.instance, w.id), add);
+    }
+    fn artefact(&mut self, a: &ArtefactRow, add: bool) {
+        toggle(&mut self.artefacts_of, (a.instance, a.id), add);
+    }
+    fn outbox(&mut self, o: &OutboxRow, add: bool) {
+        if o.is_pending() {
+            match o.not_before {
+                None => toggle(&mut self.outbox_ready, o.id, add),
+                Some(t) => toggle(&mut self.outbox_delayed, (t, o.id), add),
+            }
+        }
+        if let Some(i) = o.instance {
+            toggle(&mut self.outbox_of, (i, o.id), add);
+        }
+    }
+    fn attempt(&mut self, a: &AttemptRow, add: bool) {
+        toggle(&mut self.attempts_of, (a.effect, a.id), add);
+    }
+    fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
+        if let Some(i) = a.instance {
+            if add {
+                self.audit_of.entry(i).or_default().push(position);
+            } else if let Some(positions) = self.audit_of.get_mut(&i) {
+                positions.retain(|p| *p != position);
+                if positions.is_empty() {
+                    self.audit_of.remove(&i);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
-    sequences: BTreeMap<String, u64>,
+    /// Named sequences: a handful, looked up by a short scan (no key to allocate per id).
+    sequences: Vec<(String, u64)>,
     plans: BTreeMap<String, PlanRow>,
     instances: BTreeMap<InstanceId, InstanceRow>,
     steps: BTreeMap<(InstanceId, StepIndex), StepRow>,
@@ -27,9 +145,177 @@ struct State {
     audit: Vec<AuditRow>,
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
+    ix: Indexes,
 }
 
-type Undo = Box<dyn FnOnce(&mut State) + Send>;
+/// Puts `value` at `key` (or removes the key for `None`); the value it replaces.
+fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
+    match value {
+        Some(v) => map.insert(key, v),
+        None => map.remove(&key),
+    }
+}
+
+/// A `set_*` function for a table with indexes: the old row's entries leave the indexes
+/// before the new row's enter (they may be the same entries). `$same` tells whether two rows
+/// of the same key have the same index entries: most updates (an instance saved, an effect
+/// delivered) leave them alone, and then the indexes are not touched.
+macro_rules! indexed_set {
+    ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident, $same:expr) => {
+        fn $name(&mut self, key: $key, row: Option<$row>) -> Option<$row> {
+            let old = self.$table.get(&key);
+            let same: fn(&$row, &$row) -> bool = $same;
+            if !matches!((old, &row), (Some(old), Some(new)) if same(old, new)) {
+                if let Some(old) = old {
+                    self.ix.$index(old, false);
+                }
+                if let Some(new) = &row {
+                    self.ix.$index(new, true);
+                }
+            }
+            set(&mut self.$table, key, row)
+        }
+    };
+}
+
+impl State {
+    indexed_set!(set_plan, plans, String, PlanRow, plan, |a, b| a.seq
+        == b.seq);
+    indexed_set!(
+        set_instance,
+        instances,
+        InstanceId,
+        InstanceRow,
+        instance,
+        |a, b| a.status.is_running() == b.status.is_running()
+    );
+    indexed_set!(set_timer, timers, u64, TimerRow, timer, |a, b| {
+        (a.due_at, a.lease_until, a.instance, a.step)
+            == (b.due_at, b.lease_until, b.instance, b.step)
+    });
+    indexed_set!(
+        set_work_item,
+        work_items,
+        u64,
+        WorkItemRow,
+        work_item,
+        |a, b| {
+            (&a.user, a.done_at.is_none(), a.instance) == (&b.user, b.done_at.is_none(), b.instance)
+        }
+    );
+    indexed_set!(
+        set_artefact,
+        artefacts,
+        u64,
+        ArtefactRow,
+        artefact,
+        |a, b| { a.instance == b.instance }
+    );
+    indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox, |a, b| {
+        (a.is_pending(), a.not_before, a.instance) == (b.is_pending(), b.not_before, b.instance)
+    });
+    indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt, |a, b| {
+        a.effect == b.effect
+    });
+
+    fn push_audit(&mut self, row: AuditRow) {
+        self.ix.audit(&row, self.audit.len(), true);
+        self.audit.push(row);
+    }
+    fn pop_audit(&mut self) {
+        if let Some(row) = self.audit.pop() {
+            self.ix.audit(&row, self.audit.len(), false);
+        }
+    }
+
+    /// The indexes built from a full scan of the rows.
+    fn scan_indexes(&self) -> Indexes {
+        let mut ix = Indexes::default();
+        self.plans.values().for_each(|r| ix.plan(r, true));
+        self.instances.values().for_each(|r| ix.instance(r, true));
+        self.timers.values().for_each(|r| ix.timer(r, true));
+        self.work_items.values().for_each(|r| ix.work_item(r, true));
+        self.artefacts.values().for_each(|r| ix.artefact(r, true));
+        self.outbox.values().for_each(|r| ix.outbox(r, true));
+        self.attempts.values().for_each(|r| ix.attempt(r, true));
+        for (position, row) in self.audit.iter().enumerate() {
+            ix.audit(row, position, true);
+        }
+        ix
+    }
+
+    fn undo(&mut self, entry: Undo) {
+        match entry {
+            Undo::SequenceAt(position, value) => {
+                if let Some(entry) = self.sequences.get_mut(position) {
+                    entry.1 = value;
+                }
+            }
+            Undo::SequenceNew => {
+                self.sequences.pop();
+            }
+            Undo::Plan(k, v) => {
+                self.set_plan(k, v.map(|b| *b));
+            }
+            Undo::Instance(k, v) => {
+                self.set_instance(k, v.map(|b| *b));
+            }
+            Undo::Step(k, v) => {
+                set(&mut self.steps, k, v.map(|b| *b));
+            }
+            Undo::Timer(k, v) => {
+                self.set_timer(k, v.map(|b| *b));
+            }
+            Undo::WorkItem(k, v) => {
+                self.set_work_item(k, v.map(|b| *b));
+            }
+            Undo::Record(k, v) => {
+                set(&mut self.records, k, v.map(|b| *b));
+            }
+            Undo::Artefact(k, v) => {
+                self.set_artefact(k, v.map(|b| *b));
+            }
+            Undo::Outbox(k, v) => {
+                self.set_outbox(k, v.map(|b| *b));
+            }
+            Undo::OutboxKey(k, v) => {
+                set(&mut self.outbox_keys, k, v);
+            }
+            Undo::Attempt(k, v) => {
+                self.set_attempt(k, v.map(|b| *b));
+            }
+            Undo::Audit => self.pop_audit(),
+            Undo::Key(k, v) => {
+                set(&mut self.keys, k, v);
+            }
+            Undo::Counter(k, v) => {
+                set(&mut self.counters, k, v);
+            }
+        }
+    }
+}
+
+/// How to put back what one write replaced (`None`: the key did not exist). Rows are boxed
+/// so that the log's entries stay small.
+enum Undo {
+    /// The sequence at this position had this value.
+    SequenceAt(usize, u64),
+    /// The last sequence was new.
+    SequenceNew,
+    Plan(String, Option<Box<PlanRow>>),
+    Instance(InstanceId, Option<Box<InstanceRow>>),
+    Step((InstanceId, StepIndex), Option<Box<StepRow>>),
+    Timer(u64, Option<Box<TimerRow>>),
+    WorkItem(u64, Option<Box<WorkItemRow>>),
+    Record((Module, String), Option<Box<RecordRow>>),
+    Artefact(u64, Option<Box<ArtefactRow>>),
+    Outbox(u64, Option<Box<OutboxRow>>),
+    OutboxKey(String, Option<u64>),
+    Attempt(u64, Option<Box<AttemptRow>>),
+    Audit,
+    Key(String, Option<String>),
+    Counter(String, Option<u64>),
+}
 
 /// A store in memory, for fast simulation and tests.
 #[derive(Default)]
@@ -42,6 +328,49 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// Checks that every index agrees with a full scan of the rows; the error names the
+    /// indexes that do not (for tests).
+    pub fn check_indexes(&self) -> Result<()> {
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| Error::Store("memory store poisoned".into()))?;
+        let scanned = state.scan_indexes();
+        let ix = &state.ix;
+        let mut wrong = Vec::new();
+        macro_rules! compare {
+            ($($field:ident),*) => {$(
+                if ix.$field != scanned.$field {
+                    wrong.push(stringify!($field));
+                }
+            )*};
+        }
+        compare!(
+            plans_by_seq,
+            running,
+            timers_due,
+            timers_leased,
+            timers_of,
+            open_work_by_user,
+            open_work,
+            work_of,
+            artefacts_of,
+            outbox_ready,
+            outbox_delayed,
+            outbox_of,
+            attempts_of,
+            audit_of
+        );
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Store(format!(
+                "memory store indexes disagree with the rows: {}",
+                wrong.join(", ")
+            )))
+        }
+    }
 }
 
 impl Store for MemoryStore {
@@ -52,14 +381,13 @@ impl Store for MemoryStore {
             .map_err(|_| Error::Store("memory store poisoned".into()))?;
         let mut tx = MemTx {
             state: &mut state,
-            undo: Vec::new(),
+            // An operation writes a few dozen rows: start big enough not to grow.
+            undo: Vec::with_capacity(64),
+            savepoints: Vec::new(),
         };
         let result = f(&mut tx);
         if result.is_err() {
-            let MemTx { state, undo } = tx;
-            for step in undo.into_iter().rev() {
-                step(state);
-            }
+            tx.undo_to(0);
         }
         result
     }
@@ -68,44 +396,86 @@ impl Store for MemoryStore {
 struct MemTx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
+    /// The length of the undo log at each open savepoint.
+    savepoints: Vec<usize>,
 }
 
-/// Puts `value` at `key` in the map chosen by `pick`, remembering how to undo it.
-macro_rules! put {
-    ($tx:expr, $field:ident, $key:expr, $value:expr) => {{
-        let key = $key;
-        let old = $tx.state.$field.insert(key.clone(), $value);
-        $tx.undo.push(Box::new(move |s: &mut State| match old {
-            Some(v) => {
-                s.$field.insert(key, v);
+impl MemTx<'_> {
+    /// Replays the undo log back to `len` entries.
+    fn undo_to(&mut self, len: usize) {
+        while self.undo.len() > len {
+            if let Some(entry) = self.undo.pop() {
+                self.state.undo(entry);
             }
-            None => {
-                s.$field.remove(&key);
-            }
-        }));
-    }};
-}
-
-macro_rules! remove {
-    ($tx:expr, $field:ident, $key:expr) => {{
-        let key = $key;
-        if let Some(old) = $tx.state.$field.remove(&key) {
-            $tx.undo.push(Box::new(move |s: &mut State| {
-                s.$field.insert(key, old);
-            }));
         }
+    }
+}
+
+/// Puts `value` at `key` of a table without indexes, remembering how to undo it.
+macro_rules! put {
+    ($tx:expr, $table:ident, $variant:ident, $key:expr, $value:expr) => {{
+        let key = $key;
+        let old = $tx.state.$table.insert(key.clone(), $value);
+        $tx.undo.push(Undo::$variant(key, old.map(Into::into)));
     }};
+}
+
+/// Sets a row of a table with indexes through its `set_*` function, remembering how to undo it.
+macro_rules! put_indexed {
+    ($tx:expr, $set:ident, $variant:ident, $key:expr, $value:expr) => {{
+        let key = $key;
+        let old = $tx.state.$set(key, $value);
+        $tx.undo.push(Undo::$variant(key, old.map(Box::new)));
+    }};
+}
+
+/// The ids of a `(K, id)` index whose first part is `k`.
+fn ids_of<K: Ord + Copy>(set: &BTreeSet<(K, u64)>, k: K) -> impl Iterator<Item = u64> + '_ {
+    set.range((k, 0)..=(k, u64::MAX)).map(|(_, id)| *id)
 }
 
 impl Tx for MemTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        self.savepoints.push(self.undo.len());
+        Ok(())
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.savepoints
+            .pop()
+            .map(|_| ())
+            .ok_or_else(|| Error::Store("no savepoint to release".into()))
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        let len = self
+            .savepoints
+            .pop()
+            .ok_or_else(|| Error::Store("no savepoint to roll back to".into()))?;
+        self.undo_to(len);
+        Ok(())
+    }
+
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        let n = self.state.sequences.get(sequence).copied().unwrap_or(0) + 1;
-        put!(self, sequences, sequence.to_string(), n);
-        Ok(n)
+        let sequences = &mut self.state.sequences;
+        let position = match sequences.iter().position(|(name, _)| name == sequence) {
+            Some(position) => position,
+            None => {
+                sequences.push((sequence.to_string(), 0));
+                self.undo.push(Undo::SequenceNew);
+                sequences.len() - 1
+            }
+        };
+        let entry = sequences
+            .get_mut(position)
+            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` vanished")))?;
+        self.undo.push(Undo::SequenceAt(position, entry.1));
+        entry.1 += 1;
+        Ok(entry.1)
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
-        put!(self, plans, row.hash.clone(), row.clone());
+        let key = row.hash.clone();
+        let old = self.state.set_plan(key.clone(), Some(row.clone()));
+        self.undo.push(Undo::Plan(key, old.map(Box::new)));
         Ok(())
     }
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>> {
@@ -114,22 +484,26 @@ impl Tx for MemTx<'_> {
     fn current_plan_hash(&mut self) -> Result<Option<String>> {
         Ok(self
             .state
-            .plans
-            .values()
-            .max_by_key(|p| p.seq)
-            .map(|p| p.hash.clone()))
+            .ix
+            .plans_by_seq
+            .last()
+            .map(|(_, hash)| hash.clone()))
     }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
-        let mut plans: Vec<PlanRow> = self.state.plans.values().cloned().collect();
-        plans.sort_by_key(|p| p.seq);
-        Ok(plans)
+        Ok(self
+            .state
+            .ix
+            .plans_by_seq
+            .iter()
+            .filter_map(|(_, hash)| self.state.plans.get(hash).cloned())
+            .collect())
     }
 
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
         if self.state.instances.contains_key(&row.id) {
             return Err(Error::Store(format!("instance {} exists", row.id)));
         }
-        put!(self, instances, row.id, row.clone());
+        put_indexed!(self, set_instance, Instance, row.id, Some(row.clone()));
         Ok(())
     }
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
@@ -142,16 +516,16 @@ impl Tx for MemTx<'_> {
             None => return Err(Error::UnknownInstance(row.id)),
         }
         row.version += 1;
-        put!(self, instances, row.id, row.clone());
+        put_indexed!(self, set_instance, Instance, row.id, Some(row.clone()));
         Ok(())
     }
     fn running_instances(&mut self) -> Result<Vec<InstanceRow>> {
         Ok(self
             .state
-            .instances
-            .values()
-            .filter(|i| i.status.is_running())
-            .cloned()
+            .ix
+            .running
+            .iter()
+            .filter_map(|id| self.state.instances.get(id).cloned())
             .collect())
     }
 
@@ -174,7 +548,7 @@ impl Tx for MemTx<'_> {
     }
 
     fn put_step(&mut self, row: &StepRow) -> Result<()> {
-        put!(self, steps, (row.instance, row.index), row.clone());
+        put!(self, steps, Step, (row.instance, row.index), row.clone());
         Ok(())
     }
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
@@ -186,24 +560,41 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
+    fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
+        Ok(self
+            .state
+            .steps
+            .range((instance, 0)..=(instance, StepIndex::MAX))
+            .any(|(_, s)| s.state == StepState::Active))
+    }
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        Ok(self.state.steps.get(&(instance, index)).cloned())
+    }
+
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
-        put!(self, timers, row.id, row.clone());
+        put_indexed!(self, set_timer, Timer, row.id, Some(row.clone()));
         Ok(())
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
-        remove!(self, timers, id);
+        if self.state.timers.contains_key(&id) {
+            put_indexed!(self, set_timer, Timer, id, None);
+        }
         Ok(())
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
+        let (low, high) = match step {
+            Some(s) => ((instance, s, 0), (instance, s, u64::MAX)),
+            None => ((instance, 0, 0), (instance, StepIndex::MAX, u64::MAX)),
+        };
         let ids: Vec<u64> = self
             .state
-            .timers
-            .values()
-            .filter(|t| t.instance == instance && step.is_none_or(|s| t.step == s))
-            .map(|t| t.id)
+            .ix
+            .timers_of
+            .range(low..=high)
+            .map(|(_, _, id)| *id)
             .collect();
         for id in ids {
-            remove!(self, timers, id);
+            put_indexed!(self, set_timer, Timer, id, None);
         }
         Ok(())
     }
@@ -214,66 +605,92 @@ impl Tx for MemTx<'_> {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TimerRow>> {
-        let mut due: Vec<TimerRow> = self
-            .state
-            .timers
-            .values()
-            .filter(|t| t.due_at <= now && t.lease_until.is_none_or(|l| l <= now))
-            .cloned()
-            .collect();
-        due.sort_by_key(|t| (t.due_at, t.id));
-        due.truncate(limit);
-        for t in &mut due {
-            t.lease_owner = Some(worker.to_string());
-            t.lease_until = Some(lease_until);
-            put!(self, timers, t.id, t.clone());
+        let ix = &self.state.ix;
+        let upto = (now, u64::MAX);
+        // Free timers come in (due, id) order already; timers whose lease ran out are few
+        // (a crashed worker's) and are merged in by due time.
+        let mut due: Vec<(DateTime<Utc>, u64)> =
+            ix.timers_due.range(..=upto).take(limit).copied().collect();
+        let before = due.len();
+        for (_, id) in ix.timers_leased.range(..=upto) {
+            if let Some(t) = self.state.timers.get(id) {
+                due.push((t.due_at, t.id));
+            }
         }
-        Ok(due)
+        if due.len() > before {
+            due.sort_unstable();
+            due.truncate(limit);
+        }
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, id) in due {
+            if let Some(t) = self.state.timers.get(&id) {
+                let mut t = t.clone();
+                t.lease_owner = Some(worker.to_string());
+                t.lease_until = Some(lease_until);
+                put_indexed!(self, set_timer, Timer, id, Some(t.clone()));
+                claimed.push(t);
+            }
+        }
+        Ok(claimed)
     }
     fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
-        // A leased timer is due again when its lease runs out.
-        Ok(self
-            .state
-            .timers
-            .values()
-            .map(|t| t.lease_until.map_or(t.due_at, |l| l.max(t.due_at)))
-            .min())
+        // A leased timer is due again when its lease runs out (its index key).
+        let ix = &self.state.ix;
+        let free = ix.timers_due.first().map(|(at, _)| *at);
+        let leased = ix.timers_leased.first().map(|(at, _)| *at);
+        Ok(match (free, leased) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
-        Ok(self
+        let mut timers: Vec<TimerRow> = self
             .state
-            .timers
-            .values()
-            .filter(|t| t.instance == instance)
-            .cloned()
-            .collect())
+            .ix
+            .timers_of
+            .range((instance, 0, 0)..=(instance, StepIndex::MAX, u64::MAX))
+            .filter_map(|(_, _, id)| self.state.timers.get(id).cloned())
+            .collect();
+        timers.sort_by_key(|t| (t.due_at, t.id));
+        Ok(timers)
     }
 
     fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
-        put!(self, work_items, row.id, row.clone());
+        put_indexed!(self, set_work_item, WorkItem, row.id, Some(row.clone()));
         Ok(())
     }
     fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>> {
-        Ok(self
-            .state
-            .work_items
-            .values()
-            .filter(|w| w.done_at.is_none() && user.is_none_or(|u| w.user == u))
-            .cloned()
-            .collect())
+        let ix = &self.state.ix;
+        let items = &self.state.work_items;
+        Ok(match user {
+            Some(u) => ix
+                .open_work_by_user
+                .get(u)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| items.get(id).cloned())
+                .collect(),
+            None => ix
+                .open_work
+                .iter()
+                .filter_map(|id| items.get(id).cloned())
+                .collect(),
+        })
     }
     fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>> {
-        Ok(self
-            .state
-            .work_items
-            .values()
-            .filter(|w| w.instance == instance)
-            .cloned()
+        Ok(ids_of(&self.state.ix.work_of, instance)
+            .filter_map(|id| self.state.work_items.get(&id).cloned())
             .collect())
     }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
-        put!(self, records, (row.module, row.id.clone()), row.clone());
+        put!(
+            self,
+            records,
+            Record,
+            (row.module, row.id.clone()),
+            row.clone()
+        );
         Ok(())
     }
     fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>> {
@@ -283,49 +700,59 @@ impl Tx for MemTx<'_> {
         Ok(self
             .state
             .records
-            .values()
-            .filter(|r| r.module == module)
-            .cloned()
+            .range((module, String::new())..)
+            .take_while(|((m, _), _)| *m == module)
+            .map(|(_, r)| r.clone())
             .collect())
     }
 
     fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
-        put!(self, artefacts, row.id, row.clone());
+        put_indexed!(self, set_artefact, Artefact, row.id, Some(row.clone()));
         Ok(())
     }
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>> {
         Ok(self.state.artefacts.get(&id).cloned())
     }
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>> {
-        Ok(self
-            .state
-            .artefacts
-            .values()
-            .filter(|a| a.instance == instance)
-            .cloned()
+        Ok(ids_of(&self.state.ix.artefacts_of, instance)
+            .filter_map(|id| self.state.artefacts.get(&id).cloned())
             .collect())
     }
 
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         if self.state.outbox_keys.contains_key(&row.idempotency_key) {
             return Ok(false);
         }
-        put!(self, outbox_keys, row.idempotency_key.clone(), row.id);
-        put!(self, outbox, row.id, row.clone());
+        put!(
+            self,
+            outbox_keys,
+            OutboxKey,
+            row.idempotency_key.clone(),
+            row.id
+        );
+        put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(true)
     }
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
-        put!(self, outbox, row.id, row.clone());
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
+        put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(())
     }
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
-        Ok(self
-            .state
-            .outbox
-            .values()
-            .filter(|o| o.is_pending() && o.not_before.is_none_or(|t| t <= now))
-            .take(limit)
-            .cloned()
+        let ix = &self.state.ix;
+        let mut ids: Vec<u64> = ix.outbox_ready.iter().take(limit).copied().collect();
+        let ready = ids.len();
+        ids.extend(
+            ix.outbox_delayed
+                .range(..=(now, u64::MAX))
+                .map(|(_, id)| *id),
+        );
+        if ids.len() > ready {
+            ids.sort_unstable();
+            ids.truncate(limit);
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.state.outbox.get(id).cloned())
             .collect())
     }
     fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
@@ -335,60 +762,55 @@ impl Tx for MemTx<'_> {
         Ok(self.state.outbox.get(&id).cloned())
     }
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
-        Ok(self
-            .state
-            .outbox
-            .values()
-            .filter(|o| o.instance == Some(instance))
-            .cloned()
+        Ok(ids_of(&self.state.ix.outbox_of, instance)
+            .filter_map(|id| self.state.outbox.get(&id).cloned())
             .collect())
     }
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
-        put!(self, attempts, row.id, row.clone());
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
+        put_indexed!(self, set_attempt, Attempt, row.id, Some(row));
         Ok(())
     }
     fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>> {
-        Ok(self
-            .state
-            .attempts
-            .values()
-            .filter(|a| a.effect == effect)
-            .cloned()
+        Ok(ids_of(&self.state.ix.attempts_of, effect)
+            .filter_map(|id| self.state.attempts.get(&id).cloned())
             .collect())
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         Ok(self
             .state
-            .outbox
-            .values()
-            .filter(|o| o.is_pending())
-            .filter_map(|o| o.not_before)
-            .filter(|t| *t > now)
-            .min())
+            .ix
+            .outbox_delayed
+            .range((Bound::Excluded((now, u64::MAX)), Bound::Unbounded))
+            .next()
+            .map(|(at, _)| *at))
     }
 
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
-        self.state.audit.push(row.clone());
-        self.undo.push(Box::new(|s: &mut State| {
-            s.audit.pop();
-        }));
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
+        self.state.push_audit(row);
+        self.undo.push(Undo::Audit);
         Ok(())
     }
     fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>> {
-        Ok(self
-            .state
-            .audit
-            .iter()
-            .filter(|a| instance.is_none() || a.instance == instance)
-            .cloned()
-            .collect())
+        let audit = &self.state.audit;
+        Ok(match instance {
+            Some(i) => self
+                .state
+                .ix
+                .audit_of
+                .get(&i)
+                .into_iter()
+                .flatten()
+                .filter_map(|position| audit.get(*position).cloned())
+                .collect(),
+            None => audit.clone(),
+        })
     }
 
     fn key(&mut self, key: &str) -> Result<Option<String>> {
         Ok(self.state.keys.get(key).cloned())
     }
     fn put_key(&mut self, key: &str, value: &str) -> Result<()> {
-        put!(self, keys, key.to_string(), value.to_string());
+        put!(self, keys, Key, key.to_string(), value.to_string());
         Ok(())
     }
     fn keys_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, String)>> {
@@ -402,7 +824,7 @@ impl Tx for MemTx<'_> {
     }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
         let n = self.state.counters.get(key).copied().unwrap_or(0) + 1;
-        put!(self, counters, key.to_string(), n);
+        put!(self, counters, Counter, key.to_string(), n);
         Ok(n)
     }
 }

@@ -1,5 +1,5 @@
 //! Storage behind a transaction trait, so the engine runs unchanged on SQLite, in memory, and
-//! later on PostgreSQL with several workers.
+//! on PostgreSQL with several workers.
 //!
 //! Concurrency contract:
 //! - everything one engine operation changes happens inside one [`Store::transaction`]: it
@@ -8,12 +8,17 @@
 //!   [`Error::Conflict`](crate::Error::Conflict) on a stale write (the engine retries the whole
 //!   operation);
 //! - due timers are claimed with a lease ([`Tx::claim_due`]): a timer claimed by a worker is
-//!   not handed to another until the lease runs out, so a crashed worker's timers come back.
+//!   not handed to another until the lease runs out, so a crashed worker's timers come back;
+//! - [`Store::group`] puts many operations in one transaction (one commit, one fsync), each
+//!   under a savepoint ([`Tx::savepoint`]) so that one failing operation does not undo the
+//!   others.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::{Listener, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, Utc};
@@ -26,10 +31,91 @@ use crate::model::*;
 pub trait Store: Send + Sync {
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back on `Err`.
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T>;
+    /// Runs `f`, which only reads, in one transaction that sees one consistent state. A store
+    /// shared by workers can run it without taking part in conflict detection.
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.transaction(f)
+    }
+
+    /// Runs `count` operations in one transaction (one commit), each under its own savepoint:
+    /// an operation that fails is undone alone and the others stay. Returns each operation's
+    /// result in order; fails as a whole only when the transaction itself fails.
+    fn group<T>(
+        &self,
+        count: usize,
+        op: &mut dyn FnMut(usize, &mut dyn Tx) -> Result<T>,
+    ) -> Result<Vec<Result<T>>> {
+        self.transaction(&mut |tx| {
+            let mut results = Vec::with_capacity(count);
+            for i in 0..count {
+                results.push(isolated(tx, &mut |tx| op(i, tx))?);
+            }
+            Ok(results)
+        })
+    }
+}
+
+/// A store chosen when the program starts: a SQLite file or a PostgreSQL database.
+pub enum AnyStore {
+    /// One SQLite file, one worker.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database shared by any number of workers (boxed: its connection
+    /// settings make it several times larger than the SQLite store).
+    Postgres(Box<PostgresStore>),
+}
+
+impl AnyStore {
+    /// For PostgreSQL, wakes this worker (`wake`) when other workers commit timers or effects
+    /// (see [`PostgresStore::listen`]); `None` for SQLite, which has no other workers to hear.
+    pub fn listen(&self, wake: impl Fn() + Send + 'static) -> Result<Option<Listener>> {
+        match self {
+            AnyStore::Sqlite(_) => Ok(None),
+            AnyStore::Postgres(store) => store.listen(wake).map(Some),
+        }
+    }
+}
+
+impl Store for AnyStore {
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            AnyStore::Sqlite(store) => store.transaction(f),
+            AnyStore::Postgres(store) => store.transaction(f),
+        }
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            AnyStore::Sqlite(store) => store.read_transaction(f),
+            AnyStore::Postgres(store) => store.read_transaction(f),
+        }
+    }
+}
+
+/// Runs `f` under a savepoint of `tx`: when it fails, what it did is undone and the
+/// transaction goes on. The outer `Result` is the store's own failure (the transaction is
+/// lost); the inner one is `f`'s.
+pub(crate) fn isolated<T>(
+    tx: &mut dyn Tx,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<Result<T>> {
+    tx.savepoint()?;
+    let result = f(tx);
+    match &result {
+        Ok(_) => tx.release_savepoint()?,
+        Err(_) => tx.rollback_to_savepoint()?,
+    }
+    Ok(result)
 }
 
 /// The operations inside a transaction.
 pub trait Tx {
+    /// Marks a point this transaction can go back to without giving up the rest; savepoints
+    /// nest.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Forgets the last savepoint, keeping what was done since.
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes everything since the last savepoint and forgets it.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
+
     /// The next number of a named sequence (1, 2, 3, ...).
     fn next_id(&mut self, sequence: &str) -> Result<u64>;
 
@@ -58,6 +144,16 @@ pub trait Tx {
     fn put_step(&mut self, row: &StepRow) -> Result<()>;
     /// The step rows of an instance, by index.
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
+    /// One step row of an instance (without reading the others).
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>>;
+    /// Whether a step of the instance is active (waits for a person). A store that can answer
+    /// without copying the rows overrides this.
+    fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
+        Ok(self
+            .steps(instance)?
+            .iter()
+            .any(|s| s.state == StepState::Active))
+    }
 
     /// Inserts a timer.
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()>;
@@ -104,9 +200,10 @@ pub trait Tx {
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>>;
 
     /// Adds an effect unless one with the same idempotency key exists; whether it was added.
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool>;
+    /// (By value: a new row moves into a store that keeps rows, without a copy.)
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool>;
     /// Updates an outbox row (delivery state).
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()>;
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()>;
     /// Undelivered effects whose time has come, by id.
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
     /// The whole outbox, by id.
@@ -116,14 +213,14 @@ pub trait Tx {
     /// The effects of an instance, by id.
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>>;
     /// Logs a delivery attempt.
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()>;
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()>;
     /// The delivery attempts of an effect, in order.
     fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>>;
     /// The earliest future `not_before` of an undelivered effect (when to wake the dispatcher).
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
 
     /// Appends to the audit history.
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()>;
     /// The audit history of an instance (or all of it), in order.
     fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>>;
 

@@ -57,6 +57,9 @@ CREATE INDEX attempts_effect ON attempts (effect, id);
 ALTER TABLE outbox ADD COLUMN instance INTEGER;
 CREATE INDEX outbox_instance ON outbox (instance, id);
 "#,
+    r#"
+CREATE INDEX outbox_due ON outbox (pending, not_before);
+"#,
 ];
 
 /// A store in one SQLite file.
@@ -74,6 +77,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every hot statement is prepared once and taken from this cache afterwards.
+        conn.set_prepared_statement_cache_capacity(128);
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -164,25 +169,28 @@ fn module_name(m: Module) -> &'static str {
 }
 
 impl SqlTx<'_> {
-    /// `execute` with a cached statement: parsing SQL costs more than running these.
-    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(args)
+    /// Runs a statement from the connection's statement cache; the number of changed rows.
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> Result<usize> {
+        Ok(self.tx.prepare_cached(sql)?.execute(args)?)
     }
-    /// `query_row` with a cached statement.
-    fn row<T>(
+    /// The first column of the first row, if any, from a cached statement.
+    fn value<T: rusqlite::types::FromSql>(
         &self,
         sql: &str,
         args: impl rusqlite::Params,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        self.tx.prepare_cached(sql)?.query_row(args, f)
+    ) -> Result<Option<T>> {
+        Ok(self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(args, |r| r.get(0))
+            .optional()?)
     }
     fn one<T: DeserializeOwned>(
         &self,
         sql: &str,
         args: impl rusqlite::Params,
     ) -> Result<Option<T>> {
-        let text: Option<String> = self.row(sql, args, |r| r.get(0)).optional()?;
+        let text: Option<String> = self.value(sql, args)?;
         match text {
             Some(t) => Ok(Some(serde_json::from_str(&t)?)),
             None => Ok(None),
@@ -200,18 +208,29 @@ impl SqlTx<'_> {
 }
 
 impl Tx for SqlTx<'_> {
+    fn savepoint(&mut self) -> Result<()> {
+        // Savepoints of one name nest: `RELEASE` and `ROLLBACK TO` act on the latest.
+        self.exec("SAVEPOINT op", [])?;
+        Ok(())
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.exec("RELEASE op", [])?;
+        Ok(())
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.exec("ROLLBACK TO op", [])?;
+        self.exec("RELEASE op", [])?;
+        Ok(())
+    }
+
     fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        self.exec(
+        let n: Option<i64> = self.value(
             "INSERT INTO sequences (name, value) VALUES (?1, 1)
-             ON CONFLICT (name) DO UPDATE SET value = value + 1",
+             ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
             params![sequence],
         )?;
-        let n: i64 = self.row(
-            "SELECT value FROM sequences WHERE name = ?1",
-            params![sequence],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        n.map(|n| n as u64)
+            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` returned no value")))
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
@@ -225,14 +244,7 @@ impl Tx for SqlTx<'_> {
         self.one("SELECT data FROM plans WHERE hash = ?1", params![hash])
     }
     fn current_plan_hash(&mut self) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT hash FROM plans ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.value("SELECT hash FROM plans ORDER BY seq DESC LIMIT 1", [])
     }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
         self.many("SELECT data FROM plans ORDER BY seq", [])
@@ -271,14 +283,10 @@ impl Tx for SqlTx<'_> {
         )?;
         if changed == 0 {
             row.version = old;
-            let exists: Option<i64> = self
-                .tx
-                .query_row(
-                    "SELECT id FROM instances WHERE id = ?1",
-                    params![row.id as i64],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let exists: Option<i64> = self.value(
+                "SELECT id FROM instances WHERE id = ?1",
+                params![row.id as i64],
+            )?;
             return Err(match exists {
                 Some(_) => Error::Conflict,
                 None => Error::UnknownInstance(row.id),
@@ -336,6 +344,13 @@ impl Tx for SqlTx<'_> {
         )
     }
 
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        self.one(
+            "SELECT data FROM steps WHERE instance = ?1 AND idx = ?2",
+            params![instance as i64, index],
+        )
+    }
+
     fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
@@ -352,8 +367,7 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
+        self.exec("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
         Ok(())
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
@@ -484,7 +498,7 @@ impl Tx for SqlTx<'_> {
         )
     }
 
-    fn insert_outbox(&mut self, row: &OutboxRow) -> Result<bool> {
+    fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         let n = self.exec(
             "INSERT OR IGNORE INTO outbox (id, key, pending, not_before, instance, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -494,19 +508,19 @@ impl Tx for SqlTx<'_> {
                 row.is_pending(),
                 row.not_before.map(ms),
                 row.instance.map(|i| i as i64),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(n == 1)
     }
-    fn update_outbox(&mut self, row: &OutboxRow) -> Result<()> {
+    fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
         self.exec(
             "UPDATE outbox SET pending = ?2, not_before = ?3, data = ?4 WHERE id = ?1",
             params![
                 row.id as i64,
                 row.is_pending(),
                 row.not_before.map(ms),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(())
@@ -530,10 +544,10 @@ impl Tx for SqlTx<'_> {
             params![instance as i64],
         )
     }
-    fn insert_attempt(&mut self, row: &AttemptRow) -> Result<()> {
+    fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
         self.exec(
             "INSERT INTO attempts (id, effect, data) VALUES (?1, ?2, ?3)",
-            params![row.id as i64, row.effect as i64, json(row)?],
+            params![row.id as i64, row.effect as i64, json(&row)?],
         )?;
         Ok(())
     }
@@ -544,18 +558,20 @@ impl Tx for SqlTx<'_> {
         )
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self.row(
+        // The `outbox_due` index (pending, not_before) answers this without a scan.
+        let at: Option<Option<i64>> = self.value(
             "SELECT MIN(not_before) FROM outbox WHERE pending = 1 AND not_before > ?1",
             params![ms(now)],
-            |r| r.get(0),
         )?;
-        Ok(at.and_then(DateTime::<Utc>::from_timestamp_millis))
+        Ok(at
+            .flatten()
+            .and_then(DateTime::<Utc>::from_timestamp_millis))
     }
 
-    fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
+    fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
         self.exec(
             "INSERT INTO audit (id, instance, data) VALUES (?1, ?2, ?3)",
-            params![row.id as i64, row.instance.map(|i| i as i64), json(row)?],
+            params![row.id as i64, row.instance.map(|i| i as i64), json(&row)?],
         )?;
         Ok(())
     }
@@ -570,12 +586,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn key(&mut self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .tx
-            .query_row("SELECT value FROM keys WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        self.value("SELECT value FROM keys WHERE key = ?1", params![key])
     }
     fn put_key(&mut self, key: &str, value: &str) -> Result<()> {
         self.exec(
@@ -592,16 +603,12 @@ impl Tx for SqlTx<'_> {
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
     fn bump_counter(&mut self, key: &str) -> Result<u64> {
-        self.exec(
+        let n: Option<i64> = self.value(
             "INSERT INTO counters (key, value) VALUES (?1, 1)
-             ON CONFLICT (key) DO UPDATE SET value = value + 1",
+             ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
             params![key],
         )?;
-        let n: i64 = self.row(
-            "SELECT value FROM counters WHERE key = ?1",
-            params![key],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        n.map(|n| n as u64)
+            .ok_or_else(|| Error::Store(format!("counter `{key}` returned no value")))
     }
 }

@@ -104,7 +104,8 @@ pub struct H<S: Store> {
     pub engine: Engine<S>,
     pub clock: VirtualClock,
     pub connector: RecordingConnector,
-    pub _dir: Option<tempfile::TempDir>,
+    /// What the store lives in (a temporary directory, a PostgreSQL schema), removed on drop.
+    pub _home: Option<Box<dyn std::any::Any>>,
 }
 
 pub fn config() -> EngineConfig {
@@ -127,7 +128,7 @@ pub fn memory(plan: &Plan) -> H<MemoryStore> {
             engine,
             clock,
             connector: RecordingConnector::new(),
-            _dir: None,
+            _home: None,
         },
         plan,
     )
@@ -143,7 +144,61 @@ pub fn sqlite(plan: &Plan) -> H<SqliteStore> {
             engine,
             clock,
             connector: RecordingConnector::new(),
-            _dir: Some(dir),
+            _home: Some(Box::new(dir)),
+        },
+        plan,
+    )
+}
+
+/// The test database: the machine's PostgreSQL unless `PROCC_TEST_POSTGRES` names another.
+pub fn postgres_url() -> String {
+    std::env::var("PROCC_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+}
+
+/// A schema of its own for one test, dropped with everything in it when the test ends.
+pub struct Schema {
+    pub name: String,
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .subsec_nanos();
+        Schema {
+            name: format!(
+                "procc_test_{}_{}_{nanos}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            ),
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+pub fn postgres(plan: &Plan) -> H<PostgresStore> {
+    let schema = Schema::new();
+    let store =
+        PostgresStore::open_schema(&postgres_url(), &schema.name).expect("PostgreSQL is up");
+    let clock = VirtualClock::new(t0());
+    let engine = Engine::new(store, Arc::new(clock.clone()), config());
+    setup(
+        H {
+            engine,
+            clock,
+            connector: RecordingConnector::new(),
+            _home: Some(Box::new(schema)),
         },
         plan,
     )
@@ -217,9 +272,9 @@ pub fn links(address: Option<&str>, property: Option<&str>) -> Links {
     }
 }
 
-/// Runs the same scenario on the memory store and on a SQLite file.
+/// Runs the same scenario on the memory store, on a SQLite file and on PostgreSQL.
 #[macro_export]
-macro_rules! on_both_stores {
+macro_rules! on_every_store {
     ($name:ident, $plan:expr, |$h:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
@@ -232,6 +287,11 @@ macro_rules! on_both_stores {
             #[test]
             fn sqlite() {
                 let $h = $crate::common::sqlite(&$plan);
+                $body
+            }
+            #[test]
+            fn postgres() {
+                let $h = $crate::common::postgres(&$plan);
                 $body
             }
         }

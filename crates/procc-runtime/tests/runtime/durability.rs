@@ -51,7 +51,7 @@ fn a_process_continues_after_reopening_the_file() {
     };
     // Reopened: the schema is not migrated twice, the timers are still there.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let engine = open(&path, &clock);
     let v = engine.instance(id).unwrap();
@@ -246,13 +246,13 @@ fn two_workers_on_one_file_share_the_work() {
     }
 }
 
-/// A transaction that fails after writing leaves nothing behind, on both stores.
+/// A transaction that fails after writing leaves nothing behind, on every store.
 fn rolls_back<S: Store>(store: &S) {
     let failed: Result<()> = store.transaction(&mut |tx| {
         tx.put_key("k", "v")?;
         tx.bump_counter("c")?;
         tx.put_record(&RecordRow::new(procc_plan::Module::Address, "A9"))?;
-        tx.insert_audit(&AuditRow {
+        tx.insert_audit(AuditRow {
             id: 1,
             at: t0(),
             instance: None,
@@ -276,10 +276,12 @@ fn rolls_back<S: Store>(store: &S) {
 }
 
 #[test]
-fn failed_transactions_roll_back_on_both_stores() {
+fn failed_transactions_roll_back_on_every_store() {
     rolls_back(&MemoryStore::new());
     let dir = tempfile::tempdir().unwrap();
     rolls_back(&SqliteStore::open(dir.path().join("r.db")).unwrap());
+    let schema = Schema::new();
+    rolls_back(&PostgresStore::open_schema(&postgres_url(), &schema.name).unwrap());
 }
 
 /// A worker killed between claiming a timer and firing it leaves the timer leased. The next
@@ -293,6 +295,10 @@ fn a_leased_timer_is_due_when_its_lease_runs_out() {
     let dir = tempfile::tempdir().unwrap();
     let clock = VirtualClock::new(t0());
     open(&dir.path().join("state.db"), &clock).run(&clock);
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let store = PostgresStore::open_schema(&postgres_url(), &schema.name).unwrap();
+    Engine::new(store, Arc::new(clock.clone()), config()).run(&clock);
 }
 
 trait LeaseEngine {

@@ -6,9 +6,9 @@ use procc_runtime::*;
 use serde_json::json;
 
 use crate::common::*;
-use crate::on_both_stores;
+use crate::on_every_store;
 
-on_both_stores!(seller_acquisition_runs_to_its_end, examples(), |h| {
+on_every_store!(seller_acquisition_runs_to_its_end, examples(), |h| {
     let id = h.start("seller_acquisition", links(Some("A1"), Some("P1")));
     let v = h.view(id);
     // Responsible: the property's supervisor.
@@ -105,7 +105,7 @@ on_both_stores!(seller_acquisition_runs_to_its_end, examples(), |h| {
     assert!(history.contains(&"completed"));
 });
 
-on_both_stores!(every_example_template_starts, examples(), |h| {
+on_every_store!(every_example_template_starts, examples(), |h| {
     let plan = examples();
     for t in &plan.templates {
         let id = h.start(&t.name, links(Some("A1"), Some("P1")));
@@ -120,7 +120,7 @@ on_both_stores!(every_example_template_starts, examples(), |h| {
     }
 });
 
-on_both_stores!(an_activity_starts_viewing_feedback, examples(), |h| {
+on_every_store!(an_activity_starts_viewing_feedback, examples(), |h| {
     let event = RecordEvent::ActivityReceived {
         address: "A1".into(),
         property: None,

@@ -1,4 +1,4 @@
-//! Execution semantics on both stores.
+//! Execution semantics on every store.
 
 use chrono::Duration;
 use procc_plan::Module;
@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::common::*;
 use crate::fixtures::small;
-use crate::on_both_stores;
+use crate::on_every_store;
 
-on_both_stores!(
+on_every_store!(
     activation_after_days_waits_then_runs_at_once,
     small(),
     |h| {
@@ -46,7 +46,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(activation_after_business_days_and_hours, small(), |h| {
+on_every_store!(activation_after_business_days_and_hours, small(), |h| {
     let id = h.start("bizdays", Links::default());
     // Monday 2 March + 3 business days = Thursday 5 March, same time.
     assert_eq!(
@@ -72,7 +72,7 @@ on_both_stores!(activation_after_business_days_and_hours, small(), |h| {
     assert_eq!(h.state(id, "call_back"), StepState::Active);
 });
 
-on_both_stores!(
+on_every_store!(
     task_steps_wait_for_their_task_and_stay_in_sync,
     small(),
     |h| {
@@ -115,7 +115,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(reassign_this_and_following, small(), |h| {
+on_every_store!(reassign_this_and_following, small(), |h| {
     let id = h.start("skipflow", Links::default());
     h.engine
         .reassign(id, 0, "m.weber", true, "k.schmidt")
@@ -133,7 +133,7 @@ on_both_stores!(reassign_this_and_following, small(), |h| {
     assert_eq!(v.artefacts[0].user.as_deref(), Some("m.weber"));
 });
 
-on_both_stores!(
+on_every_store!(
     automatic_step_that_cannot_run_becomes_manual,
     small(),
     |h| {
@@ -166,7 +166,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(deadline_rungs_fire_once_each, small(), |h| {
+on_every_store!(deadline_rungs_fire_once_each, small(), |h| {
     let id = h.start("deadline", Links::default());
     h.advance(Duration::days(1));
     assert_eq!(
@@ -203,7 +203,7 @@ on_both_stores!(deadline_rungs_fire_once_each, small(), |h| {
     assert_eq!(h.emails_to("k.schmidt@example-immobilien.de").len(), 1);
 });
 
-on_both_stores!(
+on_every_store!(
     automatic_decision_evaluates_the_plan_expression,
     small(),
     |h| {
@@ -239,7 +239,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(decision_by_email_with_signed_links, small(), |h| {
+on_every_store!(decision_by_email_with_signed_links, small(), |h| {
     let id = h.start("maildecide", Links::default());
     let mails = h.emails_to("j.becker@example-immobilien.de");
     assert_eq!(mails.len(), 1);
@@ -285,7 +285,7 @@ on_both_stores!(decision_by_email_with_signed_links, small(), |h| {
     assert_eq!(h.state(id, "ask"), StepState::Active);
 });
 
-on_both_stores!(manual_write_values_are_typed, small(), |h| {
+on_every_store!(manual_write_values_are_typed, small(), |h| {
     let id = h.start("manualwrite", links(None, Some("P1")));
     let before = h.snapshot();
     assert!(matches!(
@@ -307,7 +307,7 @@ on_both_stores!(manual_write_values_are_typed, small(), |h| {
     assert_eq!(h.view(id).instance.status, InstanceStatus::Completed);
 });
 
-on_both_stores!(follow_up_loop_guard_stops_the_chain, small(), |h| {
+on_every_store!(follow_up_loop_guard_stops_the_chain, small(), |h| {
     let first = h.start("looper", links(None, Some("P1")));
     let all = h.engine.audit().unwrap();
     let started = all.iter().filter(|a| a.event == "started").count();
@@ -334,7 +334,7 @@ on_both_stores!(follow_up_loop_guard_stops_the_chain, small(), |h| {
     assert_eq!(last.instance.links.property.as_deref(), Some("P1"));
 });
 
-on_both_stores!(
+on_every_store!(
     cancel_records_who_and_when_and_tells_the_controller,
     small(),
     |h| {
@@ -362,7 +362,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(
+on_every_store!(
     skip_only_skippable_steps_and_email_the_controller,
     small(),
     |h| {
@@ -391,7 +391,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(inbox_and_controller_views, small(), |h| {
+on_every_store!(inbox_and_controller_views, small(), |h| {
     let a = h.start("taskflow", Links::default());
     let b = h.start("cancelme", Links::default());
     h.engine
@@ -426,7 +426,7 @@ on_both_stores!(inbox_and_controller_views, small(), |h| {
     assert_eq!(h.engine.controller_view(&ViewOf::All).unwrap().len(), 2);
 });
 
-on_both_stores!(
+on_every_store!(
     outbox_is_delivered_at_least_once_with_stable_keys,
     small(),
     |h| {
@@ -460,7 +460,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(fixed_send_times_hold_the_effect_until_then, small(), |h| {
+on_every_store!(fixed_send_times_hold_the_effect_until_then, small(), |h| {
     let id = h.start("evening", links(Some("A1"), None));
     assert_eq!(h.view(id).instance.status, InstanceStatus::Completed);
     let mail = &h.emails_to("anna@example.org")[0];

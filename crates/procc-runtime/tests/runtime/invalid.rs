@@ -4,9 +4,9 @@ use procc_runtime::*;
 
 use crate::common::*;
 use crate::fixtures::small;
-use crate::on_both_stores;
+use crate::on_every_store;
 
-on_both_stores!(invalid_operations_change_nothing, small(), |h| {
+on_every_store!(invalid_operations_change_nothing, small(), |h| {
     let id = h.start("skipflow", Links::default());
     h.engine
         .complete_step(id, 0, "j.becker", &StepInput::default())
@@ -81,7 +81,7 @@ on_both_stores!(invalid_operations_change_nothing, small(), |h| {
     assert_eq!(before, h.snapshot());
 });
 
-on_both_stores!(starts_are_idempotent_by_key, small(), |h| {
+on_every_store!(starts_are_idempotent_by_key, small(), |h| {
     let request = StartRequest {
         template: "taskflow".into(),
         owner: "j.becker".into(),

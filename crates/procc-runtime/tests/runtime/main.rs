@@ -1,4 +1,4 @@
-//! Tests of the runtime: every semantic on both stores where it matters.
+//! Tests of the runtime: every semantic on every store (memory, SQLite, PostgreSQL) where it matters.
 
 #![allow(missing_docs)]
 // Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
@@ -10,7 +10,10 @@ mod durability;
 mod example;
 mod fixtures;
 mod flow;
+mod group;
+mod indexes;
 mod invalid;
 mod scheduler;
 mod time;
 mod triggers;
+mod workers;

@@ -7,9 +7,9 @@ use procc_runtime::*;
 use serde_json::json;
 
 use crate::fixtures::small;
-use crate::on_both_stores;
+use crate::on_every_store;
 
-on_both_stores!(status_set_starts_once_per_occurrence, small(), |h| {
+on_every_store!(status_set_starts_once_per_occurrence, small(), |h| {
     let event = RecordEvent::StatusSet {
         module: Module::Property,
         id: "P1".into(),
@@ -35,7 +35,7 @@ on_both_stores!(status_set_starts_once_per_occurrence, small(), |h| {
     assert!(h.engine.record_event(&other, "evt-3").unwrap().is_empty());
 });
 
-on_both_stores!(saved_honours_filter_and_changed_fields, small(), |h| {
+on_every_store!(saved_honours_filter_and_changed_fields, small(), |h| {
     let mut p1 = h.engine.record(Module::Property, "P1").unwrap().unwrap();
     p1.fields.insert("purchase_price".into(), json!(450000));
     let changed = vec!["purchase_price".to_string()];
@@ -67,7 +67,7 @@ on_both_stores!(saved_honours_filter_and_changed_fields, small(), |h| {
     );
 });
 
-on_both_stores!(
+on_every_store!(
     daily_scan_is_idempotent_and_ignores_the_year,
     small(),
     |h| {
@@ -101,7 +101,7 @@ on_both_stores!(
     }
 );
 
-on_both_stores!(
+on_every_store!(
     email_received_starts_with_the_email_for_forwarding,
     small(),
     |h| {

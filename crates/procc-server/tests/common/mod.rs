@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use procc_plan::{Plan, User};
-use procc_runtime::{Engine, EngineConfig, SqliteStore, VirtualClock};
+use procc_runtime::{AnyStore, Engine, EngineConfig, SqliteStore, VirtualClock};
 use procc_server::{AppState, ServerEngine};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -68,7 +68,7 @@ impl TestServer {
             ..EngineConfig::default()
         };
         let engine = Arc::new(Engine::new(
-            SqliteStore::open(&db).unwrap(),
+            AnyStore::Sqlite(SqliteStore::open(&db).unwrap()),
             clock.clone(),
             config,
         ));

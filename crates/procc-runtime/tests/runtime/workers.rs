@@ -1,0 +1,145 @@
+//! Several workers on one PostgreSQL database: they share the due work, and every transition
+//! happens exactly once however their transactions interleave.
+
+use std::sync::Arc;
+use std::thread;
+
+use chrono::Duration;
+use procc_runtime::*;
+
+use crate::common::*;
+use crate::fixtures::small;
+
+/// A worker: its own connection and engine on the shared schema, with its own lease name.
+fn worker(schema: &Schema, name: &str, clock: &VirtualClock) -> Arc<Engine<PostgresStore>> {
+    let store =
+        PostgresStore::open_schema(&postgres_url(), &schema.name).expect("PostgreSQL is up");
+    let config = EngineConfig {
+        worker: name.into(),
+        ..config()
+    };
+    Arc::new(Engine::new(store, Arc::new(clock.clone()), config))
+}
+
+fn start(engine: &Engine<PostgresStore>, template: &str) -> InstanceId {
+    engine
+        .start(&StartRequest {
+            template: template.into(),
+            owner: "j.becker".into(),
+            started_by: "k.schmidt".into(),
+            ..Default::default()
+        })
+        .expect("the process starts")
+}
+
+#[test]
+fn two_workers_fire_every_deadline_rung_exactly_once() {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    let b = worker(&schema, "worker-b", &clock);
+    a.deploy(&small()).unwrap();
+    let ids: Vec<InstanceId> = (0..40).map(|_| start(&a, "deadline")).collect();
+    // All three rungs (1, 2 and 3 days) of every instance are due at once.
+    clock.advance(Duration::days(4));
+    let fired: usize = [a.clone(), b.clone()]
+        .into_iter()
+        .map(|engine| thread::spawn(move || engine.fire_due().expect("timers fire")))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("the worker thread ends"))
+        .sum();
+    assert_eq!(
+        fired,
+        3 * ids.len(),
+        "every rung fired by exactly one worker"
+    );
+    assert_eq!(a.fire_due().unwrap() + b.fire_due().unwrap(), 0);
+    for id in &ids {
+        let view = b.instance(*id).unwrap();
+        let visit = view.step("visit").unwrap();
+        assert_eq!(visit.rungs_fired, vec![0, 1, 2], "instance {id}");
+        assert_eq!(visit.responsible.as_deref(), Some("m.weber"));
+        assert!(view.timers.is_empty());
+    }
+    let outbox = a.outbox().unwrap();
+    let reminders = outbox
+        .iter()
+        .filter(|o| o.to == "j.becker@example-immobilien.de")
+        .count();
+    let controller = outbox
+        .iter()
+        .filter(|o| o.to == "k.schmidt@example-immobilien.de")
+        .count();
+    assert_eq!((reminders, controller), (ids.len(), ids.len()));
+    assert!(
+        a.audit()
+            .unwrap()
+            .iter()
+            .all(|entry| entry.event != "timer_failed")
+    );
+}
+
+#[test]
+fn two_workers_completing_the_same_step_complete_it_once() {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    let b = worker(&schema, "worker-b", &clock);
+    a.deploy(&small()).unwrap();
+    let ids: Vec<InstanceId> = (0..20).map(|_| start(&a, "deadline")).collect();
+    let outcomes: Vec<Vec<bool>> = [a.clone(), b.clone()]
+        .into_iter()
+        .map(|engine| {
+            let ids = ids.clone();
+            thread::spawn(move || {
+                ids.iter()
+                    .map(|id| {
+                        engine
+                            .complete_step(*id, 0, "j.becker", &StepInput::default())
+                            .is_ok()
+                    })
+                    .collect::<Vec<bool>>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("the worker thread ends"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        assert!(
+            outcomes[0][i] ^ outcomes[1][i],
+            "instance {id}: exactly one worker completes the step"
+        );
+        let view = a.instance(*id).unwrap();
+        assert_eq!(view.instance.status, InstanceStatus::Completed);
+        let completions = a
+            .audit()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.instance == Some(*id) && e.step == Some(0) && e.event == "step_completed")
+            .count();
+        assert_eq!(completions, 1, "instance {id}");
+    }
+}
+
+#[test]
+fn a_commit_of_one_worker_wakes_the_listener_of_another() {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    let b = worker(&schema, "worker-b", &clock);
+    a.deploy(&small()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = b
+        .store()
+        .listen(move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+    // A start that schedules a timer (the first step opens in five hours).
+    start(&a, "hours");
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("worker b hears of worker a's timer");
+    drop(listener);
+}
