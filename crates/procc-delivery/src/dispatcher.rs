@@ -1,6 +1,7 @@
 //! The asynchronous delivery loop: claims due effects, runs their attempts concurrently
 //! within an overall limit and a limit per endpoint, decides retries, and records every
-//! attempt in grouped commits.
+//! attempt; each turn records the attempts that finished and claims the next group of
+//! effects in one commit.
 
 use std::collections::HashMap;
 use std::future::Future;
