@@ -1150,13 +1150,17 @@ fn read_webhook(cx: &mut Cx, table: &DeTable<'_>, span: Span) -> Option<Webhook>
         }
     };
     if let Some(key_span) = t.key_span("secret") {
-        t.invalid(
-            cx,
-            key_span,
-            "a secret must not be written into the project file".to_owned(),
-            "secret value in the project file",
-            Some("name an environment variable with `secret_env = \"SERVICE_SECRET\"`, or a file with `secret_file = \"secrets/service.key\"`".to_owned()),
-        );
+        // The service is left out, as for any value it cannot be called with.
+        t.ok = false;
+        let d = cx
+            .diag(
+                code::PROJECT_FILE_INLINE_SECRET,
+                key_span,
+                "a secret must not be written into the project file",
+                "secret value in the project file",
+            )
+            .with_help("name an environment variable with `secret_env = \"SERVICE_SECRET\"`, or a file with `secret_file = \"secrets/service.key\"`");
+        cx.push(d);
     }
     let secret_env = t.string(cx, "secret_env");
     let secret_file = t.string(cx, "secret_file");

@@ -50,6 +50,8 @@ fn code_pages_show_the_error_and_its_fix() {
         ("P5004", include_str!("../../../docs/codes/P5004.md")),
         ("P5005", include_str!("../../../docs/codes/P5005.md")),
         ("P5006", include_str!("../../../docs/codes/P5006.md")),
+        ("P5007", include_str!("../../../docs/codes/P5007.md")),
+        ("P5008", include_str!("../../../docs/codes/P5008.md")),
     ];
     for (id, page) in pages {
         let code = codes_by_id(id).expect("a registered code");

@@ -407,14 +407,14 @@ fn p5004_bad_email_url_phone() {
 }
 
 #[test]
-fn p5004_literal_secret_is_rejected() {
+fn p5008_literal_service_secret_is_rejected() {
     let text = with_tenant(
         "[[services]]\nid = \"s\"\nname = \"S\"\n[services.webhook]\nurl = \"https://x.de/h\"\nsecret = \"hunter2\"\n",
     );
     let (catalog, seen) = check(&text);
     assert_eq!(seen.len(), 1, "{seen:#?}");
     let s = &seen[0];
-    assert_eq!((s.code, s.at.as_str()), ("P5004", "secret"));
+    assert_eq!((s.code, s.at.as_str()), ("P5008", "secret"));
     let help = s.help.as_deref().unwrap();
     assert!(
         help.contains("secret_env") && help.contains("secret_file"),

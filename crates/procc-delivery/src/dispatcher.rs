@@ -1,6 +1,7 @@
 //! The asynchronous delivery loop: claims due effects, runs their attempts concurrently
 //! within an overall limit and a limit per endpoint, decides retries, and records every
-//! attempt in grouped commits.
+//! attempt; each turn records the attempts that finished and claims the next group of
+//! effects in one commit.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,9 +20,9 @@ const BUSY_PAUSE: chrono::Duration = chrono::Duration::milliseconds(200);
 /// Attempts recorded in one commit at most.
 const BATCH: usize = 512;
 
-/// How long free slots may wait to be claimed together while attempts are in flight: claiming
-/// a group costs one commit instead of one per slot, and a slow receiver delays other
-/// deliveries by at most this.
+/// How long a turn (recording finished attempts and claiming free slots, one commit) may wait
+/// for a group of free slots while attempts are in flight: a group costs one commit instead of
+/// one per slot, and a slow receiver delays other deliveries by at most this.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
 
 /// Delivers an engine's outbox with a [`Deliverer`].
@@ -94,70 +95,87 @@ impl<S: Store + 'static> Dispatcher<S> {
     async fn pump(&self, shutdown: impl Future<Output = ()>, until_idle: bool) -> Result<usize> {
         let wake = self.engine.subscribe();
         let (results, mut inbox) = mpsc::unbounded_channel::<(u64, AttemptReport)>();
-        let engine = self.engine.clone();
-        let in_flight = self.in_flight.clone();
-        let settled = self.settled.clone();
-        let recorder = tokio::spawn(async move {
-            while let Some(first) = inbox.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match inbox.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
-                }
-                let n = batch.len();
-                let engine = engine.clone();
-                let recorded = tokio::task::spawn_blocking(move || engine.record_attempts(&batch))
-                    .await
-                    .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
-                    .and_then(|r| r);
-                in_flight.fetch_sub(n, Ordering::SeqCst);
-                settled.notify_one();
-                recorded?;
-            }
-            Ok::<(), Error>(())
-        });
         tokio::pin!(shutdown);
         let mut attempts = 0;
+        // Results of finished attempts, recorded in the same commit as the next claim.
+        let mut finished: Vec<(u64, AttemptReport)> = Vec::new();
         // The next due time, asked for again when nothing is in flight or a write added
         // effects or retries (claims only push due times back, to the end of their lease).
         let mut next = None;
         let mut stale = true;
-        let mut last_claim = Instant::now();
+        let mut stopping = false;
+        let mut last_turn = Instant::now();
         let outcome = loop {
-            if recorder.is_finished() {
-                break Ok(());
+            while finished.len() < BATCH {
+                match inbox.try_recv() {
+                    Ok(r) => finished.push(r),
+                    Err(_) => break,
+                }
             }
-            let free = self.global.available_permits().min(BATCH);
-            let busy = self.in_flight.load(Ordering::SeqCst) > 0;
-            let grouping = busy && free < self.group && last_claim.elapsed() < GROUP_WAIT;
-            let claimed = if free > 0 && !grouping {
-                last_claim = Instant::now();
+            let free = if stopping {
+                0
+            } else {
+                self.global.available_permits().min(BATCH)
+            };
+            // While attempts run, a turn waits (briefly) until a group of slots is free: the
+            // results that arrive meanwhile are recorded with it, in the same commit.
+            let running = self.in_flight.load(Ordering::SeqCst) > finished.len();
+            let grouping =
+                !stopping && running && free < self.group && last_turn.elapsed() < GROUP_WAIT;
+            let want = if grouping { 0 } else { free };
+            let claimed = if !grouping && (want > 0 || !finished.is_empty()) {
+                last_turn = Instant::now();
+                let batch = std::mem::take(&mut finished);
+                let recorded = batch.len();
                 let engine = self.engine.clone();
                 let lease = self.lease;
-                match tokio::task::spawn_blocking(move || engine.claim_effects(free, lease)).await {
-                    Ok(Ok(c)) => c,
-                    // Other workers on a shared database kept winning: claim again soon.
-                    Ok(Err(Error::Conflict)) => Vec::new(),
-                    Ok(Err(e)) => break Err(e),
-                    Err(e) => break Err(Error::Store(format!("claiming failed: {e}"))),
+                let turn = tokio::task::spawn_blocking(move || {
+                    let result = engine.record_and_claim(&batch, want, lease);
+                    (batch, result)
+                })
+                .await;
+                match turn {
+                    Ok((_, Ok(c))) => {
+                        // Out of flight only once committed: see `idle` below.
+                        self.in_flight.fetch_sub(recorded, Ordering::SeqCst);
+                        c
+                    }
+                    // Other workers on a shared database kept winning: nothing was recorded
+                    // or claimed; the results are recorded again soon.
+                    Ok((batch, Err(Error::Conflict))) => {
+                        finished = batch;
+                        Vec::new()
+                    }
+                    Ok((_, Err(e))) => break Err(e),
+                    Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 }
             } else {
                 Vec::new()
             };
-            let full = free > 0 && claimed.len() == free;
+            let full = want > 0 && claimed.len() == want;
             for effect in claimed {
                 attempts += 1;
                 self.start(effect, results.clone());
             }
-            if full {
+            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
+            if stopping {
+                if idle {
+                    break Ok(());
+                }
+                // Let the attempts in flight finish and be recorded.
+                tokio::select! {
+                    r = inbox.recv() => finished.extend(r),
+                    _ = self.settled.notified() => {}
+                    _ = tokio::time::sleep(GROUP_WAIT), if !finished.is_empty() => {}
+                }
+                continue;
+            }
+            if full || !inbox.is_empty() {
                 continue;
             }
             // Read before asking for the next due time: an attempt is counted out of flight
             // only after its result is committed, so a count of zero read here means that
             // every retry it scheduled is visible to the query below.
-            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
             if idle || stale {
                 let engine = self.engine.clone();
                 next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
@@ -181,22 +199,20 @@ impl<S: Store + 'static> Dispatcher<S> {
                 })
                 .unwrap_or(Duration::from_secs(3600));
             if grouping {
+                wait = wait.min(GROUP_WAIT.saturating_sub(last_turn.elapsed()));
+            }
+            if !finished.is_empty() {
                 wait = wait.min(GROUP_WAIT);
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = wake.notified() => stale = true,
+                r = inbox.recv() => finished.extend(r),
                 _ = self.settled.notified() => {}
-                _ = &mut shutdown => break Ok(()),
+                _ = &mut shutdown => stopping = true,
             }
         };
-        // Let the attempts in flight finish and be recorded.
-        drop(results);
-        let recorded = recorder
-            .await
-            .map_err(|e| Error::Store(format!("the recorder failed: {e}")))
-            .and_then(|r| r);
-        outcome.and(recorded).map(|()| attempts)
+        outcome.map(|()| attempts)
     }
 
     fn endpoint(&self, key: String) -> Arc<Semaphore> {

@@ -214,9 +214,19 @@ async fn run_until(
     dir: &Path,
     done: impl Fn() -> bool,
 ) -> (std::process::ExitStatus, String, String) {
+    procc_until(dir, &["run", "--db", "state.db"], done).await
+}
+
+/// Runs procc with `args` in `dir` until `done` holds (at most 30 seconds), then stops it
+/// with SIGTERM; its exit status, standard output and standard error.
+async fn procc_until(
+    dir: &Path,
+    args: &[&str],
+    done: impl Fn() -> bool,
+) -> (std::process::ExitStatus, String, String) {
     let mut run = Running(
         Command::new(env!("CARGO_BIN_EXE_procc"))
-            .args(["run", "--db", "state.db"])
+            .args(args)
             .current_dir(dir)
             .env("VALUER_SECRET", SECRET)
             .stdout(Stdio::piped())
@@ -229,7 +239,7 @@ async fn run_until(
         if let Some(status) = run.0.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(run.0.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("procc run ended early with {status}: {err}");
+            panic!("procc {args:?} ended early with {status}: {err}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -349,6 +359,38 @@ fn finish(child: &mut Child) -> (std::process::ExitStatus, String, String) {
         std::io::Read::read_to_string(s, &mut err).unwrap();
     }
     (child.wait().unwrap(), out, err)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn procc_serve_delivers_through_smtp_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir: PathBuf = dir.path().join("maildir");
+    let smtp_port = free_port();
+    let _smtp = smtp_server(smtp_port, &maildir).await;
+    let (http_port, calls) = receiver(200).await;
+    let instance = project(dir.path(), http_port, smtp_port);
+
+    let args = ["serve", "--listen", "127.0.0.1:0", "--db", "state.db"];
+    let out = procc_until(dir.path(), &args, || {
+        !calls.lock().unwrap().is_empty() && !messages(&maildir).is_empty()
+    })
+    .await;
+    // The SMTP pool is built and dropped inside the runtime: no internal error on the way.
+    assert_eq!(out.0.code(), Some(0), "a graceful stop: {}", out.2);
+    assert!(!out.2.contains("internal error"), "{}", out.2);
+    assert_eq!(calls.lock().unwrap().len(), 1);
+    let raw = messages(&maildir);
+    let mail = MessageParser::default().parse(&raw[0]).unwrap();
+    assert_eq!(mail.subject(), Some("Valuation of property P1 requested"));
+    let engine = Engine::new(
+        SqliteStore::open(dir.path().join("state.db")).unwrap(),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+    );
+    assert_eq!(
+        engine.instance(instance).unwrap().instance.status,
+        InstanceStatus::Completed
+    );
 }
 
 fn procc(dir: &Path, args: &[&str]) -> std::process::Output {
