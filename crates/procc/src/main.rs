@@ -219,17 +219,8 @@ is disabled, effects to it are given up at once and their steps become manual (d
 EXAMPLES:
   procc endpoint list --db /var/lib/procc/procc.db")]
     List {
-        /// The SQLite database of `procc run` or `procc serve`.
-        #[arg(long, value_name = "FILE", default_value = "procc.db")]
-        db: PathBuf,
-        /// The PostgreSQL database instead (a connection string).
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "PROCC_POSTGRES",
-            conflicts_with = "db"
-        )]
-        postgres: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Enable a disabled endpoint again (audited); new effects to it are delivered.
     #[command(after_help = "\
@@ -243,17 +234,8 @@ EXIT CODES:
     Enable {
         /// The endpoint, as `procc endpoint list` prints it.
         endpoint: String,
-        /// The SQLite database of `procc run` or `procc serve`.
-        #[arg(long, value_name = "FILE", default_value = "procc.db")]
-        db: PathBuf,
-        /// The PostgreSQL database instead (a connection string).
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "PROCC_POSTGRES",
-            conflicts_with = "db"
-        )]
-        postgres: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
         /// Who enables it, for the audit history [default: $USER].
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
@@ -359,11 +341,22 @@ struct RunArgs {
     /// The project file to use instead of looking for procc.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The SQLite database (created when missing).
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Append effects as JSON lines to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    effects: Option<PathBuf>,
+}
+
+/// Where the runtime's state is: a SQLite file, or a PostgreSQL database shared by workers.
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// The SQLite database (`procc run` and `procc serve` create it when missing).
     #[arg(long, value_name = "FILE", default_value = "procc.db")]
     db: PathBuf,
-    /// Run as one of several workers on this PostgreSQL database instead of a SQLite file
-    /// (a connection string: `postgres://user@host/db` or `host=... dbname=...`).
+    /// Use this PostgreSQL database instead, shared by any number of `procc run` and
+    /// `procc serve` workers (a connection string: `postgres://user@host/db` or
+    /// `host=... dbname=...`).
     #[arg(
         long,
         value_name = "URL",
@@ -371,9 +364,16 @@ struct RunArgs {
         conflicts_with = "db"
     )]
     postgres: Option<String>,
-    /// Append effects as JSON lines to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    effects: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// The PostgreSQL database when one is given, else the SQLite file.
+    fn database(&self) -> run::Database<'_> {
+        match &self.postgres {
+            Some(url) => run::Database::Postgres(url),
+            None => run::Database::Sqlite(&self.db),
+        }
+    }
 }
 
 /// Arguments of `procc serve`.
@@ -388,18 +388,8 @@ struct ServeArgs {
     /// The project file to use instead of looking for procc.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The SQLite database (created when missing).
-    #[arg(long, value_name = "FILE", default_value = "procc.db")]
-    db: PathBuf,
-    /// Keep the state in this PostgreSQL database instead, shared with other `procc serve` and
-    /// `procc run` workers (a connection string).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PROCC_POSTGRES",
-        conflicts_with = "db"
-    )]
-    postgres: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
     /// The address and port to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
@@ -427,33 +417,15 @@ enum TokenCommand {
     Create {
         /// The user id.
         user: String,
-        /// The SQLite database of `procc serve`.
-        #[arg(long, value_name = "FILE", default_value = "procc.db")]
-        db: PathBuf,
-        /// The PostgreSQL database of `procc serve` instead (a connection string).
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "PROCC_POSTGRES",
-            conflicts_with = "db"
-        )]
-        postgres: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Revoke a token.
     Revoke {
         /// The token.
         token: String,
-        /// The SQLite database of `procc serve`.
-        #[arg(long, value_name = "FILE", default_value = "procc.db")]
-        db: PathBuf,
-        /// The PostgreSQL database of `procc serve` instead (a connection string).
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "PROCC_POSTGRES",
-            conflicts_with = "db"
-        )]
-        postgres: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -527,24 +499,21 @@ fn main() -> ExitCode {
         Command::Graph(args) => run_graph(&args),
         Command::Run(args) => run_runtime(&args),
         Command::Serve(args) => run_serve(&args),
-        Command::Token(TokenCommand::Create { user, db, postgres }) => {
-            serve::create_token(database(&db, postgres.as_deref()), &user)
+        Command::Token(TokenCommand::Create { user, database }) => {
+            serve::create_token(database.database(), &user)
         }
-        Command::Token(TokenCommand::Revoke {
-            token,
-            db,
-            postgres,
-        }) => serve::revoke_token(database(&db, postgres.as_deref()), &token),
+        Command::Token(TokenCommand::Revoke { token, database }) => {
+            serve::revoke_token(database.database(), &token)
+        }
         Command::Webhook(WebhookCommand::Verify(args)) => verify_webhook(&args),
-        Command::Endpoint(EndpointCommand::List { db, postgres }) => {
-            serve::list_endpoints(database(&db, postgres.as_deref()))
+        Command::Endpoint(EndpointCommand::List { database }) => {
+            serve::list_endpoints(database.database())
         }
         Command::Endpoint(EndpointCommand::Enable {
             endpoint,
-            db,
-            postgres,
+            database,
             by,
-        }) => serve::enable_endpoint(database(&db, postgres.as_deref()), &endpoint, by),
+        }) => serve::enable_endpoint(database.database(), &endpoint, by),
         Command::Test(args) => run_scenarios(&args),
         Command::Explain(args) => match (args.list, args.code) {
             (true, _) | (false, None) => {
@@ -678,16 +647,8 @@ fn run_runtime(args: &RunArgs) -> Result<u8, UsageError> {
         Err(code) => return Ok(code),
     };
     let (_, delivery) = delivery_for(&args.paths, args.config.as_deref())?;
-    let db = database(&args.db, args.postgres.as_deref());
+    let db = args.database.database();
     run::run(&plan, db, args.effects.as_deref(), delivery)
-}
-
-/// The SQLite file, or the PostgreSQL database when one is given.
-fn database<'a>(db: &'a std::path::Path, postgres: Option<&'a str>) -> run::Database<'a> {
-    match postgres {
-        Some(url) => run::Database::Postgres(url),
-        None => run::Database::Sqlite(db),
-    }
 }
 
 /// The project file of the sources (if any) and its delivery settings.
@@ -765,7 +726,7 @@ fn run_serve(args: &ServeArgs) -> Result<u8, UsageError> {
         serve::ServeOptions {
             listen: args.listen,
             public_url: args.public_url.clone(),
-            db: database(&args.db, args.postgres.as_deref()),
+            db: args.database.database(),
             effects: args.effects.as_deref(),
             seed,
             token_for,
