@@ -13,7 +13,8 @@
 //!    e-mail, automatic decision, task with a 3-day deadline that e-mails the controller,
 //!    end), with the memory store and with SQLite. Half the tasks are done after a day, half
 //!    after four days (their deadline rung fired); every effect is delivered.
-//!    `postgres` runs the same on PostgreSQL (`--sqlite-instances` of them).
+//!    `postgres` runs the same on PostgreSQL (`--sqlite-instances` of them), then measures
+//!    timers fired per second by 1, 2 and 4 workers sharing the database.
 //! 2. Durable transactions per second on SQLite (one engine operation is one commit), next to
 //!    the raw `write + fdatasync` rate of the same folder.
 //! 3. Memory (memory store) and disk (SQLite) per waiting instance, at `--waiting` instances
@@ -503,6 +504,62 @@ fn timer_delay<S: Store + 'static>(
     );
 }
 
+fn drop_schema(url: &str, schema: &str) {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+}
+
+/// Timers fired per second by `workers` engines (threads, each with its own connection, as
+/// separate `procc run` processes would be) sharing one PostgreSQL schema, when the timers of
+/// `n` waiting instances are all due.
+fn postgres_workers(url: &str, n: usize, workers: usize) {
+    let schema = format!("procc_bench_workers_{}", std::process::id());
+    let clock = VirtualClock::new(t0());
+    let open = |i: usize| {
+        let store = PostgresStore::open_schema(url, &schema).unwrap();
+        let config = EngineConfig {
+            worker: format!("worker-{i}"),
+            ..EngineConfig::default()
+        };
+        Arc::new(Engine::new(store, Arc::new(clock.clone()), config))
+    };
+    let engines: Vec<_> = (0..workers).map(open).collect();
+    setup(&engines[0]);
+    let starts = (0..n).map(|_| Operation::Start(request("wait"))).collect();
+    apply(&engines[0], starts, 64);
+    clock.advance(Duration::days(31));
+    let started = Instant::now();
+    let fired: usize = engines
+        .iter()
+        .map(|engine| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                let mut fired = 0;
+                loop {
+                    let now = engine.fire_due().unwrap();
+                    if now == 0 {
+                        return fired;
+                    }
+                    fired += now;
+                }
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .sum();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(fired, n, "every timer fired once");
+    println!(
+        "timers fired on PostgreSQL by {workers} worker(s): {n} in {secs:.2} s = {}/s",
+        rate(n, secs)
+    );
+    drop(engines);
+    drop_schema(url, &schema);
+}
+
 fn arg(args: &[String], name: &str, default: usize) -> usize {
     args.iter()
         .position(|a| a == name)
@@ -558,10 +615,10 @@ fn main() {
             sqlite_instances,
             group,
         );
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .unwrap();
+        drop_schema(&url, &schema);
+        for workers in [1, 2, 4] {
+            postgres_workers(&url, sqlite_instances, workers);
+        }
     }
     if run("memory") {
         let (engine, clock) = waiting("memory store", MemoryStore::new(), waiting_n, None, group);
