@@ -1729,19 +1729,6 @@ impl Core<'_> {
         })
     }
 
-    fn scope_records(&mut self, links: &Links) -> Result<[Option<RecordRow>; 3]> {
-        let mut out = [None, None, None];
-        for (i, m) in [Module::Address, Module::Property, Module::Project]
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(id) = links.get(m) {
-                out[i] = self.tx.record(m, id)?;
-            }
-        }
-        Ok(out)
-    }
-
     fn evaluate(
         &mut self,
         plan: &Plan,
@@ -1749,16 +1736,22 @@ impl Core<'_> {
         changed: &[String],
         expr: &procc_plan::Expr,
     ) -> Result<std::result::Result<Val, String>> {
-        let records = self.scope_records(links)?;
-        let scope = Scope {
-            schemas: &plan.catalog.modules,
-            address: records[0].as_ref(),
-            property: records[1].as_ref(),
-            project: records[2].as_ref(),
-            changed,
-            today: local_date(self.now, self.tz(plan)),
-        };
-        Ok(eval(expr, &scope))
+        let today = local_date(self.now, self.tz(plan));
+        let keys = [Module::Address, Module::Property, Module::Project].map(|m| (m, links.get(m)));
+        let mut value = None;
+        self.tx
+            .with_records(keys, &mut |[address, property, project]| {
+                let scope = Scope {
+                    schemas: &plan.catalog.modules,
+                    address,
+                    property,
+                    project,
+                    changed,
+                    today,
+                };
+                value = Some(eval(expr, &scope));
+            })?;
+        Ok(value.expect("with_records calls f once"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1783,7 +1776,7 @@ impl Core<'_> {
                 template: template.name.clone(),
                 record: module_name(module).to_string(),
             })?;
-            if self.tx.record(module, id)?.is_none() {
+            if !self.tx.has_record(module, id)? {
                 return Err(Error::InvalidInput(format!(
                     "there is no {} `{id}`",
                     module_name(module)
@@ -2978,7 +2971,7 @@ impl Core<'_> {
                     module_name(module)
                 ))
             })?;
-        if self.tx.record(module, &id)?.is_none() {
+        if !self.tx.has_record(module, &id)? {
             return Err(Error::InvalidInput(format!(
                 "there is no {} `{id}`",
                 module_name(module)

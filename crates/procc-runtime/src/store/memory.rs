@@ -696,6 +696,18 @@ impl Tx for MemTx<'_> {
     fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>> {
         Ok(self.state.records.get(&(module, id.to_string())).cloned())
     }
+    fn has_record(&mut self, module: Module, id: &str) -> Result<bool> {
+        Ok(self.state.records.contains_key(&(module, id.to_string())))
+    }
+    fn with_records(
+        &mut self,
+        keys: [(Module, Option<&str>); 3],
+        f: &mut dyn FnMut([Option<&RecordRow>; 3]),
+    ) -> Result<()> {
+        let records = &self.state.records;
+        f(keys.map(|(module, id)| id.and_then(|id| records.get(&(module, id.to_string())))));
+        Ok(())
+    }
     fn records(&mut self, module: Module) -> Result<Vec<RecordRow>> {
         Ok(self
             .state
