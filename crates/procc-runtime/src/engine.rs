@@ -2144,12 +2144,8 @@ impl Core<'_> {
         row.completed_at = Some(self.now);
         row.answer = answer;
         self.tx.put_step(row)?;
-        for mut item in self.tx.work_items_of(row.instance)? {
-            if item.step == row.index && item.done_at.is_none() {
-                item.done_at = Some(self.now);
-                self.tx.put_work_item(&item)?;
-            }
-        }
+        self.tx
+            .close_work_items(row.instance, row.index, self.now)?;
         self.tx.delete_timers_of(row.instance, Some(row.index))
     }
 

@@ -682,6 +682,28 @@ impl Tx for MemTx<'_> {
             .filter_map(|id| self.state.work_items.get(&id).cloned())
             .collect())
     }
+    fn close_work_items(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let items = &self.state.work_items;
+        let open: Vec<u64> = ids_of(&self.state.ix.work_of, instance)
+            .filter(|id| {
+                items
+                    .get(id)
+                    .is_some_and(|w| w.step == step && w.done_at.is_none())
+            })
+            .collect();
+        for id in open {
+            if let Some(mut item) = self.state.work_items.get(&id).cloned() {
+                item.done_at = Some(at);
+                put_indexed!(self, set_work_item, WorkItem, id, Some(item));
+            }
+        }
+        Ok(())
+    }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
         put!(

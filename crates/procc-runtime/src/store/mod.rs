@@ -184,6 +184,23 @@ pub trait Tx {
     fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>>;
     /// All work items of an instance, by id.
     fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>>;
+    /// Marks the open work items of one step of an instance done `at`. A store that can
+    /// change the rows in place overrides this (every finished step calls it, and most steps
+    /// have no open work item).
+    fn close_work_items(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        for mut item in self.work_items_of(instance)? {
+            if item.step == step && item.done_at.is_none() {
+                item.done_at = Some(at);
+                self.put_work_item(&item)?;
+            }
+        }
+        Ok(())
+    }
 
     /// Inserts or replaces a record.
     fn put_record(&mut self, row: &RecordRow) -> Result<()>;
