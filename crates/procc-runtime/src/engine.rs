@@ -1471,7 +1471,7 @@ impl Core<'_> {
             id,
             kind,
             to: to.to_string(),
-            payload,
+            payload: Arc::new(payload),
             idempotency_key: key.to_string(),
             created_at: self.now,
             not_before,
