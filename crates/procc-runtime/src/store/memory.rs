@@ -8,6 +8,7 @@
 //! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
 //! indexes from a full scan and compares.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
@@ -754,16 +755,15 @@ impl Tx for MemTx<'_> {
     }
 
     fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
-        if self.state.outbox_keys.contains_key(&row.idempotency_key) {
-            return Ok(false);
+        // One search of the keys (they are long) both checks and inserts.
+        match self.state.outbox_keys.entry(row.idempotency_key.clone()) {
+            Entry::Occupied(_) => return Ok(false),
+            Entry::Vacant(free) => {
+                free.insert(row.id);
+            }
         }
-        put!(
-            self,
-            outbox_keys,
-            OutboxKey,
-            row.idempotency_key.clone(),
-            row.id
-        );
+        self.undo
+            .push(Undo::OutboxKey(row.idempotency_key.clone(), None));
         put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(true)
     }
