@@ -1,7 +1,7 @@
 //! The engine: every operation is one store transaction that moves instances, writes their
 //! audit rows and their effects (outbox rows) together.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -295,7 +295,9 @@ pub struct Engine<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
-    plans: Mutex<HashMap<String, Arc<Plan>>>,
+    /// Parsed plans by hash. (A tree: every operation looks its plan up, and comparing with
+    /// the few deployed hashes costs less than SipHashing 64 characters.)
+    plans: Mutex<BTreeMap<String, Arc<Plan>>>,
     notify: Arc<Notify>,
     /// Further listeners (a dispatcher next to the scheduler), each told of every write.
     listeners: Mutex<Vec<Arc<Notify>>>,
@@ -308,7 +310,7 @@ impl<S: Store> Engine<S> {
             store,
             clock,
             config,
-            plans: Mutex::new(HashMap::new()),
+            plans: Mutex::new(BTreeMap::new()),
             notify: Arc::new(Notify::new()),
             listeners: Mutex::new(Vec::new()),
         }
@@ -1095,7 +1097,7 @@ enum Outcome {
 struct Core<'a> {
     tx: &'a mut dyn Tx,
     config: &'a EngineConfig,
-    plans: &'a Mutex<HashMap<String, Arc<Plan>>>,
+    plans: &'a Mutex<BTreeMap<String, Arc<Plan>>>,
     now: DateTime<Utc>,
     budget: u32,
     /// Whether this transaction wrote a timer or an effect (the scheduler must look again).
@@ -1493,7 +1495,7 @@ impl Core<'_> {
             id,
             kind,
             to: to.to_string(),
-            payload,
+            payload: Arc::new(payload),
             idempotency_key: key.to_string(),
             created_at: self.now,
             not_before,
@@ -1751,19 +1753,6 @@ impl Core<'_> {
         })
     }
 
-    fn scope_records(&mut self, links: &Links) -> Result<[Option<RecordRow>; 3]> {
-        let mut out = [None, None, None];
-        for (i, m) in [Module::Address, Module::Property, Module::Project]
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(id) = links.get(m) {
-                out[i] = self.tx.record(m, id)?;
-            }
-        }
-        Ok(out)
-    }
-
     fn evaluate(
         &mut self,
         plan: &Plan,
@@ -1771,16 +1760,22 @@ impl Core<'_> {
         changed: &[String],
         expr: &procc_plan::Expr,
     ) -> Result<std::result::Result<Val, String>> {
-        let records = self.scope_records(links)?;
-        let scope = Scope {
-            schemas: &plan.catalog.modules,
-            address: records[0].as_ref(),
-            property: records[1].as_ref(),
-            project: records[2].as_ref(),
-            changed,
-            today: local_date(self.now, self.tz(plan)),
-        };
-        Ok(eval(expr, &scope))
+        let today = local_date(self.now, self.tz(plan));
+        let keys = [Module::Address, Module::Property, Module::Project].map(|m| (m, links.get(m)));
+        let mut value = None;
+        self.tx
+            .with_records(keys, &mut |[address, property, project]| {
+                let scope = Scope {
+                    schemas: &plan.catalog.modules,
+                    address,
+                    property,
+                    project,
+                    changed,
+                    today,
+                };
+                value = Some(eval(expr, &scope));
+            })?;
+        Ok(value.expect("with_records calls f once"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1805,7 +1800,7 @@ impl Core<'_> {
                 template: template.name.clone(),
                 record: module_name(module).to_string(),
             })?;
-            if self.tx.record(module, id)?.is_none() {
+            if !self.tx.has_record(module, id)? {
                 return Err(Error::InvalidInput(format!(
                     "there is no {} `{id}`",
                     module_name(module)
@@ -2173,12 +2168,8 @@ impl Core<'_> {
         row.completed_at = Some(self.now);
         row.answer = answer;
         self.tx.put_step(row)?;
-        for mut item in self.tx.work_items_of(row.instance)? {
-            if item.step == row.index && item.done_at.is_none() {
-                item.done_at = Some(self.now);
-                self.tx.put_work_item(&item)?;
-            }
-        }
+        self.tx
+            .close_work_items(row.instance, row.index, self.now)?;
         self.tx.delete_timers_of(row.instance, Some(row.index))
     }
 
@@ -3000,7 +2991,7 @@ impl Core<'_> {
                     module_name(module)
                 ))
             })?;
-        if self.tx.record(module, &id)?.is_none() {
+        if !self.tx.has_record(module, &id)? {
             return Err(Error::InvalidInput(format!(
                 "there is no {} `{id}`",
                 module_name(module)

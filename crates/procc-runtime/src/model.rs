@@ -1,6 +1,7 @@
 //! The rows the runtime stores. Every row is plain data (serde), so any store can keep it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use procc_plan::{Module, StepIndex};
@@ -421,8 +422,10 @@ pub struct OutboxRow {
     pub kind: EffectKind,
     /// To whom or where (an e-mail address, a phone number, a URL, a portal).
     pub to: String,
-    /// The details.
-    pub payload: serde_json::Value,
+    /// The details. (Shared: a row is copied out of the store each time it is claimed and
+    /// recorded, and the details never change after the effect is written.)
+    #[serde(with = "shared_value")]
+    pub payload: Arc<serde_json::Value>,
     /// Stable across redeliveries; connectors deduplicate on it.
     pub idempotency_key: String,
     /// When it was written.
@@ -521,4 +524,25 @@ pub struct AuditRow {
     pub event: String,
     /// Details.
     pub detail: String,
+}
+
+/// (De)serialises a shared JSON value as the value itself (without serde's `rc` feature,
+/// which would rebuild every crate that uses serde).
+mod shared_value {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Arc<serde_json::Value>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.as_ref().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<serde_json::Value>, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Arc::new)
+    }
 }

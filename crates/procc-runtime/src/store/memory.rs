@@ -8,6 +8,7 @@
 //! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
 //! indexes from a full scan and compares.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
@@ -682,6 +683,28 @@ impl Tx for MemTx<'_> {
             .filter_map(|id| self.state.work_items.get(&id).cloned())
             .collect())
     }
+    fn close_work_items(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let items = &self.state.work_items;
+        let open: Vec<u64> = ids_of(&self.state.ix.work_of, instance)
+            .filter(|id| {
+                items
+                    .get(id)
+                    .is_some_and(|w| w.step == step && w.done_at.is_none())
+            })
+            .collect();
+        for id in open {
+            if let Some(mut item) = self.state.work_items.get(&id).cloned() {
+                item.done_at = Some(at);
+                put_indexed!(self, set_work_item, WorkItem, id, Some(item));
+            }
+        }
+        Ok(())
+    }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
         put!(
@@ -695,6 +718,18 @@ impl Tx for MemTx<'_> {
     }
     fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>> {
         Ok(self.state.records.get(&(module, id.to_string())).cloned())
+    }
+    fn has_record(&mut self, module: Module, id: &str) -> Result<bool> {
+        Ok(self.state.records.contains_key(&(module, id.to_string())))
+    }
+    fn with_records(
+        &mut self,
+        keys: [(Module, Option<&str>); 3],
+        f: &mut dyn FnMut([Option<&RecordRow>; 3]),
+    ) -> Result<()> {
+        let records = &self.state.records;
+        f(keys.map(|(module, id)| id.and_then(|id| records.get(&(module, id.to_string())))));
+        Ok(())
     }
     fn records(&mut self, module: Module) -> Result<Vec<RecordRow>> {
         Ok(self
@@ -720,16 +755,15 @@ impl Tx for MemTx<'_> {
     }
 
     fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
-        if self.state.outbox_keys.contains_key(&row.idempotency_key) {
-            return Ok(false);
+        // One search of the keys (they are long) both checks and inserts.
+        match self.state.outbox_keys.entry(row.idempotency_key.clone()) {
+            Entry::Occupied(_) => return Ok(false),
+            Entry::Vacant(free) => {
+                free.insert(row.id);
+            }
         }
-        put!(
-            self,
-            outbox_keys,
-            OutboxKey,
-            row.idempotency_key.clone(),
-            row.id
-        );
+        self.undo
+            .push(Undo::OutboxKey(row.idempotency_key.clone(), None));
         put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
         Ok(true)
     }

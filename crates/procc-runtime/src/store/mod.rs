@@ -184,6 +184,23 @@ pub trait Tx {
     fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>>;
     /// All work items of an instance, by id.
     fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>>;
+    /// Marks the open work items of one step of an instance done `at`. A store that can
+    /// change the rows in place overrides this (every finished step calls it, and most steps
+    /// have no open work item).
+    fn close_work_items(
+        &mut self,
+        instance: InstanceId,
+        step: StepIndex,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        for mut item in self.work_items_of(instance)? {
+            if item.step == step && item.done_at.is_none() {
+                item.done_at = Some(at);
+                self.put_work_item(&item)?;
+            }
+        }
+        Ok(())
+    }
 
     /// Inserts or replaces a record.
     fn put_record(&mut self, row: &RecordRow) -> Result<()>;
@@ -191,6 +208,28 @@ pub trait Tx {
     fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>>;
     /// The records of a module, by id.
     fn records(&mut self, module: Module) -> Result<Vec<RecordRow>>;
+    /// Whether a record exists. A store that can answer without copying the row overrides
+    /// this.
+    fn has_record(&mut self, module: Module, id: &str) -> Result<bool> {
+        Ok(self.record(module, id)?.is_some())
+    }
+    /// Calls `f` once with the records `keys` name (`None` where a key has no id or the record
+    /// does not exist). A store that keeps rows in memory overrides this to lend its rows
+    /// instead of copying them: expressions read a few fields of whole records.
+    fn with_records(
+        &mut self,
+        keys: [(Module, Option<&str>); 3],
+        f: &mut dyn FnMut([Option<&RecordRow>; 3]),
+    ) -> Result<()> {
+        let mut rows = [None, None, None];
+        for (row, (module, id)) in rows.iter_mut().zip(keys) {
+            if let Some(id) = id {
+                *row = self.record(module, id)?;
+            }
+        }
+        f([rows[0].as_ref(), rows[1].as_ref(), rows[2].as_ref()]);
+        Ok(())
+    }
 
     /// Inserts or replaces an artefact.
     fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()>;

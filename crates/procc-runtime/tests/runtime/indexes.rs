@@ -2,6 +2,8 @@
 //! on the memory store and on SQLite side by side; every query answers alike and the memory
 //! store's indexes agree with a full scan after each transaction.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use procc_runtime::*;
 use serde_json::json;
@@ -109,7 +111,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 id: fresh,
                 kind: EffectKind::Email,
                 to: "anna@example.org".into(),
-                payload: json!({}),
+                payload: Arc::new(json!({})),
                 idempotency_key: format!("key{}", rng.below(60)),
                 created_at: t0(),
                 not_before: rng.maybe_minute(50),
