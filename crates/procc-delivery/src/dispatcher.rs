@@ -25,6 +25,9 @@ const BATCH: usize = 512;
 /// one per slot, and a slow receiver delays other deliveries by at most this.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
 
+/// How long the dispatcher waits before trying a database that could not be reached again.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(1);
+
 /// Delivers an engine's outbox with a [`Deliverer`].
 ///
 /// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
@@ -146,6 +149,16 @@ impl<S: Store + 'static> Dispatcher<S> {
                         finished = batch;
                         Vec::new()
                     }
+                    // The database is down or restarting: keep the results and try again in
+                    // a second (a result whose commit was cut off may be recorded twice).
+                    Ok((batch, Err(Error::Unavailable(_)))) => {
+                        finished = batch;
+                        tokio::select! {
+                            _ = tokio::time::sleep(UNAVAILABLE_PAUSE) => {}
+                            _ = &mut shutdown => stopping = true,
+                        }
+                        Vec::new()
+                    }
                     Ok((_, Err(e))) => break Err(e),
                     Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 }
@@ -180,6 +193,9 @@ impl<S: Store + 'static> Dispatcher<S> {
                 let engine = self.engine.clone();
                 next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
                     Ok(Ok(n)) => n,
+                    Ok(Err(Error::Conflict | Error::Unavailable(_))) => {
+                        Some(self.engine.clock().now() + chrono::Duration::seconds(1))
+                    }
                     Ok(Err(e)) => break Err(e),
                     Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 };

@@ -2284,16 +2284,6 @@ impl Core<'_> {
     }
 
     fn fire_timer(&mut self, timer: &TimerRow) -> Result<()> {
-        // Another worker may have taken the timer over after this worker's lease ran out, and
-        // fired it: only the holder of the current lease fires it.
-        let still_ours = self.tx.timers_of(timer.instance)?.iter().any(|t| {
-            t.id == timer.id
-                && t.lease_owner == timer.lease_owner
-                && t.lease_until == timer.lease_until
-        });
-        if !still_ours {
-            return Ok(());
-        }
         self.tx.delete_timer(timer.id)?;
         let Some(mut inst) = self.tx.instance(timer.instance)? else {
             return Ok(());

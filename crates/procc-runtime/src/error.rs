@@ -103,6 +103,11 @@ pub enum Error {
     /// The store failed.
     #[error("store: {0}")]
     Store(String),
+    /// The database cannot be reached (a restart, a network failure): the operation did not
+    /// happen, or (when the connection broke during the commit) its outcome is unknown; the
+    /// scheduler and the dispatcher try again after a pause.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
 }
 
 /// The runtime's result type.

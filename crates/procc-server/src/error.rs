@@ -95,6 +95,7 @@ impl From<Error> for ApiError {
             Error::TokenExpired => (StatusCode::GONE, "decision_link_expired"),
             Error::Conflict => (StatusCode::CONFLICT, "conflict"),
             Error::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
         };
         ApiError::new(status, code, error.to_string())
     }

@@ -87,9 +87,12 @@ impl Drop for PostgresStore {
         // Closing the synchronous client blocks on its own runtime, which panics on a thread
         // that drives tokio tasks (where a server may drop its last engine): close it on a
         // thread of its own.
-        if let Ok(slot) = self.conn.get_mut()
-            && let Some(conn) = slot.take()
-        {
+        // Even after a panic poisoned the lock, the client must not be dropped here.
+        let slot = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(conn) = slot.take() {
             let _ = std::thread::spawn(move || drop(conn)).join();
         }
     }
@@ -211,10 +214,12 @@ impl PostgresStore {
     /// Runs `f` on the connection, connecting again first if the old one was lost (a
     /// restarted server, a dropped connection).
     fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        // A panic while the lock was held leaves the connection usable: every transaction
+        // begins afresh, and one that was open was rolled back with its `Transaction`.
         let mut slot = self
             .conn
             .lock()
-            .map_err(|_| Error::Store("postgres store poisoned".into()))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let conn = slot
             .as_mut()
             .ok_or_else(|| Error::Store("the postgres store is closed".into()))?;
@@ -287,6 +292,10 @@ impl From<postgres::Error> for Error {
             {
                 Error::Conflict
             }
+            _ if connection_lost(&e) => Error::Unavailable(match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            }),
             // `Display` of a server error says only "db error": name the server's message.
             _ => match e.as_db_error() {
                 Some(db) => Error::Store(format!(
@@ -355,21 +364,31 @@ impl PostgresStore {
                 statements,
                 wake: false,
             };
-            match f(&mut ptx) {
+            let outcome = match f(&mut ptx) {
                 Ok(value) => {
-                    if ptx.wake {
-                        ptx.tx.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}"))?;
-                    }
-                    ptx.tx.commit()?;
-                    Ok(value)
+                    let committed = if ptx.wake {
+                        ptx.tx.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}"))
+                    } else {
+                        Ok(())
+                    };
+                    committed
+                        .and_then(|()| ptx.tx.commit())
+                        .map(|()| value)
+                        .map_err(Error::from)
                 }
                 Err(e) => match ptx.tx.rollback() {
                     Ok(()) => Err(e),
+                    Err(rollback) if connection_lost(&rollback) => Err(Error::from(rollback)),
                     Err(rollback) => Err(Error::Store(format!(
                         "{e} (and rolling back failed: {rollback})"
                     ))),
                 },
+            };
+            // The next transaction opens a new connection.
+            if let Err(Error::Unavailable(_)) = outcome {
+                *lost = true;
             }
+            outcome
         })
     }
 }
@@ -547,21 +566,21 @@ impl Tx for PgTx<'_> {
         self.many("SELECT data FROM instances WHERE running ORDER BY id", &[])
     }
     fn instances(&mut self, query: &InstanceQuery) -> Result<Vec<InstanceRow>> {
-        // The indexed conditions narrow the rows in SQL; `matches` decides on the rest.
+        // The indexed conditions narrow the rows in SQL; `matches` decides on the rest. Rows
+        // are streamed, so a page stops reading at its limit.
         let after = query.after.map_or(0, |a| a as i64);
-        let rows = self.rows(
-            "SELECT data FROM instances WHERE id > $1 AND (NOT $2 OR running)
-             AND ($3::text IS NULL OR data::jsonb ->> 'template' = $3)
-             AND ($4::text IS NULL OR data::jsonb ->> 'owner' = $4) ORDER BY id",
-            &[&after, &query.running, &query.template, &query.owner],
+        let statement = self.statement(
+            "SELECT data FROM instances WHERE id > $1 AND (NOT $2 OR running) ORDER BY id",
         )?;
+        let args: [&(dyn ToSql + Sync); 2] = [&after, &query.running];
+        let mut rows = self.tx.query_raw(&statement, args)?;
         let limit = if query.limit == 0 {
             usize::MAX
         } else {
             query.limit
         };
         let mut out = Vec::new();
-        for row in rows {
+        while let Some(row) = rows.next()? {
             let row: InstanceRow = serde_json::from_str(row.get::<_, &str>(0))?;
             if query.matches(&row) {
                 out.push(row);

@@ -181,3 +181,15 @@ fn a_worker_goes_on_after_the_server_dropped_its_connections() {
     rx.recv_timeout(std::time::Duration::from_secs(10))
         .expect("worker b hears worker a again");
 }
+
+#[test]
+fn an_unreachable_database_is_unavailable_not_a_store_failure() {
+    // Nothing listens on port 1: what a stopped or restarting server looks like to a worker,
+    // which then waits and tries again instead of stopping.
+    let opened = PostgresStore::open("host=127.0.0.1 port=1 user=postgres dbname=test");
+    assert!(
+        matches!(opened, Err(Error::Unavailable(_))),
+        "{:?}",
+        opened.err()
+    );
+}
