@@ -363,14 +363,7 @@ impl<S: Store> Engine<S> {
         loop {
             let now = self.clock.now();
             let result = self.store.transaction(&mut |tx| {
-                let mut core = Core {
-                    tx,
-                    config: &self.config,
-                    plans: &self.plans,
-                    now,
-                    budget: self.config.max_automatic_steps,
-                    wake: false,
-                };
+                let mut core = Core::new(tx, &self.config, &self.plans, now, true);
                 let value = f(&mut core)?;
                 Ok((value, core.wake))
             });
@@ -401,14 +394,7 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         let mut wake = false;
         let results = self.store.group(count, &mut |i, tx| {
-            let mut core = Core {
-                tx,
-                config: &self.config,
-                plans: &self.plans,
-                now,
-                budget: self.config.max_automatic_steps,
-                wake: false,
-            };
+            let mut core = Core::new(tx, &self.config, &self.plans, now, true);
             let value = f(i, &mut core)?;
             wake |= core.wake;
             Ok(value)
@@ -438,14 +424,7 @@ impl<S: Store> Engine<S> {
         let mut attempts = 0;
         loop {
             let result = self.store.read_transaction(&mut |tx| {
-                let mut core = Core {
-                    tx,
-                    config: &self.config,
-                    plans: &self.plans,
-                    now,
-                    budget: 0,
-                    wake: false,
-                };
+                let mut core = Core::new(tx, &self.config, &self.plans, now, false);
                 f(&mut core)
             });
             match result {
@@ -661,14 +640,7 @@ impl<S: Store> Engine<S> {
                 claimed = batch.len();
                 for timer in &batch {
                     let fire = isolated(core.tx, &mut |tx| {
-                        let mut step = Core {
-                            tx,
-                            config: core.config,
-                            plans: core.plans,
-                            now: core.now,
-                            budget: core.config.max_automatic_steps,
-                            wake: false,
-                        };
+                        let mut step = Core::new(tx, core.config, core.plans, core.now, true);
                         step.fire_timer(timer)?;
                         Ok(step.wake)
                     })?;
@@ -1102,6 +1074,32 @@ struct Core<'a> {
     budget: u32,
     /// Whether this transaction wrote a timer or an effect (the scheduler must look again).
     wake: bool,
+}
+
+impl<'a> Core<'a> {
+    /// The engine's view of one transaction at `now`; `writes` gives it the budget of
+    /// automatic steps one operation may run (a reading one runs none).
+    fn new(
+        tx: &'a mut dyn Tx,
+        config: &'a EngineConfig,
+        plans: &'a Mutex<BTreeMap<String, Arc<Plan>>>,
+        now: DateTime<Utc>,
+        writes: bool,
+    ) -> Core<'a> {
+        let budget = if writes {
+            config.max_automatic_steps
+        } else {
+            0
+        };
+        Core {
+            tx,
+            config,
+            plans,
+            now,
+            budget,
+            wake: false,
+        }
+    }
 }
 
 impl Core<'_> {
