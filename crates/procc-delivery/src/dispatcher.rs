@@ -244,7 +244,7 @@ impl<S: Store + 'static> Dispatcher<S> {
     /// Starts one attempt, or gives the effect back when its endpoint is busy.
     fn start(&self, effect: OutboxRow, results: mpsc::UnboundedSender<(u64, AttemptReport)>) {
         let Ok(slot) = self.global.clone().try_acquire_owned() else {
-            self.give_back(effect.id);
+            self.give_back(effect.id, effect.attempts);
             return;
         };
         let Ok(turn) = self
@@ -252,7 +252,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             .try_acquire_owned()
         else {
             drop(slot);
-            self.give_back(effect.id);
+            self.give_back(effect.id, effect.attempts);
             return;
         };
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -270,6 +270,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             let _ = results.send((
                 effect.id,
                 AttemptReport {
+                    attempt: effect.attempts,
                     started_at,
                     status: attempt.status,
                     latency,
@@ -282,7 +283,7 @@ impl<S: Store + 'static> Dispatcher<S> {
 
     /// Releases an effect for a short pause; it counts as in flight until the release is
     /// committed, so that `drain` does not stop while the effect looks claimed.
-    fn give_back(&self, effect: u64) {
+    fn give_back(&self, effect: u64, attempt: u32) {
         let engine = self.engine.clone();
         let at = engine.clock().now() + BUSY_PAUSE;
         let in_flight = self.in_flight.clone();
@@ -290,7 +291,7 @@ impl<S: Store + 'static> Dispatcher<S> {
         in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
             // A failure leaves the effect claimed: it comes back when the lease runs out.
-            let _ = engine.release_effect(effect, at);
+            let _ = engine.release_effect(effect, attempt, at);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             settled.notify_one();
         });

@@ -9,6 +9,10 @@ use crate::model::{EffectKind, OutboxRow};
 /// What one delivery attempt found, for [`Engine::record_attempt`](crate::Engine::record_attempt).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptReport {
+    /// The claim the attempt belongs to: the effect's [`OutboxRow::attempts`] as claimed. A
+    /// result of an older claim (its worker stalled past the lease and another took the effect
+    /// over) is logged but changes nothing, unless it says the effect was delivered.
+    pub attempt: u32,
     /// When the attempt started.
     pub started_at: DateTime<Utc>,
     /// The receiver's status code (HTTP status, SMTP reply code), when it answered.

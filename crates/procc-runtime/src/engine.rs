@@ -711,6 +711,7 @@ impl<S: Store> Engine<S> {
                 reports.push((
                     effect.id,
                     AttemptReport {
+                        attempt: effect.attempts,
                         started_at,
                         status: None,
                         latency: started.elapsed(),
@@ -773,11 +774,13 @@ impl<S: Store> Engine<S> {
     }
 
     /// Gives a claimed effect back without an attempt (its endpoint was busy): the attempt
-    /// is not counted and the effect is due again at `at`.
-    pub fn release_effect(&self, effect: u64, at: DateTime<Utc>) -> Result<()> {
+    /// is not counted and the effect is due again at `at`. `attempt` is the claim's
+    /// [`OutboxRow::attempts`]: an effect claimed again since is left alone.
+    pub fn release_effect(&self, effect: u64, attempt: u32, at: DateTime<Utc>) -> Result<()> {
         self.write(|core| {
             if let Some(mut row) = core.tx.outbox_row(effect)?
                 && row.is_pending()
+                && row.attempts == attempt
             {
                 row.attempts = row.attempts.saturating_sub(1);
                 row.not_before = Some(at);
@@ -1120,6 +1123,7 @@ impl Core<'_> {
                     self.record_attempt(
                         effect.id,
                         &AttemptReport {
+                            attempt: effect.attempts,
                             started_at: self.now,
                             status: None,
                             latency: std::time::Duration::ZERO,
@@ -1525,7 +1529,7 @@ impl Core<'_> {
         self.tx.insert_attempt(AttemptRow {
             id,
             effect,
-            number: row.attempts,
+            number: report.attempt,
             at: report.started_at,
             status: report.status,
             latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
@@ -1534,7 +1538,8 @@ impl Core<'_> {
             excerpt: report.excerpt.clone(),
             next_at,
         })?;
-        if !row.is_pending() {
+        let stale = report.attempt != row.attempts;
+        if !row.is_pending() || (stale && report.result != AttemptResult::Delivered) {
             return Ok(());
         }
         match &report.result {

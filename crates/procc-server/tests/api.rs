@@ -942,6 +942,7 @@ async fn an_operator_enables_an_endpoint_that_answered_410() {
         .record_attempt(
             effect.id,
             &procc_runtime::AttemptReport {
+                attempt: effect.attempts,
                 started_at: procc_runtime::Clock::now(engine.clock().as_ref()),
                 status: Some(410),
                 latency: std::time::Duration::from_millis(3),

@@ -7,8 +7,14 @@ use procc_runtime::*;
 
 use crate::common::*;
 
-fn report(h_now: chrono::DateTime<chrono::Utc>, result: AttemptResult) -> AttemptReport {
+/// The result of an attempt of claim number `attempt`.
+fn report(
+    attempt: u32,
+    h_now: chrono::DateTime<chrono::Utc>,
+    result: AttemptResult,
+) -> AttemptReport {
     AttemptReport {
+        attempt,
         started_at: h_now,
         status: Some(200),
         latency: std::time::Duration::from_millis(12),
@@ -65,6 +71,7 @@ fn a_webhook_step_waits_for_its_delivery_and_continues_when_delivered() {
         .record_attempt(
             hook.id,
             &report(
+                1,
                 now,
                 AttemptResult::Retry {
                     at: now + Duration::seconds(5),
@@ -79,7 +86,7 @@ fn a_webhook_step_waits_for_its_delivery_and_continues_when_delivered() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].idempotency_key, hook.idempotency_key);
     h.engine
-        .record_attempt(hook.id, &report(h.clock.now(), AttemptResult::Delivered))
+        .record_attempt(hook.id, &report(2, h.clock.now(), AttemptResult::Delivered))
         .unwrap();
 
     assert_eq!(h.state(id, "valuation"), StepState::Done);
@@ -100,7 +107,7 @@ fn a_webhook_step_waits_for_its_delivery_and_continues_when_delivered() {
 
     // A late duplicate result is logged and changes nothing.
     h.engine
-        .record_attempt(hook.id, &report(h.clock.now(), AttemptResult::Delivered))
+        .record_attempt(hook.id, &report(2, h.clock.now(), AttemptResult::Delivered))
         .unwrap();
     assert_eq!(h.engine.attempts(hook.id).unwrap().len(), 3);
     assert!(matches!(h.state(id, "review"), StepState::Scheduled { .. }));
@@ -115,6 +122,7 @@ fn a_given_up_webhook_makes_its_step_manual_and_tells_the_controller() {
         .record_attempt(
             hook.id,
             &report(
+                1,
                 h.clock.now(),
                 AttemptResult::Failed {
                     error: "gave up after 8 attempts: HTTP 503".into(),
@@ -177,6 +185,7 @@ fn a_gone_endpoint_is_disabled_until_an_operator_enables_it() {
         .record_attempt(
             hook.id,
             &report(
+                0,
                 h.clock.now(),
                 AttemptResult::Gone {
                     error: "HTTP 410 Gone".into(),
@@ -241,4 +250,59 @@ fn the_recording_dispatch_continues_webhook_steps() {
     let (id, _) = start_revaluation(&h);
     h.engine.dispatch(&h.connector).unwrap();
     assert_eq!(h.state(id, "valuation"), StepState::Done);
+}
+
+#[test]
+fn a_result_of_an_overtaken_claim_changes_nothing_but_the_log() {
+    let h = memory(&examples());
+    let (id, hook) = start_revaluation(&h);
+    // Worker A claims the webhook and stalls past its lease; worker B claims it again.
+    assert_eq!(
+        h.engine
+            .claim_effects(10, Duration::minutes(2))
+            .unwrap()
+            .len(),
+        1
+    );
+    h.clock.advance(Duration::minutes(3));
+    let b = h.engine.claim_effects(10, Duration::minutes(2)).unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].attempts, 2);
+    // A's late verdict would give the effect up; it is logged, and B's claim stands.
+    h.engine
+        .record_attempt(
+            hook.id,
+            &report(
+                1,
+                h.clock.now(),
+                AttemptResult::Failed {
+                    error: "timed out".into(),
+                },
+            ),
+        )
+        .unwrap();
+    h.engine.release_effect(hook.id, 1, h.clock.now()).unwrap();
+    let row = h
+        .engine
+        .deliveries(id)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == hook.id)
+        .unwrap();
+    assert!(row.is_pending() && row.failed_at.is_none() && row.attempts == 2);
+    assert_eq!(h.state(id, "valuation"), StepState::Active);
+    assert!(h.view(id).step("valuation").unwrap().degraded.is_none());
+    // B's result counts.
+    h.engine
+        .record_attempt(hook.id, &report(2, h.clock.now(), AttemptResult::Delivered))
+        .unwrap();
+    assert_eq!(h.state(id, "valuation"), StepState::Done);
+    let numbers: Vec<u32> = h
+        .engine
+        .attempts(hook.id)
+        .unwrap()
+        .iter()
+        .map(|a| a.number)
+        .collect();
+    assert_eq!(numbers, vec![1, 2]);
 }
