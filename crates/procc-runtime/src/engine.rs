@@ -365,6 +365,9 @@ impl<S: Store> Engine<S> {
             let result = self.store.transaction(&mut |tx| {
                 let mut core = Core::new(tx, &self.config, &self.plans, now, true);
                 let value = f(&mut core)?;
+                if core.wake {
+                    core.tx.wake_other_workers();
+                }
                 Ok((value, core.wake))
             });
             match result {
@@ -396,6 +399,9 @@ impl<S: Store> Engine<S> {
         let results = self.store.group(count, &mut |i, tx| {
             let mut core = Core::new(tx, &self.config, &self.plans, now, true);
             let value = f(i, &mut core)?;
+            if core.wake {
+                core.tx.wake_other_workers();
+            }
             wake |= core.wake;
             Ok(value)
         })?;

@@ -115,6 +115,10 @@ pub trait Tx {
     fn release_savepoint(&mut self) -> Result<()>;
     /// Undoes everything since the last savepoint and forgets it.
     fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Tells other workers sharing the store, once this transaction commits, that it added
+    /// timers or effects that may be due before what they wait for. A store without other
+    /// workers has nobody to tell.
+    fn wake_other_workers(&mut self) {}
 
     /// The next number of a named sequence (1, 2, 3, ...).
     fn next_id(&mut self, sequence: &str) -> Result<u64>;

@@ -72,12 +72,15 @@ CREATE TABLE counters (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 /// Serializes migrations of workers that start at the same time (an arbitrary constant).
 const MIGRATION_LOCK: i64 = 0x7072_6f63_6301;
 
-/// The channel a commit that adds timers or effects notifies.
+/// The channel a commit that adds timers or effects notifies; a store in a schema of its own
+/// adds the schema's name, so that runtimes sharing a database do not wake each other.
 const WAKE_CHANNEL: &str = "procc_wake";
 
 /// A store in a PostgreSQL database (or one schema of it), shared by any number of workers.
 pub struct PostgresStore {
     config: Config,
+    /// The `LISTEN`/`NOTIFY` channel of this runtime's workers.
+    channel: String,
     /// Always `Some` until the store is dropped.
     conn: Mutex<Option<Connection>>,
 }
@@ -115,7 +118,7 @@ impl PostgresStore {
         let config: Config = url
             .parse()
             .map_err(|e| Error::Store(format!("bad PostgreSQL connection string: {e}")))?;
-        PostgresStore::with_config(config)
+        PostgresStore::with_config(config, WAKE_CHANNEL.to_string())
     }
 
     /// Connects and keeps all tables in `schema` (created when missing).
@@ -139,14 +142,15 @@ impl PostgresStore {
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
         tx.commit()?;
         config.options(&format!("-csearch_path={schema}"));
-        PostgresStore::with_config(config)
+        PostgresStore::with_config(config, format!("{WAKE_CHANNEL}_{schema}"))
     }
 
-    fn with_config(config: Config) -> Result<PostgresStore> {
+    fn with_config(config: Config, channel: String) -> Result<PostgresStore> {
         let mut client = config.connect(NoTls)?;
         migrate(&mut client)?;
         Ok(PostgresStore {
             config,
+            channel,
             conn: Mutex::new(Some(Connection {
                 client,
                 lost: false,
@@ -172,7 +176,8 @@ impl PostgresStore {
     /// it next wakes for its own.
     pub fn listen(&self, wake: impl Fn() + Send + 'static) -> Result<Listener> {
         let config = self.config.clone();
-        let mut client = listening(&config)?;
+        let channel = self.channel.clone();
+        let mut client = listening(&config, &channel)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
@@ -196,7 +201,7 @@ impl PostgresStore {
                             // A restarted server: listen again as soon as it answers, and
                             // look for work missed meanwhile.
                             std::thread::sleep(Duration::from_secs(1));
-                            if let Ok(again) = listening(&config) {
+                            if let Ok(again) = listening(&config, &channel) {
                                 client = again;
                                 wake();
                             }
@@ -233,9 +238,9 @@ impl PostgresStore {
 }
 
 /// A connection that listens on the wake-up channel.
-fn listening(config: &Config) -> Result<Client> {
+fn listening(config: &Config, channel: &str) -> Result<Client> {
     let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!("LISTEN {WAKE_CHANNEL}"))?;
+    client.batch_execute(&format!("LISTEN {channel}"))?;
     Ok(client)
 }
 
@@ -367,7 +372,7 @@ impl PostgresStore {
             let outcome = match f(&mut ptx) {
                 Ok(value) => {
                     let committed = if ptx.wake {
-                        ptx.tx.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}"))
+                        ptx.tx.batch_execute(&format!("NOTIFY {}", self.channel))
                     } else {
                         Ok(())
                     };
@@ -396,7 +401,8 @@ impl PostgresStore {
 struct PgTx<'a> {
     tx: postgres::Transaction<'a>,
     statements: &'a mut HashMap<&'static str, Statement>,
-    /// Whether the commit adds timers or effects that other workers should hear of.
+    /// Whether the commit adds timers or effects that other workers should hear of (the
+    /// engine says so: claims, which only push due times back, wake nobody).
     wake: bool,
 }
 
@@ -459,6 +465,9 @@ impl PgTx<'_> {
 }
 
 impl Tx for PgTx<'_> {
+    fn wake_other_workers(&mut self) {
+        self.wake = true;
+    }
     fn savepoint(&mut self) -> Result<()> {
         // Savepoints of one name nest: `RELEASE` and `ROLLBACK TO` act on the latest.
         self.tx.batch_execute("SAVEPOINT op")?;
@@ -629,7 +638,6 @@ impl Tx for PgTx<'_> {
                 &json(row)?,
             ],
         )?;
-        self.wake = true;
         Ok(())
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
@@ -780,7 +788,6 @@ impl Tx for PgTx<'_> {
                 &json(&row)?,
             ],
         )?;
-        self.wake |= n == 1;
         Ok(n == 1)
     }
     fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
@@ -793,7 +800,6 @@ impl Tx for PgTx<'_> {
                 &json(&row)?,
             ],
         )?;
-        self.wake |= row.is_pending();
         Ok(())
     }
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {

@@ -193,3 +193,35 @@ fn an_unreachable_database_is_unavailable_not_a_store_failure() {
         opened.err()
     );
 }
+
+#[test]
+fn claiming_effects_wakes_nobody_and_new_effects_wake_the_others() {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    let b = worker(&schema, "worker-b", &clock);
+    a.deploy(&small()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _listener = b
+        .store()
+        .listen(move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+    // A start whose first step mails its decision at once: an effect for the others to deliver.
+    start(&a, "maildecide");
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("worker b hears of worker a's effect");
+    while rx.try_recv().is_ok() {}
+    // A claim only pushes due times back: nobody needs to look again.
+    assert!(
+        !a.claim_effects(10, Duration::minutes(5))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(1500))
+            .is_err(),
+        "a claim woke another worker"
+    );
+}
