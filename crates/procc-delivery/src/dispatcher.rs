@@ -25,9 +25,6 @@ const BATCH: usize = 512;
 /// one per slot, and a slow receiver delays other deliveries by at most this.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
 
-/// How long the dispatcher waits before trying a database that could not be reached again.
-const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(1);
-
 /// Delivers an engine's outbox with a [`Deliverer`].
 ///
 /// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
@@ -143,23 +140,20 @@ impl<S: Store + 'static> Dispatcher<S> {
                         self.in_flight.fetch_sub(recorded, Ordering::SeqCst);
                         c
                     }
-                    // Other workers on a shared database kept winning: nothing was recorded
-                    // or claimed; the results are recorded again soon.
-                    Ok((batch, Err(Error::Conflict))) => {
-                        finished = batch;
-                        Vec::new()
-                    }
-                    // The database is down or restarting: keep the results and try again in
-                    // a second (a result whose commit was cut off may be recorded twice).
-                    Ok((batch, Err(Error::Unavailable(_)))) => {
+                    // Other workers on a shared database kept winning, or the database cannot
+                    // be reached: keep the results and try again after the error's pause (a
+                    // result whose commit was cut off may be recorded twice).
+                    Ok((batch, Err(e))) => {
+                        let Some(pause) = e.retry_pause() else {
+                            break Err(e);
+                        };
                         finished = batch;
                         tokio::select! {
-                            _ = tokio::time::sleep(UNAVAILABLE_PAUSE) => {}
+                            _ = tokio::time::sleep(pause) => {}
                             _ = &mut shutdown => stopping = true,
                         }
                         Vec::new()
                     }
-                    Ok((_, Err(e))) => break Err(e),
                     Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 }
             } else {
@@ -193,10 +187,10 @@ impl<S: Store + 'static> Dispatcher<S> {
                 let engine = self.engine.clone();
                 next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
                     Ok(Ok(n)) => n,
-                    Ok(Err(Error::Conflict | Error::Unavailable(_))) => {
-                        Some(self.engine.clock().now() + chrono::Duration::seconds(1))
-                    }
-                    Ok(Err(e)) => break Err(e),
+                    Ok(Err(e)) => match e.retry_pause() {
+                        Some(pause) => Some(self.engine.clock().now() + pause),
+                        None => break Err(e),
+                    },
                     Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
                 };
                 stale = false;

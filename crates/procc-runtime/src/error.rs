@@ -113,6 +113,20 @@ pub enum Error {
 /// The runtime's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// How long a loop (the scheduler, a dispatcher) waits before trying again after an
+    /// operation failed this way, or `None` when trying again would not mend it: other workers
+    /// on a shared database kept winning (a moment), or the database cannot be reached (a
+    /// second, until it is back).
+    pub fn retry_pause(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Conflict => Some(std::time::Duration::from_millis(50)),
+            Error::Unavailable(_) => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Store(e.to_string())

@@ -80,15 +80,11 @@ impl<S: Store + 'static> Runtime<S> {
         tokio::pin!(shutdown);
         loop {
             let next = match self.tick().await {
-                // Other workers on a shared database kept winning: go again after a moment.
-                Err(Error::Conflict) => {
-                    Some(self.engine.clock().now() + chrono::Duration::milliseconds(50))
+                Ok(next) => next,
+                Err(e) => {
+                    let pause = e.retry_pause().ok_or(e)?;
+                    Some(self.engine.clock().now() + pause)
                 }
-                // The database is down or restarting: try again every second until it is back.
-                Err(Error::Unavailable(_)) => {
-                    Some(self.engine.clock().now() + chrono::Duration::seconds(1))
-                }
-                other => other?,
             };
             let wait = next.map(|t| {
                 (t - self.engine.clock().now())

@@ -4,6 +4,9 @@ use procc_diagnostics::{Diagnostic, FileId};
 use procc_syntax::ast::*;
 use procc_syntax::parse;
 
+mod common;
+use common::repo_files;
+
 fn parse_ok(text: &str) -> File {
     let (file, diagnostics) = parse(FileId(0), text);
     assert!(
@@ -25,26 +28,6 @@ fn problems(text: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn repo_files(dir: &str) -> Vec<std::path::PathBuf> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(dir);
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).expect("readable folder") {
-            let path = entry.expect("readable entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "proc") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

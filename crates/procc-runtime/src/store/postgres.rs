@@ -115,10 +115,7 @@ impl PostgresStore {
     /// `options=-csearch_path%3Dname` in the URL, or use [`PostgresStore::open_schema`], to keep
     /// several runtimes in one database.
     pub fn open(url: &str) -> Result<PostgresStore> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| Error::Store(format!("bad PostgreSQL connection string: {e}")))?;
-        PostgresStore::with_config(config, WAKE_CHANNEL.to_string())
+        PostgresStore::with_config(parse_url(url)?, WAKE_CHANNEL.to_string())
     }
 
     /// Connects and keeps all tables in `schema` (created when missing).
@@ -132,9 +129,7 @@ impl PostgresStore {
                 "schema name `{schema}`: use lowercase letters, digits and `_`"
             )));
         }
-        let mut config: Config = url
-            .parse()
-            .map_err(|e| Error::Store(format!("bad PostgreSQL connection string: {e}")))?;
+        let mut config = parse_url(url)?;
         let mut client = config.connect(NoTls)?;
         // Two workers creating the schema at once would collide on the catalog's unique name.
         let mut tx = client.transaction()?;
@@ -235,6 +230,12 @@ impl PostgresStore {
         }
         f(conn)
     }
+}
+
+/// The connection settings of a URL (`postgres://...`) or key=value string.
+fn parse_url(url: &str) -> Result<Config> {
+    url.parse()
+        .map_err(|e| Error::Store(format!("bad PostgreSQL connection string: {e}")))
 }
 
 /// A connection that listens on the wake-up channel.

@@ -21,6 +21,41 @@ fn worker(schema: &Schema, name: &str, clock: &VirtualClock) -> Arc<Engine<Postg
     Arc::new(Engine::new(store, Arc::new(clock.clone()), config))
 }
 
+/// Two workers on a schema of their own with the small plan deployed.
+struct Pair {
+    a: Arc<Engine<PostgresStore>>,
+    b: Arc<Engine<PostgresStore>>,
+    clock: VirtualClock,
+    /// Last, so that the schema is dropped after the workers closed their connections.
+    schema: Schema,
+}
+
+fn pair() -> Pair {
+    let schema = Schema::new();
+    let clock = VirtualClock::new(t0());
+    let a = worker(&schema, "worker-a", &clock);
+    let b = worker(&schema, "worker-b", &clock);
+    a.deploy(&small()).unwrap();
+    Pair {
+        a,
+        b,
+        clock,
+        schema,
+    }
+}
+
+/// Listens on `engine`'s store: one message on the receiver for each wake-up.
+fn hear(engine: &Engine<PostgresStore>) -> (Listener, std::sync::mpsc::Receiver<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = engine
+        .store()
+        .listen(move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+    (listener, rx)
+}
+
 fn start(engine: &Engine<PostgresStore>, template: &str) -> InstanceId {
     engine
         .start(&StartRequest {
@@ -34,11 +69,8 @@ fn start(engine: &Engine<PostgresStore>, template: &str) -> InstanceId {
 
 #[test]
 fn two_workers_fire_every_deadline_rung_exactly_once() {
-    let schema = Schema::new();
-    let clock = VirtualClock::new(t0());
-    let a = worker(&schema, "worker-a", &clock);
-    let b = worker(&schema, "worker-b", &clock);
-    a.deploy(&small()).unwrap();
+    let w = pair();
+    let (a, b, clock) = (w.a.clone(), w.b.clone(), &w.clock);
     let ids: Vec<InstanceId> = (0..40).map(|_| start(&a, "deadline")).collect();
     // All three rungs (1, 2 and 3 days) of every instance are due at once.
     clock.advance(Duration::days(4));
@@ -82,11 +114,8 @@ fn two_workers_fire_every_deadline_rung_exactly_once() {
 
 #[test]
 fn two_workers_completing_the_same_step_complete_it_once() {
-    let schema = Schema::new();
-    let clock = VirtualClock::new(t0());
-    let a = worker(&schema, "worker-a", &clock);
-    let b = worker(&schema, "worker-b", &clock);
-    a.deploy(&small()).unwrap();
+    let w = pair();
+    let (a, b) = (w.a.clone(), w.b.clone());
     let ids: Vec<InstanceId> = (0..20).map(|_| start(&a, "deadline")).collect();
     let outcomes: Vec<Vec<bool>> = [a.clone(), b.clone()]
         .into_iter()
@@ -125,18 +154,9 @@ fn two_workers_completing_the_same_step_complete_it_once() {
 
 #[test]
 fn a_commit_of_one_worker_wakes_the_listener_of_another() {
-    let schema = Schema::new();
-    let clock = VirtualClock::new(t0());
-    let a = worker(&schema, "worker-a", &clock);
-    let b = worker(&schema, "worker-b", &clock);
-    a.deploy(&small()).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let listener = b
-        .store()
-        .listen(move || {
-            let _ = tx.send(());
-        })
-        .unwrap();
+    let w = pair();
+    let (a, b) = (w.a.clone(), w.b.clone());
+    let (listener, rx) = hear(&b);
     // A start that schedules a timer (the first step opens in five hours).
     start(&a, "hours");
     rx.recv_timeout(std::time::Duration::from_secs(10))
@@ -146,9 +166,8 @@ fn a_commit_of_one_worker_wakes_the_listener_of_another() {
 
 #[test]
 fn a_worker_goes_on_after_the_server_dropped_its_connections() {
-    let schema = Schema::new();
-    let clock = VirtualClock::new(t0());
-    let a = worker(&schema, "worker-a", &clock);
+    let w = pair();
+    let (a, clock, schema) = (w.a.clone(), &w.clock, &w.schema);
     // Worker b's connections carry a name of their own, so that only they are cut.
     let url = format!("{} application_name={}", postgres_url(), schema.name);
     let b = Engine::new(
@@ -156,14 +175,7 @@ fn a_worker_goes_on_after_the_server_dropped_its_connections() {
         Arc::new(clock.clone()),
         config(),
     );
-    a.deploy(&small()).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _listener = b
-        .store()
-        .listen(move || {
-            let _ = tx.send(());
-        })
-        .unwrap();
+    let (_listener, rx) = hear(&b);
     let mut admin = postgres::Client::connect(&postgres_url(), postgres::NoTls).unwrap();
     let cut = admin
         .query(
@@ -196,18 +208,9 @@ fn an_unreachable_database_is_unavailable_not_a_store_failure() {
 
 #[test]
 fn claiming_effects_wakes_nobody_and_new_effects_wake_the_others() {
-    let schema = Schema::new();
-    let clock = VirtualClock::new(t0());
-    let a = worker(&schema, "worker-a", &clock);
-    let b = worker(&schema, "worker-b", &clock);
-    a.deploy(&small()).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _listener = b
-        .store()
-        .listen(move || {
-            let _ = tx.send(());
-        })
-        .unwrap();
+    let w = pair();
+    let (a, b) = (w.a.clone(), w.b.clone());
+    let (_listener, rx) = hear(&b);
     // A start whose first step mails its decision at once: an effect for the others to deliver.
     start(&a, "maildecide");
     rx.recv_timeout(std::time::Duration::from_secs(10))
