@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! cargo bench -p procc-delivery --bench webhooks -- [--effects N] [--sqlite-effects N]
-//!     [--concurrency N] [--wrk-seconds S] [--only memory|sqlite]
+//!     [--concurrency N] [--wrk-seconds S] [--only client|memory|sqlite]
 //! ```
 //!
 //! 1. The ceiling: `wrk -t1 -c<concurrency> -d<S>s` POSTing a small JSON body to the receiver
 //!    (skipped with a note when `wrk` is not installed).
-//! 2. For the memory store and for SQLite: `N` processes whose only step is an automatic
+//! 2. reqwest alone: `N` requests from `concurrency` tasks with no engine, the most the
+//!    dispatcher's HTTP client can do on this machine.
+//! 3. For the memory store and for SQLite: `N` processes whose only step is an automatic
 //!    free webhook (Standard Webhooks signed) are started first; then the clock runs while
 //!    the dispatcher drains the outbox (claim, HTTP POST, record the attempt), with
 //!    `concurrency` attempts in flight overall and per endpoint.
@@ -127,6 +129,46 @@ fn ceiling(url: &str, concurrency: usize, seconds: usize, dir: &Path) -> Option<
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Requests per second reqwest alone gets from the receiver: `concurrency` tasks POSTing
+/// the same body with a client set up like the deliverer's, no engine and no signing.
+fn client_alone(url: &str, n: usize, concurrency: usize) -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|task| {
+                let client = client.clone();
+                let url = url.to_string();
+                tokio::spawn(async move {
+                    for _ in (task..n).step_by(concurrency) {
+                        let response = client
+                            .post(&url)
+                            .header("Content-Type", "application/json")
+                            .body(BODY)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(response.status().is_success());
+                        response.bytes().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        n as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
 /// Starts `n` processes (each writes one webhook), then times draining the outbox.
 fn deliver<S: Store + 'static>(
     store: S,
@@ -219,6 +261,13 @@ fn main() {
             format!(" ({:.0}% of the ceiling)", 100.0 * rate / c)
         })
     };
+    if only.as_deref().is_none_or(|o| o == "client") {
+        let rate = client_alone(&url, effects, concurrency);
+        println!(
+            "reqwest alone: {effects} requests, {rate:.0} requests/s{}",
+            share(rate)
+        );
+    }
     if only.as_deref().is_none_or(|o| o == "memory") {
         let rate = deliver(MemoryStore::new(), &plan, effects, concurrency, dir.path());
         println!(
