@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use procc_runtime::{AttemptReport, AttemptResult, Engine, Error, OutboxRow, Result, Store};
+use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::http::{Deliverer, Verdict};
@@ -129,7 +130,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                 let recorded = batch.len();
                 let engine = self.engine.clone();
                 let lease = self.lease;
-                let turn = tokio::task::spawn_blocking(move || {
+                let turn = off_the_reactor(move || {
                     let result = engine.record_and_claim(&batch, want, lease);
                     (batch, result)
                 })
@@ -185,7 +186,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             // every retry it scheduled is visible to the query below.
             if idle || stale {
                 let engine = self.engine.clone();
-                next = match tokio::task::spawn_blocking(move || engine.next_effect_due()).await {
+                next = match off_the_reactor(move || engine.next_effect_due()).await {
                     Ok(Ok(n)) => n,
                     Ok(Err(e)) => match e.retry_pause() {
                         Some(pause) => Some(self.engine.clock().now() + pause),
@@ -289,6 +290,19 @@ impl<S: Store + 'static> Dispatcher<S> {
             in_flight.fetch_sub(1, Ordering::SeqCst);
             settled.notify_one();
         });
+    }
+}
+
+/// Runs a store operation of the dispatcher's loop: in place on a multi-threaded runtime
+/// (tokio hands this worker's other tasks to another worker meanwhile, which costs far less
+/// than a round trip through the blocking pool on every turn), on the blocking pool on a
+/// current-thread runtime, where running in place is not allowed.
+async fn off_the_reactor<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, tokio::task::JoinError> {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(work).await,
+        _ => Ok(tokio::task::block_in_place(work)),
     }
 }
 
