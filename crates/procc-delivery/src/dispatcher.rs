@@ -87,6 +87,17 @@ impl<S: Store + 'static> Dispatcher<S> {
         self.pump(shutdown, false).await.map(|_| ())
     }
 
+    /// [`Dispatcher::run`] on a task of its own, which it needs: its turns run in place on a
+    /// worker thread and would hold up whatever shared its task (such as the scheduler).
+    pub async fn run_apart(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        tokio::spawn(async move { self.run(shutdown).await })
+            .await
+            .map_err(failed)?
+    }
+
     /// Delivers what is due now (and what becomes due while it runs, such as quick retries)
     /// until nothing is due or in flight; the number of attempts made.
     pub async fn drain(&self) -> Result<usize> {
@@ -155,7 +166,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                         }
                         Vec::new()
                     }
-                    Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
+                    Err(e) => break Err(e),
                 }
             } else {
                 Vec::new()
@@ -192,7 +203,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                         Some(pause) => Some(self.engine.clock().now() + pause),
                         None => break Err(e),
                     },
-                    Err(e) => break Err(Error::Store(format!("the dispatcher failed: {e}"))),
+                    Err(e) => break Err(e),
                 };
                 stale = false;
             }
@@ -299,11 +310,16 @@ impl<S: Store + 'static> Dispatcher<S> {
 /// current-thread runtime, where running in place is not allowed.
 async fn off_the_reactor<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> std::result::Result<T, tokio::task::JoinError> {
+) -> Result<T> {
     match tokio::runtime::Handle::current().runtime_flavor() {
-        RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(work).await,
+        RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(work).await.map_err(failed),
         _ => Ok(tokio::task::block_in_place(work)),
     }
+}
+
+/// A task of the dispatcher that panicked or was cancelled.
+fn failed(e: tokio::task::JoinError) -> Error {
+    Error::Store(format!("the dispatcher failed: {e}"))
 }
 
 /// Turns a verdict into what happens next: a retry at the next time of the schedule (with

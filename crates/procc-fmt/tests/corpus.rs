@@ -1,14 +1,17 @@
 //! The invariants on every `.proc` file of the repository, and robustness on broken input.
 
 mod common;
+/// The syntax tests' helper that lists the repository's `.proc` files.
+#[path = "../../procc-syntax/tests/common/mod.rs"]
+mod files;
 
 use procc_diagnostics::FileId;
 
 #[test]
 fn examples_and_passing_cases_format_stably_to_the_same_tree() {
-    let files: Vec<_> = common::repo_files("examples")
+    let files: Vec<_> = files::repo_files("examples")
         .into_iter()
-        .chain(common::repo_files("tests/pass"))
+        .chain(files::repo_files("tests/pass"))
         .collect();
     assert!(files.len() >= 10, "expected the examples and tests/pass");
     for path in files {
@@ -19,7 +22,7 @@ fn examples_and_passing_cases_format_stably_to_the_same_tree() {
 
 #[test]
 fn failing_cases_are_refused_or_formatted_stably() {
-    let files = common::repo_files("tests/fail");
+    let files = files::repo_files("tests/fail");
     assert!(!files.is_empty());
     let mut refused = 0;
     for path in files {
@@ -44,9 +47,9 @@ fn failing_cases_are_refused_or_formatted_stably() {
 /// whatever it accepts it formats stably.
 #[test]
 fn formatting_never_panics_on_broken_input() {
-    let files: Vec<_> = common::repo_files("examples")
+    let files: Vec<_> = files::repo_files("examples")
         .into_iter()
-        .chain(common::repo_files("tests/pass"))
+        .chain(files::repo_files("tests/pass"))
         .collect();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();

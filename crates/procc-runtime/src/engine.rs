@@ -365,10 +365,7 @@ impl<S: Store> Engine<S> {
             let result = self.store.transaction(&mut |tx| {
                 let mut core = Core::new(tx, &self.config, &self.plans, now, true);
                 let value = f(&mut core)?;
-                if core.wake {
-                    core.tx.wake_other_workers();
-                }
-                Ok((value, core.wake))
+                Ok((value, core.finish()))
             });
             match result {
                 Err(Error::Conflict) if attempts < CONFLICT_RETRIES => {
@@ -399,10 +396,7 @@ impl<S: Store> Engine<S> {
         let results = self.store.group(count, &mut |i, tx| {
             let mut core = Core::new(tx, &self.config, &self.plans, now, true);
             let value = f(i, &mut core)?;
-            if core.wake {
-                core.tx.wake_other_workers();
-            }
-            wake |= core.wake;
+            wake |= core.finish();
             Ok(value)
         })?;
         if wake {
@@ -1112,6 +1106,15 @@ impl<'a> Core<'a> {
 }
 
 impl Core<'_> {
+    /// Ends a writing operation: when it wrote timers or effects, other workers are told at
+    /// commit. Whether it did (this process's own listeners are told after the commit).
+    fn finish(self) -> bool {
+        if self.wake {
+            self.tx.wake_other_workers();
+        }
+        self.wake
+    }
+
     /// See [`Engine::claim_effects`].
     fn claim_effects(&mut self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
         let pending = self.tx.pending_outbox(self.now, limit)?;

@@ -271,18 +271,11 @@ fn run_engine(
                 let _ = stopping.send(true);
                 Ok::<(), procc_runtime::Error>(())
             };
-            // The dispatcher on a task of its own: its turns run in place on a worker thread
-            // and must not hold up the scheduler.
-            let delivering = {
-                let stopped = stopped.clone();
-                tokio::spawn(async move { dispatcher.run(until(stopped)).await })
-            };
-            let delivered = async move {
-                delivering.await.map_err(|e| {
-                    procc_runtime::Error::Store(format!("the dispatcher failed: {e}"))
-                })?
-            };
-            tokio::try_join!(signal, runtime.run(until(stopped)), delivered)
+            tokio::try_join!(
+                signal,
+                runtime.run(until(stopped.clone())),
+                dispatcher.run_apart(until(stopped)),
+            )
             .map(|_| ())
             .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;

@@ -106,19 +106,11 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         };
         let scheduler = {
             let stopped = stop_rx.clone();
-            // The dispatcher on a task of its own: its turns run in place on a worker
-            // thread and must not hold up the scheduler.
-            let delivering = {
-                let stopped = stopped.clone();
-                tokio::spawn(async move { dispatcher.run(until(stopped)).await })
-            };
             tokio::spawn(async move {
-                let delivered = async move {
-                    delivering.await.map_err(|e| {
-                        procc_runtime::Error::Store(format!("the dispatcher failed: {e}"))
-                    })?
-                };
-                tokio::try_join!(runtime.run(until(stopped)), delivered)
+                tokio::try_join!(
+                    runtime.run(until(stopped.clone())),
+                    dispatcher.run_apart(until(stopped)),
+                )
             })
         };
         eprintln!(

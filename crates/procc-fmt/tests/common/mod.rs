@@ -1,32 +1,9 @@
-//! Shared by the formatter's tests: the invariants and the repository's `.proc` files.
+//! Shared by the formatter's tests: the invariants.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use procc_diagnostics::FileId;
 use procc_fmt::{equivalent, format};
-
-/// Every `.proc` file under `dir` (relative to the repository root), sorted.
-pub fn repo_files(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(dir);
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).expect("readable folder") {
-            let path = entry.expect("readable entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "proc") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// The comment texts of a file, in order, without trailing whitespace.
 pub fn comments(text: &str) -> Vec<String> {

@@ -1,4 +1,4 @@
-//! Helpers shared by the syntax tests.
+//! Helpers shared by the syntax tests (and, by path, the formatter's).
 
 /// The `.proc` files below `dir` of the repository, sorted.
 pub fn repo_files(dir: &str) -> Vec<std::path::PathBuf> {
