@@ -52,18 +52,13 @@ pub enum AttemptResult {
 
 /// The endpoint of an effect, which is disabled as a whole after a 410 Gone: a webhook's URL
 /// without its query, else the kind (`email`, `sms`, `letter`, `portal`).
-pub fn endpoint_of(effect: &OutboxRow) -> String {
+pub fn endpoint_of(effect: &OutboxRow) -> &str {
     match effect.kind {
-        EffectKind::Webhook => effect
-            .to
-            .split(['?', '#'])
-            .next()
-            .unwrap_or(&effect.to)
-            .to_string(),
-        EffectKind::Email => "email".to_string(),
-        EffectKind::Sms => "sms".to_string(),
-        EffectKind::Letter => "letter".to_string(),
-        EffectKind::Portal => "portal".to_string(),
+        EffectKind::Webhook => effect.to.split(['?', '#']).next().unwrap_or(&effect.to),
+        EffectKind::Email => "email",
+        EffectKind::Sms => "sms",
+        EffectKind::Letter => "letter",
+        EffectKind::Portal => "portal",
     }
 }
 

@@ -1,6 +1,7 @@
 //! The engine: every operation is one store transaction that moves instances, writes their
 //! audit rows and their effects (outbox rows) together.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,21 @@ use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_loca
 
 /// The key that remembers the last day the daily scan ran for.
 const SCAN_KEY: &str = "daily_scan/last";
+/// `format!` into a string with room for 64 bytes from the start. `format!` starts a string
+/// that begins with an argument empty and grows it two or three times; the keys and audit
+/// details of every transition are such short strings.
+macro_rules! format_short {
+    ($($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(64);
+        // Writing into a `String` cannot fail.
+        let _ = text.write_fmt(format_args!($($arg)*));
+        text
+    }};
+}
+
+/// Who the audit names for what the engine does by itself.
+const SYSTEM: &str = "system";
 /// The prefix of the keys that map an API token's hash to its user (empty: revoked).
 const API_TOKEN_PREFIX: &str = "api_token/";
 use crate::token::DecisionToken;
@@ -465,7 +481,7 @@ impl<S: Store> Engine<S> {
                 deployed_at: core.now,
                 seq,
             })?;
-            core.audit(None, None, "system", "plan_deployed", &hash)?;
+            core.audit(None, None, SYSTEM, "plan_deployed", &hash)?;
             Ok(hash.clone())
         })
     }
@@ -541,7 +557,7 @@ impl<S: Store> Engine<S> {
                 "task_reassigned",
                 &format!("task {task} to {user}"),
             )?;
-            core.save(&mut inst)
+            core.save(inst)
         })
     }
 
@@ -654,7 +670,7 @@ impl<S: Store> Engine<S> {
                             core.audit(
                                 Some(timer.instance),
                                 Some(timer.step),
-                                "system",
+                                SYSTEM,
                                 "timer_failed",
                                 &error.to_string(),
                             )?;
@@ -1119,13 +1135,26 @@ impl Core<'_> {
     fn claim_effects(&mut self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
         let pending = self.tx.pending_outbox(self.now, limit)?;
         let mut claimed = Vec::with_capacity(pending.len());
+        // A batch goes to a few endpoints: whether one is disabled is read once per batch.
+        let mut disabled: BTreeMap<String, Option<String>> = BTreeMap::new();
         for mut effect in pending {
             effect.attempts += 1;
             effect.not_before = Some(self.now + lease);
             self.tx.update_outbox(effect.clone())?;
             let endpoint = endpoint_of(&effect);
-            match self.tx.key(&endpoint_key(&endpoint))? {
-                Some(reason) if !reason.is_empty() => {
+            let reason = match disabled.get(endpoint) {
+                Some(reason) => reason.clone(),
+                None => {
+                    let reason = self
+                        .tx
+                        .key(&endpoint_key(endpoint))?
+                        .filter(|reason| !reason.is_empty());
+                    disabled.insert(endpoint.to_string(), reason.clone());
+                    reason
+                }
+            };
+            match reason {
+                Some(reason) => {
                     let error = format!(
                         "the endpoint `{endpoint}` is disabled ({reason}); an operator must enable it"
                     );
@@ -1233,13 +1262,13 @@ impl Core<'_> {
             // Done by hand, a step sends nothing and waits for nothing.
             Outcome::Waiting => None,
             Outcome::Stopped => {
-                self.put_done(&mut row, StepState::Cancelled, None)?;
-                return self.save(&mut inst);
+                self.put_done(row, StepState::Cancelled, None)?;
+                return self.save(inst);
             }
         };
         self.audit(Some(instance), Some(step), by, "step_completed", &spec.name)?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Done, answer)?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn op_complete_task(&mut self, task: u64, by: &str) -> Result<()> {
@@ -1262,7 +1291,7 @@ impl Core<'_> {
             });
         }
         artefact.done = true;
-        self.tx.put_artefact(&artefact)?;
+        self.tx.put_artefact(artefact)?;
         self.audit(
             Some(inst.id),
             Some(row.index),
@@ -1271,7 +1300,7 @@ impl Core<'_> {
             &task.to_string(),
         )?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn op_skip(&mut self, instance: InstanceId, step: StepIndex, by: &str) -> Result<()> {
@@ -1305,14 +1334,14 @@ impl Core<'_> {
         let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
         self.email_controller(&plan, &inst, &subject, &key)?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn op_cancel(&mut self, instance: InstanceId, by: &str) -> Result<()> {
         let (mut inst, plan) = self.running(instance)?;
         let template = self.template(&plan, &inst)?;
         self.cancel_instance(&plan, template, &mut inst, by, "cancelled")?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn op_reassign(
@@ -1354,7 +1383,7 @@ impl Core<'_> {
             Some(step),
             by,
             "reassigned",
-            &format!(
+            format!(
                 "to {user}{}",
                 if this_and_following {
                     " (this and following steps)"
@@ -1363,7 +1392,7 @@ impl Core<'_> {
                 }
             ),
         )?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn op_decide(&mut self, token: &str) -> Result<()> {
@@ -1378,7 +1407,7 @@ impl Core<'_> {
                 state: "decided already (the link is for an earlier visit)".into(),
             });
         }
-        let who = row.responsible.clone().unwrap_or_else(|| "system".into());
+        let who = row.responsible.clone().unwrap_or_else(|| SYSTEM.into());
         self.audit(
             Some(inst.id),
             Some(row.index),
@@ -1394,7 +1423,7 @@ impl Core<'_> {
             StepState::Done,
             Some(decided.answer),
         )?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     fn plan(&mut self, hash: &str) -> Result<Arc<Plan>> {
@@ -1449,8 +1478,8 @@ impl Core<'_> {
         instance: Option<InstanceId>,
         step: Option<StepIndex>,
         who: &str,
-        event: &str,
-        detail: &str,
+        event: &'static str,
+        detail: impl Into<String>,
     ) -> Result<()> {
         let id = self.tx.next_id("audit")?;
         self.tx.insert_audit(AuditRow {
@@ -1458,9 +1487,13 @@ impl Core<'_> {
             at: self.now,
             instance,
             step,
-            who: who.to_string(),
-            event: event.to_string(),
-            detail: detail.to_string(),
+            who: if who == SYSTEM {
+                Cow::Borrowed(SYSTEM)
+            } else {
+                Cow::Owned(who.to_string())
+            },
+            event: Cow::Borrowed(event),
+            detail: detail.into(),
         })
     }
 
@@ -1570,8 +1603,8 @@ impl Core<'_> {
             AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
                 if let AttemptResult::Gone { .. } = &report.result {
                     let endpoint = endpoint_of(&row);
-                    self.tx.put_key(&endpoint_key(&endpoint), error)?;
-                    self.audit(row.instance, None, "system", "endpoint_disabled", &endpoint)?;
+                    self.tx.put_key(&endpoint_key(endpoint), error)?;
+                    self.audit(row.instance, None, SYSTEM, "endpoint_disabled", endpoint)?;
                 }
                 row.failed_at = Some(self.now);
                 row.last_error = Some(error.clone());
@@ -1589,7 +1622,7 @@ impl Core<'_> {
         };
         let template = self.template(&plan, &inst)?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     /// Delivery of `effect` was given up: the audit says so, a step waiting for it becomes
@@ -1600,13 +1633,13 @@ impl Core<'_> {
         self.audit(
             effect.instance,
             effect.origin.map(|o| o.step),
-            "system",
+            SYSTEM,
             "delivery_failed",
-            &format!("effect {} to {}: {error}", effect.id, effect.to),
+            format!("effect {} to {}: {error}", effect.id, effect.to),
         )?;
         let mut told = false;
         if let Some(origin) = effect.origin
-            && let Some((mut inst, plan, mut row)) = self.waiting_step(origin)?
+            && let Some((inst, plan, mut row)) = self.waiting_step(origin)?
         {
             let template = self.template(&plan, &inst)?;
             let spec = &template.steps[row.index as usize];
@@ -1614,12 +1647,11 @@ impl Core<'_> {
             self.audit(
                 Some(inst.id),
                 Some(row.index),
-                "system",
+                SYSTEM,
                 "step_degraded",
                 &reason,
             )?;
-            self.await_person(&plan, spec, &inst, &row, Some(reason.clone()))?;
-            self.save(&mut inst)?;
+            self.await_person(&plan, spec, &inst, row, Some(reason.clone()))?;
             let subject = format!("{}: {reason}", spec.name);
             self.email_controller(
                 &plan,
@@ -1627,6 +1659,7 @@ impl Core<'_> {
                 &subject,
                 &format!("{}/failed", effect.idempotency_key),
             )?;
+            self.save(inst)?;
             told = true;
         }
         if !told
@@ -1699,9 +1732,9 @@ impl Core<'_> {
             None => self.audit(
                 Some(inst.id),
                 None,
-                "system",
+                SYSTEM,
                 "warning",
-                &format!("nobody to e-mail: {subject}"),
+                format!("nobody to e-mail: {subject}"),
             ),
         }
     }
@@ -1736,7 +1769,7 @@ impl Core<'_> {
     }
 
     /// Writes the instance with its status recomputed.
-    fn save(&mut self, inst: &mut InstanceRow) -> Result<()> {
+    fn save(&mut self, mut inst: InstanceRow) -> Result<()> {
         if inst.status.is_running() {
             let due = self.tx.has_active_step(inst.id)?;
             inst.status = if due {
@@ -1843,21 +1876,21 @@ impl Core<'_> {
         self.tx.insert_instance(&inst)?;
         let who = match &started_by {
             StartedBy::User { user } => user.clone(),
-            _ => "system".to_string(),
+            _ => SYSTEM.to_string(),
         };
         self.audit(
             Some(id),
             None,
             &who,
             "started",
-            &format!(
+            format_short!(
                 "{} ({})",
                 template.name,
                 serde_json::to_string(&started_by)?
             ),
         )?;
         self.enter_step(plan, template, &mut inst, 0, None)?;
-        self.save(&mut inst)?;
+        self.save(inst)?;
         Ok(id)
     }
 
@@ -1896,10 +1929,10 @@ impl Core<'_> {
             row.state = StepState::Scheduled { at };
             let (responsible, _) = self.resolve_responsible(plan, template, inst, index)?;
             row.responsible = Some(responsible);
-            self.tx.put_step(&row)?;
+            self.tx.put_step(row)?;
             let timer = self.tx.next_id("timer")?;
             self.wake = true;
-            self.tx.insert_timer(&TimerRow {
+            self.tx.insert_timer(TimerRow {
                 id: timer,
                 kind: TimerKind::ActivateStep,
                 due_at: at,
@@ -1912,9 +1945,9 @@ impl Core<'_> {
             return self.audit(
                 Some(inst.id),
                 Some(index),
-                "system",
+                SYSTEM,
                 "step_scheduled",
-                &format!("{} at {}", spec.name, at.to_rfc3339()),
+                format_short!("{} at {}", spec.name, at.to_rfc3339()),
             );
         }
         self.activate(plan, template, inst, row, previous_responsible)
@@ -1982,12 +2015,12 @@ impl Core<'_> {
         self.audit(
             Some(inst.id),
             Some(index),
-            "system",
+            SYSTEM,
             "step_activated",
-            &format!("{} for {responsible}", spec.name),
+            format_short!("{} for {responsible}", spec.name),
         )?;
         if let Some(w) = &warning {
-            self.audit(Some(inst.id), Some(index), "system", "warning", w)?;
+            self.audit(Some(inst.id), Some(index), SYSTEM, "warning", w)?;
         }
         if spec.automatic {
             let outcome = if self.budget == 0 {
@@ -2004,27 +2037,21 @@ impl Core<'_> {
                     return self.finish_step(plan, template, inst, row, StepState::Done, answer);
                 }
                 Ok(Outcome::Stopped) => {
-                    return self.put_done(&mut row, StepState::Cancelled, None);
+                    return self.put_done(row, StepState::Cancelled, None);
                 }
                 Ok(Outcome::Waiting) => {
                     self.audit(
                         Some(inst.id),
                         Some(index),
-                        "system",
+                        SYSTEM,
                         "step_waits_for_delivery",
                         &spec.name,
                     )?;
-                    return self.tx.put_step(&row);
+                    return self.tx.put_step(row);
                 }
                 Err(Error::InvalidInput(reason)) => {
                     row.degraded = Some(reason.clone());
-                    self.audit(
-                        Some(inst.id),
-                        Some(index),
-                        "system",
-                        "step_degraded",
-                        &reason,
-                    )?;
+                    self.audit(Some(inst.id), Some(index), SYSTEM, "step_degraded", &reason)?;
                 }
                 Err(other) => return Err(other),
             }
@@ -2032,7 +2059,7 @@ impl Core<'_> {
             self.prepare_manual(plan, template, inst, &mut row, previous_responsible)?;
         }
         let warning = row.degraded.clone().or(warning);
-        self.await_person(plan, spec, inst, &row, warning)
+        self.await_person(plan, spec, inst, row, warning)
     }
 
     /// The step waits for a person: inbox entry, deadline ladder, the step row written.
@@ -2041,12 +2068,12 @@ impl Core<'_> {
         plan: &Plan,
         spec: &procc_plan::Step,
         inst: &InstanceRow,
-        row: &StepRow,
+        row: StepRow,
         warning: Option<String>,
     ) -> Result<()> {
         let index = row.index;
         let item = self.tx.next_id("work_item")?;
-        self.tx.put_work_item(&WorkItemRow {
+        self.tx.put_work_item(WorkItemRow {
             id: item,
             user: row.responsible.clone().unwrap_or_default(),
             instance: inst.id,
@@ -2065,7 +2092,7 @@ impl Core<'_> {
             )?;
             let timer = self.tx.next_id("timer")?;
             self.wake = true;
-            self.tx.insert_timer(&TimerRow {
+            self.tx.insert_timer(TimerRow {
                 id: timer,
                 kind: TimerKind::DeadlineRung { rung: i as u32 },
                 due_at: due,
@@ -2116,7 +2143,7 @@ impl Core<'_> {
                 ..
             } => {
                 let id = self.tx.next_id("artefact")?;
-                self.tx.put_artefact(&ArtefactRow {
+                self.tx.put_artefact(ArtefactRow {
                     id,
                     kind: ArtefactKind::Task,
                     instance: inst.id,
@@ -2158,7 +2185,7 @@ impl Core<'_> {
                         None => self.audit(
                             Some(inst.id),
                             Some(row.index),
-                            "system",
+                            SYSTEM,
                             "warning",
                             "the decider has no e-mail address",
                         )?,
@@ -2170,19 +2197,14 @@ impl Core<'_> {
         Ok(())
     }
 
-    fn put_done(
-        &mut self,
-        row: &mut StepRow,
-        state: StepState,
-        answer: Option<bool>,
-    ) -> Result<()> {
+    fn put_done(&mut self, mut row: StepRow, state: StepState, answer: Option<bool>) -> Result<()> {
+        let (instance, index) = (row.instance, row.index);
         row.state = state;
         row.completed_at = Some(self.now);
         row.answer = answer;
         self.tx.put_step(row)?;
-        self.tx
-            .close_work_items(row.instance, row.index, self.now)?;
-        self.tx.delete_timers_of(row.instance, Some(row.index))
+        self.tx.close_work_items(instance, index, self.now)?;
+        self.tx.delete_timers_of(instance, Some(index))
     }
 
     fn finish_step(
@@ -2190,23 +2212,25 @@ impl Core<'_> {
         plan: &Plan,
         template: &Template,
         inst: &mut InstanceRow,
-        mut row: StepRow,
+        row: StepRow,
         state: StepState,
         answer: Option<bool>,
     ) -> Result<()> {
-        let spec = &template.steps[row.index as usize];
-        self.put_done(&mut row, state.clone(), answer)?;
+        let (index, responsible) = (row.index, row.responsible.clone());
+        let spec = &template.steps[index as usize];
+        let event = if state == StepState::Skipped {
+            "step_left_skipped"
+        } else {
+            "step_done"
+        };
+        self.put_done(row, state, answer)?;
         self.audit(
             Some(inst.id),
-            Some(row.index),
-            "system",
-            if state == StepState::Skipped {
-                "step_left_skipped"
-            } else {
-                "step_done"
-            },
-            &match answer {
-                Some(a) => format!("{} ({})", spec.name, if a { "yes" } else { "no" }),
+            Some(index),
+            SYSTEM,
+            event,
+            match answer {
+                Some(a) => format_short!("{} ({})", spec.name, if a { "yes" } else { "no" }),
                 None => spec.name.clone(),
             },
         )?;
@@ -2214,19 +2238,19 @@ impl Core<'_> {
             return Ok(());
         }
         match &spec.next {
-            Next::Step { step } => self.enter_step(plan, template, inst, *step, row.responsible),
+            Next::Step { step } => self.enter_step(plan, template, inst, *step, responsible),
             Next::Branch { yes, no } => {
                 let answer = answer.ok_or_else(|| {
                     Error::InvalidInput(format!("decision `{}` needs an answer", spec.name))
                 })?;
                 let target = if answer { *yes } else { *no };
-                self.enter_step(plan, template, inst, target, row.responsible)
+                self.enter_step(plan, template, inst, target, responsible)
             }
             Next::End => {
                 inst.status = InstanceStatus::Completed;
                 inst.completed_at = Some(self.now);
                 self.tx.delete_timers_of(inst.id, None)?;
-                self.audit(Some(inst.id), None, "system", "completed", &inst.template)
+                self.audit(Some(inst.id), None, SYSTEM, "completed", &inst.template)
             }
         }
     }
@@ -2237,11 +2261,11 @@ impl Core<'_> {
         template: &Template,
         inst: &mut InstanceRow,
         by: &str,
-        event: &str,
+        event: &'static str,
     ) -> Result<()> {
-        for mut row in self.tx.steps(inst.id)? {
+        for row in self.tx.steps(inst.id)? {
             if matches!(row.state, StepState::Active | StepState::Scheduled { .. }) {
-                self.put_done(&mut row, StepState::Cancelled, None)?;
+                self.put_done(row, StepState::Cancelled, None)?;
             }
         }
         for mut artefact in self.tx.artefacts_of(inst.id)? {
@@ -2250,7 +2274,7 @@ impl Core<'_> {
                 if let Some(data) = artefact.data.as_object_mut() {
                     data.insert("cancelled".into(), json!(true));
                 }
-                self.tx.put_artefact(&artefact)?;
+                self.tx.put_artefact(artefact)?;
             }
         }
         self.tx.delete_timers_of(inst.id, None)?;
@@ -2279,18 +2303,18 @@ impl Core<'_> {
     /// Gives an active or scheduled step to `user`: the row, its open work item and its task.
     fn move_step(&mut self, row: &mut StepRow, user: &str) -> Result<()> {
         row.responsible = Some(user.to_string());
-        self.tx.put_step(row)?;
+        self.tx.put_step(row.clone())?;
         for mut item in self.tx.work_items_of(row.instance)? {
             if item.step == row.index && item.done_at.is_none() {
                 item.user = user.to_string();
-                self.tx.put_work_item(&item)?;
+                self.tx.put_work_item(item)?;
             }
         }
         if let Some(task) = row.task
             && let Some(mut artefact) = self.tx.artefact(task)?
         {
             artefact.user = Some(user.to_string());
-            self.tx.put_artefact(&artefact)?;
+            self.tx.put_artefact(artefact)?;
         }
         Ok(())
     }
@@ -2336,8 +2360,8 @@ impl Core<'_> {
                     return Ok(());
                 };
                 row.rungs_fired.push(*rung);
-                self.tx.put_step(&row)?;
-                let key = format!("{}/{}/{}/rung{rung}", inst.id, row.index, row.visit);
+                self.tx.put_step(row.clone())?;
+                let key = format_short!("{}/{}/{}/rung{rung}", inst.id, row.index, row.visit);
                 let subject = format!(
                     "Deadline of step `{}` in process {} ({}) passed",
                     spec.name, inst.id, inst.template
@@ -2345,9 +2369,9 @@ impl Core<'_> {
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
-                    "system",
+                    SYSTEM,
                     "deadline_rung",
-                    &format!("rung {rung}: {:?}", r.action),
+                    format_short!("rung {rung}: {:?}", r.action),
                 )?;
                 match &r.action {
                     RungAction::EmailController => {
@@ -2368,7 +2392,7 @@ impl Core<'_> {
                             None => self.audit(
                                 Some(inst.id),
                                 Some(row.index),
-                                "system",
+                                SYSTEM,
                                 "warning",
                                 "the responsible user has no e-mail address",
                             )?,
@@ -2387,15 +2411,15 @@ impl Core<'_> {
                         self.audit(
                             Some(inst.id),
                             Some(row.index),
-                            "system",
+                            SYSTEM,
                             "reassigned",
-                            &format!("to {user} (deadline)"),
+                            format!("to {user} (deadline)"),
                         )?;
                     }
                 }
             }
         }
-        self.save(&mut inst)
+        self.save(inst)
     }
 
     /// Carries out what a step does. `input` is `None` for an automatic run and the person's
@@ -2412,7 +2436,7 @@ impl Core<'_> {
         let spec = &template.steps[row.index as usize];
         let auto = input.is_none();
         let cannot = |reason: String| Err(Error::InvalidInput(reason));
-        let key = |what: &str| format!("{}/{}/{}/{what}", inst.id, row.index, row.visit);
+        let key = |what: &str| format_short!("{}/{}/{}/{what}", inst.id, row.index, row.visit);
         let origin = EffectOrigin {
             instance: inst.id,
             step: row.index,
@@ -2809,9 +2833,9 @@ impl Core<'_> {
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
-                    "system",
+                    SYSTEM,
                     "status_set",
-                    &format!("{} {} -> {value}", module_name(module), rec.id),
+                    format!("{} {} -> {value}", module_name(module), rec.id),
                 )?;
                 if changed {
                     let event = RecordEvent::StatusSet {
@@ -2854,7 +2878,7 @@ impl Core<'_> {
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
-                    "system",
+                    SYSTEM,
                     "project_created",
                     &id,
                 )?;
@@ -3011,7 +3035,7 @@ impl Core<'_> {
         data: serde_json::Value,
     ) -> Result<u64> {
         let id = self.tx.next_id("artefact")?;
-        self.tx.put_artefact(&ArtefactRow {
+        self.tx.put_artefact(ArtefactRow {
             id,
             kind,
             instance: inst.id,
@@ -3130,9 +3154,9 @@ impl Core<'_> {
         self.audit(
             Some(inst.id),
             Some(row.index),
-            "system",
+            SYSTEM,
             "value_written",
-            &format!(
+            format!(
                 "{}.{field} of {} = {json_value}",
                 module_name(module),
                 rec.id
@@ -3154,7 +3178,7 @@ impl Core<'_> {
             .tx
             .bump_counter(&format!("chain/{}/{today}", inst.chain))?;
         if starts > self.config.loop_limit {
-            self.cancel_instance(plan, template, inst, "system", "loop_stopped")?;
+            self.cancel_instance(plan, template, inst, SYSTEM, "loop_stopped")?;
             return Ok(Outcome::Stopped);
         }
         // A follow-up starts on the current plan when it has the template, else on the
@@ -3198,9 +3222,9 @@ impl Core<'_> {
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
-                    "system",
+                    SYSTEM,
                     "follow_up_started",
-                    &format!("{target} as instance {id}"),
+                    format!("{target} as instance {id}"),
                 )?;
                 Ok(Outcome::Continue(None))
             }
@@ -3376,7 +3400,7 @@ impl Core<'_> {
             core.audit(
                 None,
                 None,
-                "system",
+                SYSTEM,
                 "trigger_skipped",
                 &format!(
                     "{} for {} {}: {why}",

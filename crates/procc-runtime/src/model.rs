@@ -1,5 +1,6 @@
 //! The rows the runtime stores. Every row is plain data (serde), so any store can keep it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -518,10 +519,11 @@ pub struct AuditRow {
     pub instance: Option<InstanceId>,
     /// The step.
     pub step: Option<StepIndex>,
-    /// Who: a user id, or `system`.
-    pub who: String,
+    /// Who: a user id, or `system`. (Borrowed where the engine names it: most rows are the
+    /// system's, and an audit row is written for every transition.)
+    pub who: Cow<'static, str>,
     /// What happened (`started`, `step_activated`, `step_done`, `skipped`, ...).
-    pub event: String,
+    pub event: Cow<'static, str>,
     /// Details.
     pub detail: String,
 }

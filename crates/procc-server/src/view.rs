@@ -363,8 +363,8 @@ impl From<&AuditRow> for HistoryEntry {
         HistoryEntry {
             at: a.at,
             step: a.step,
-            who: a.who.clone(),
-            event: a.event.clone(),
+            who: a.who.to_string(),
+            event: a.event.to_string(),
             detail: a.detail.clone(),
         }
     }

@@ -234,7 +234,7 @@ fn main() -> Res<()> {
                 if t.lease_owner.as_deref() == Some("crash-driver") {
                     t.lease_owner = None;
                     t.lease_until = None;
-                    tx.insert_timer(&t)?;
+                    tx.insert_timer(t)?;
                 }
             }
         }

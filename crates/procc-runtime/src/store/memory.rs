@@ -9,7 +9,7 @@
 //! indexes from a full scan and compares.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -52,68 +52,107 @@ struct Indexes {
     attempts_of: BTreeSet<(u64, u64)>,
     /// Audit rows by (instance, position in the history).
     /// (Positions only grow, and undo removes the last one: a list per instance is enough.)
-    audit_of: HashMap<InstanceId, Vec<usize>>,
+    audit_of: BTreeMap<InstanceId, Vec<usize>>,
 }
 
-fn toggle<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
-    if add {
-        set.insert(value);
-    } else {
-        set.remove(&value);
+/// Moves a row's entry in one index from `old` to `new` (`None`: no entry), leaving the index
+/// alone when the entry stays the same: most updates (an instance saved, an effect leased)
+/// change only some of a row's entries.
+fn change<T: Ord>(set: &mut BTreeSet<T>, old: Option<T>, new: Option<T>) {
+    if old != new {
+        if let Some(old) = old {
+            set.remove(&old);
+        }
+        if let Some(new) = new {
+            set.insert(new);
+        }
     }
 }
 
+/// The index entries of one table's rows, from the row a write replaces (`old`) to the one it
+/// puts (`new`); `None` on either side for an insert or a delete.
 impl Indexes {
-    fn plan(&mut self, p: &PlanRow, add: bool) {
-        toggle(&mut self.plans_by_seq, (p.seq, p.hash.clone()), add);
-    }
-    fn instance(&mut self, i: &InstanceRow, add: bool) {
-        if i.status.is_running() {
-            toggle(&mut self.running, i.id, add);
+    fn plan(&mut self, old: Option<&PlanRow>, new: Option<&PlanRow>) {
+        let key = |p: &PlanRow| (p.seq, p.hash.clone());
+        if old.map(|p| (p.seq, &p.hash)) != new.map(|p| (p.seq, &p.hash)) {
+            change(&mut self.plans_by_seq, old.map(key), new.map(key));
         }
     }
-    fn timer(&mut self, t: &TimerRow, add: bool) {
-        match t.lease_until {
-            None => toggle(&mut self.timers_due, (t.due_at, t.id), add),
-            Some(l) => toggle(&mut self.timers_leased, (l.max(t.due_at), t.id), add),
-        }
-        toggle(&mut self.timers_of, (t.instance, t.step, t.id), add);
+    fn instance(&mut self, old: Option<&InstanceRow>, new: Option<&InstanceRow>) {
+        let key = |i: &InstanceRow| i.status.is_running().then_some(i.id);
+        change(&mut self.running, old.and_then(key), new.and_then(key));
     }
-    fn work_item(&mut self, w: &WorkItemRow, add: bool) {
-        if w.done_at.is_none() {
-            match self.open_work_by_user.get_mut(w.user.as_str()) {
-                Some(ids) => {
-                    toggle(ids, w.id, add);
-                    if ids.is_empty() {
-                        self.open_work_by_user.remove(w.user.as_str());
+    fn timer(&mut self, old: Option<&TimerRow>, new: Option<&TimerRow>) {
+        let due = |t: &TimerRow| t.lease_until.is_none().then_some((t.due_at, t.id));
+        change(&mut self.timers_due, old.and_then(due), new.and_then(due));
+        let leased = |t: &TimerRow| t.lease_until.map(|l| (l.max(t.due_at), t.id));
+        change(
+            &mut self.timers_leased,
+            old.and_then(leased),
+            new.and_then(leased),
+        );
+        let of = |t: &TimerRow| (t.instance, t.step, t.id);
+        change(&mut self.timers_of, old.map(of), new.map(of));
+    }
+    fn work_item(&mut self, old: Option<&WorkItemRow>, new: Option<&WorkItemRow>) {
+        fn open(w: &WorkItemRow) -> Option<(&str, u64)> {
+            w.done_at.is_none().then_some((w.user.as_str(), w.id))
+        }
+        let (old_open, new_open) = (old.and_then(open), new.and_then(open));
+        if old_open != new_open {
+            if let Some((user, id)) = old_open
+                && let Some(ids) = self.open_work_by_user.get_mut(user)
+            {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.open_work_by_user.remove(user);
+                }
+            }
+            if let Some((user, id)) = new_open {
+                match self.open_work_by_user.get_mut(user) {
+                    Some(ids) => {
+                        ids.insert(id);
+                    }
+                    None => {
+                        self.open_work_by_user
+                            .insert(user.to_string(), BTreeSet::from([id]));
                     }
                 }
-                None if add => {
-                    self.open_work_by_user
-                        .insert(w.user.clone(), BTreeSet::from([w.id]));
-                }
-                None => {}
-            }
-            toggle(&mut self.open_work, w.id, add);
-        }
-        toggle(&mut self.work_of, (w.instance, w.id), add);
-    }
-    fn artefact(&mut self, a: &ArtefactRow, add: bool) {
-        toggle(&mut self.artefacts_of, (a.instance, a.id), add);
-    }
-    fn outbox(&mut self, o: &OutboxRow, add: bool) {
-        if o.is_pending() {
-            match o.not_before {
-                None => toggle(&mut self.outbox_ready, o.id, add),
-                Some(t) => toggle(&mut self.outbox_delayed, (t, o.id), add),
             }
         }
-        if let Some(i) = o.instance {
-            toggle(&mut self.outbox_of, (i, o.id), add);
-        }
+        let id = |(_, id): (&str, u64)| id;
+        change(&mut self.open_work, old_open.map(id), new_open.map(id));
+        let of = |w: &WorkItemRow| (w.instance, w.id);
+        change(&mut self.work_of, old.map(of), new.map(of));
     }
-    fn attempt(&mut self, a: &AttemptRow, add: bool) {
-        toggle(&mut self.attempts_of, (a.effect, a.id), add);
+    fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
+        let of = |a: &ArtefactRow| (a.instance, a.id);
+        change(&mut self.artefacts_of, old.map(of), new.map(of));
+    }
+    fn outbox(&mut self, old: Option<&OutboxRow>, new: Option<&OutboxRow>) {
+        let ready = |o: &OutboxRow| (o.is_pending() && o.not_before.is_none()).then_some(o.id);
+        change(
+            &mut self.outbox_ready,
+            old.and_then(ready),
+            new.and_then(ready),
+        );
+        let delayed = |o: &OutboxRow| {
+            o.is_pending()
+                .then_some(o.not_before)
+                .flatten()
+                .map(|t| (t, o.id))
+        };
+        change(
+            &mut self.outbox_delayed,
+            old.and_then(delayed),
+            new.and_then(delayed),
+        );
+        let of = |o: &OutboxRow| o.instance.map(|i| (i, o.id));
+        change(&mut self.outbox_of, old.and_then(of), new.and_then(of));
+    }
+    fn attempt(&mut self, old: Option<&AttemptRow>, new: Option<&AttemptRow>) {
+        let of = |a: &AttemptRow| (a.effect, a.id);
+        change(&mut self.attempts_of, old.map(of), new.map(of));
     }
     fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
         if let Some(i) = a.instance {
@@ -143,10 +182,56 @@ struct State {
     outbox: BTreeMap<u64, OutboxRow>,
     outbox_keys: BTreeMap<String, u64>,
     attempts: BTreeMap<u64, AttemptRow>,
-    audit: Vec<AuditRow>,
+    audit: AuditLog,
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
     ix: Indexes,
+}
+
+/// The audit history in order of writing, in chunks of a fixed size: it only grows, by a row
+/// per transition, and growing one vector would copy all of it again and again (and leave up
+/// to half of it unused).
+#[derive(Default)]
+struct AuditLog {
+    chunks: Vec<Vec<AuditRow>>,
+    len: usize,
+}
+
+/// Rows per chunk of the [`AuditLog`].
+const AUDIT_CHUNK: usize = 1024;
+
+impl AuditLog {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn push(&mut self, row: AuditRow) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < AUDIT_CHUNK => chunk.push(row),
+            _ => {
+                let mut chunk = Vec::with_capacity(AUDIT_CHUNK);
+                chunk.push(row);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+    fn pop(&mut self) -> Option<AuditRow> {
+        let chunk = self.chunks.last_mut()?;
+        let row = chunk.pop()?;
+        if chunk.is_empty() {
+            self.chunks.pop();
+        }
+        self.len -= 1;
+        Some(row)
+    }
+    fn get(&self, position: usize) -> Option<&AuditRow> {
+        self.chunks
+            .get(position / AUDIT_CHUNK)?
+            .get(position % AUDIT_CHUNK)
+    }
+    fn iter(&self) -> impl Iterator<Item = &AuditRow> {
+        self.chunks.iter().flatten()
+    }
 }
 
 /// Puts `value` at `key` (or removes the key for `None`); the value it replaces.
@@ -157,67 +242,25 @@ fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<
     }
 }
 
-/// A `set_*` function for a table with indexes: the old row's entries leave the indexes
-/// before the new row's enter (they may be the same entries). `$same` tells whether two rows
-/// of the same key have the same index entries: most updates (an instance saved, an effect
-/// delivered) leave them alone, and then the indexes are not touched.
+/// A `set_*` function for a table with indexes: the row's index entries move from the old
+/// row's to the new row's.
 macro_rules! indexed_set {
-    ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident, $same:expr) => {
+    ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident) => {
         fn $name(&mut self, key: $key, row: Option<$row>) -> Option<$row> {
-            let old = self.$table.get(&key);
-            let same: fn(&$row, &$row) -> bool = $same;
-            if !matches!((old, &row), (Some(old), Some(new)) if same(old, new)) {
-                if let Some(old) = old {
-                    self.ix.$index(old, false);
-                }
-                if let Some(new) = &row {
-                    self.ix.$index(new, true);
-                }
-            }
+            self.ix.$index(self.$table.get(&key), row.as_ref());
             set(&mut self.$table, key, row)
         }
     };
 }
 
 impl State {
-    indexed_set!(set_plan, plans, String, PlanRow, plan, |a, b| a.seq
-        == b.seq);
-    indexed_set!(
-        set_instance,
-        instances,
-        InstanceId,
-        InstanceRow,
-        instance,
-        |a, b| a.status.is_running() == b.status.is_running()
-    );
-    indexed_set!(set_timer, timers, u64, TimerRow, timer, |a, b| {
-        (a.due_at, a.lease_until, a.instance, a.step)
-            == (b.due_at, b.lease_until, b.instance, b.step)
-    });
-    indexed_set!(
-        set_work_item,
-        work_items,
-        u64,
-        WorkItemRow,
-        work_item,
-        |a, b| {
-            (&a.user, a.done_at.is_none(), a.instance) == (&b.user, b.done_at.is_none(), b.instance)
-        }
-    );
-    indexed_set!(
-        set_artefact,
-        artefacts,
-        u64,
-        ArtefactRow,
-        artefact,
-        |a, b| { a.instance == b.instance }
-    );
-    indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox, |a, b| {
-        (a.is_pending(), a.not_before, a.instance) == (b.is_pending(), b.not_before, b.instance)
-    });
-    indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt, |a, b| {
-        a.effect == b.effect
-    });
+    indexed_set!(set_plan, plans, String, PlanRow, plan);
+    indexed_set!(set_instance, instances, InstanceId, InstanceRow, instance);
+    indexed_set!(set_timer, timers, u64, TimerRow, timer);
+    indexed_set!(set_work_item, work_items, u64, WorkItemRow, work_item);
+    indexed_set!(set_artefact, artefacts, u64, ArtefactRow, artefact);
+    indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox);
+    indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt);
 
     fn push_audit(&mut self, row: AuditRow) {
         self.ix.audit(&row, self.audit.len(), true);
@@ -232,13 +275,21 @@ impl State {
     /// The indexes built from a full scan of the rows.
     fn scan_indexes(&self) -> Indexes {
         let mut ix = Indexes::default();
-        self.plans.values().for_each(|r| ix.plan(r, true));
-        self.instances.values().for_each(|r| ix.instance(r, true));
-        self.timers.values().for_each(|r| ix.timer(r, true));
-        self.work_items.values().for_each(|r| ix.work_item(r, true));
-        self.artefacts.values().for_each(|r| ix.artefact(r, true));
-        self.outbox.values().for_each(|r| ix.outbox(r, true));
-        self.attempts.values().for_each(|r| ix.attempt(r, true));
+        self.plans.values().for_each(|r| ix.plan(None, Some(r)));
+        self.instances
+            .values()
+            .for_each(|r| ix.instance(None, Some(r)));
+        self.timers.values().for_each(|r| ix.timer(None, Some(r)));
+        self.work_items
+            .values()
+            .for_each(|r| ix.work_item(None, Some(r)));
+        self.artefacts
+            .values()
+            .for_each(|r| ix.artefact(None, Some(r)));
+        self.outbox.values().for_each(|r| ix.outbox(None, Some(r)));
+        self.attempts
+            .values()
+            .for_each(|r| ix.attempt(None, Some(r)));
         for (position, row) in self.audit.iter().enumerate() {
             ix.audit(row, position, true);
         }
@@ -510,14 +561,14 @@ impl Tx for MemTx<'_> {
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
         Ok(self.state.instances.get(&id).cloned())
     }
-    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
+    fn update_instance(&mut self, mut row: InstanceRow) -> Result<()> {
         match self.state.instances.get(&row.id) {
             Some(stored) if stored.version == row.version => {}
             Some(_) => return Err(Error::Conflict),
             None => return Err(Error::UnknownInstance(row.id)),
         }
         row.version += 1;
-        put_indexed!(self, set_instance, Instance, row.id, Some(row.clone()));
+        put_indexed!(self, set_instance, Instance, row.id, Some(row));
         Ok(())
     }
     fn running_instances(&mut self) -> Result<Vec<InstanceRow>> {
@@ -548,8 +599,8 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
-    fn put_step(&mut self, row: &StepRow) -> Result<()> {
-        put!(self, steps, Step, (row.instance, row.index), row.clone());
+    fn put_step(&mut self, row: StepRow) -> Result<()> {
+        put!(self, steps, Step, (row.instance, row.index), row);
         Ok(())
     }
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
@@ -572,8 +623,8 @@ impl Tx for MemTx<'_> {
         Ok(self.state.steps.get(&(instance, index)).cloned())
     }
 
-    fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
-        put_indexed!(self, set_timer, Timer, row.id, Some(row.clone()));
+    fn insert_timer(&mut self, row: TimerRow) -> Result<()> {
+        put_indexed!(self, set_timer, Timer, row.id, Some(row));
         Ok(())
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
@@ -656,8 +707,8 @@ impl Tx for MemTx<'_> {
         Ok(timers)
     }
 
-    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
-        put_indexed!(self, set_work_item, WorkItem, row.id, Some(row.clone()));
+    fn put_work_item(&mut self, row: WorkItemRow) -> Result<()> {
+        put_indexed!(self, set_work_item, WorkItem, row.id, Some(row));
         Ok(())
     }
     fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>> {
@@ -741,8 +792,8 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
-    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
-        put_indexed!(self, set_artefact, Artefact, row.id, Some(row.clone()));
+    fn put_artefact(&mut self, row: ArtefactRow) -> Result<()> {
+        put_indexed!(self, set_artefact, Artefact, row.id, Some(row));
         Ok(())
     }
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>> {
@@ -836,7 +887,7 @@ impl Tx for MemTx<'_> {
                 .flatten()
                 .filter_map(|position| audit.get(*position).cloned())
                 .collect(),
-            None => audit.clone(),
+            None => audit.iter().cloned().collect(),
         })
     }
 

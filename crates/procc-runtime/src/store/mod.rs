@@ -137,15 +137,17 @@ pub trait Tx {
     fn insert_instance(&mut self, row: &InstanceRow) -> Result<()>;
     /// The instance with this id.
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>>;
-    /// Writes an instance if its stored version is `row.version`, then raises `row.version`.
-    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()>;
+    /// Writes an instance if its stored version is `row.version`; the stored row's version is
+    /// one higher. (By value: the engine saves an instance last, and a store that keeps rows
+    /// takes it without a copy.)
+    fn update_instance(&mut self, row: InstanceRow) -> Result<()>;
     /// All instances still running.
     fn running_instances(&mut self) -> Result<Vec<InstanceRow>>;
     /// The instances a query asks for, by id.
     fn instances(&mut self, query: &InstanceQuery) -> Result<Vec<InstanceRow>>;
 
     /// Inserts or replaces the step row (`instance`, `index`).
-    fn put_step(&mut self, row: &StepRow) -> Result<()>;
+    fn put_step(&mut self, row: StepRow) -> Result<()>;
     /// The step rows of an instance, by index.
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
     /// One step row of an instance (without reading the others).
@@ -160,7 +162,7 @@ pub trait Tx {
     }
 
     /// Inserts a timer.
-    fn insert_timer(&mut self, row: &TimerRow) -> Result<()>;
+    fn insert_timer(&mut self, row: TimerRow) -> Result<()>;
     /// Deletes a timer (done).
     fn delete_timer(&mut self, id: u64) -> Result<()>;
     /// Deletes the timers of an instance, or of one of its steps.
@@ -183,7 +185,7 @@ pub trait Tx {
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>>;
 
     /// Inserts or replaces a work item.
-    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()>;
+    fn put_work_item(&mut self, row: WorkItemRow) -> Result<()>;
     /// Open work items, of one user or of everybody, by id.
     fn open_work_items(&mut self, user: Option<&str>) -> Result<Vec<WorkItemRow>>;
     /// All work items of an instance, by id.
@@ -200,7 +202,7 @@ pub trait Tx {
         for mut item in self.work_items_of(instance)? {
             if item.step == step && item.done_at.is_none() {
                 item.done_at = Some(at);
-                self.put_work_item(&item)?;
+                self.put_work_item(item)?;
             }
         }
         Ok(())
@@ -236,7 +238,7 @@ pub trait Tx {
     }
 
     /// Inserts or replaces an artefact.
-    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()>;
+    fn put_artefact(&mut self, row: ArtefactRow) -> Result<()>;
     /// An artefact.
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>>;
     /// The artefacts of an instance, by id.

@@ -543,7 +543,7 @@ impl Tx for PgTx<'_> {
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
         self.one("SELECT data FROM instances WHERE id = $1", &[&(id as i64)])
     }
-    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
+    fn update_instance(&mut self, mut row: InstanceRow) -> Result<()> {
         let old = row.version;
         row.version += 1;
         let changed = self.execute(
@@ -552,12 +552,11 @@ impl Tx for PgTx<'_> {
                 &(row.id as i64),
                 &row.status.is_running(),
                 &(row.version as i64),
-                &json(row)?,
+                &json(&row)?,
                 &(old as i64),
             ],
         )?;
         if changed == 0 {
-            row.version = old;
             let exists = self
                 .row(
                     "SELECT id FROM instances WHERE id = $1",
@@ -602,11 +601,11 @@ impl Tx for PgTx<'_> {
         Ok(out)
     }
 
-    fn put_step(&mut self, row: &StepRow) -> Result<()> {
+    fn put_step(&mut self, row: StepRow) -> Result<()> {
         self.execute(
             "INSERT INTO steps (instance, idx, data) VALUES ($1, $2, $3)
              ON CONFLICT (instance, idx) DO UPDATE SET data = EXCLUDED.data",
-            &[&(row.instance as i64), &i64::from(row.index), &json(row)?],
+            &[&(row.instance as i64), &i64::from(row.index), &json(&row)?],
         )?;
         Ok(())
     }
@@ -624,7 +623,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
+    fn insert_timer(&mut self, row: TimerRow) -> Result<()> {
         self.execute(
             "INSERT INTO timers (id, due_at, instance, step, lease_until, data)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -636,7 +635,7 @@ impl Tx for PgTx<'_> {
                 &(row.instance as i64),
                 &i64::from(row.step),
                 &row.lease_until.map(ms),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         Ok(())
@@ -705,7 +704,7 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
+    fn put_work_item(&mut self, row: WorkItemRow) -> Result<()> {
         self.execute(
             "INSERT INTO work_items (id, person, instance, open, data) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET person = EXCLUDED.person,
@@ -715,7 +714,7 @@ impl Tx for PgTx<'_> {
                 &row.user,
                 &(row.instance as i64),
                 &row.done_at.is_none(),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         Ok(())
@@ -758,11 +757,11 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
+    fn put_artefact(&mut self, row: ArtefactRow) -> Result<()> {
         self.execute(
             "INSERT INTO artefacts (id, instance, data) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, data = EXCLUDED.data",
-            &[&(row.id as i64), &(row.instance as i64), &json(row)?],
+            &[&(row.id as i64), &(row.instance as i64), &json(&row)?],
         )?;
         Ok(())
     }

@@ -283,7 +283,7 @@ impl Tx for SqlTx<'_> {
             params![id as i64],
         )
     }
-    fn update_instance(&mut self, row: &mut InstanceRow) -> Result<()> {
+    fn update_instance(&mut self, mut row: InstanceRow) -> Result<()> {
         let old = row.version;
         row.version += 1;
         let changed = self.exec(
@@ -292,12 +292,11 @@ impl Tx for SqlTx<'_> {
                 row.id as i64,
                 row.status.is_running(),
                 row.version as i64,
-                json(row)?,
+                json(&row)?,
                 old as i64
             ],
         )?;
         if changed == 0 {
-            row.version = old;
             let exists: Option<i64> = self.value(
                 "SELECT id FROM instances WHERE id = ?1",
                 params![row.id as i64],
@@ -345,10 +344,10 @@ impl Tx for SqlTx<'_> {
         Ok(out)
     }
 
-    fn put_step(&mut self, row: &StepRow) -> Result<()> {
+    fn put_step(&mut self, row: StepRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO steps (instance, idx, data) VALUES (?1, ?2, ?3)",
-            params![row.instance as i64, row.index, json(row)?],
+            params![row.instance as i64, row.index, json(&row)?],
         )?;
         Ok(())
     }
@@ -366,7 +365,7 @@ impl Tx for SqlTx<'_> {
         )
     }
 
-    fn insert_timer(&mut self, row: &TimerRow) -> Result<()> {
+    fn insert_timer(&mut self, row: TimerRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -376,7 +375,7 @@ impl Tx for SqlTx<'_> {
                 row.instance as i64,
                 row.step,
                 row.lease_until.map(ms),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(())
@@ -413,7 +412,7 @@ impl Tx for SqlTx<'_> {
         for t in &mut due {
             t.lease_owner = Some(worker.to_string());
             t.lease_until = Some(lease_until);
-            self.insert_timer(t)?;
+            self.insert_timer(t.clone())?;
         }
         Ok(due)
     }
@@ -444,7 +443,7 @@ impl Tx for SqlTx<'_> {
         )
     }
 
-    fn put_work_item(&mut self, row: &WorkItemRow) -> Result<()> {
+    fn put_work_item(&mut self, row: WorkItemRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO work_items (id, user, instance, open, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -452,7 +451,7 @@ impl Tx for SqlTx<'_> {
                 row.user,
                 row.instance as i64,
                 row.done_at.is_none(),
-                json(row)?
+                json(&row)?
             ],
         )?;
         Ok(())
@@ -493,10 +492,10 @@ impl Tx for SqlTx<'_> {
         )
     }
 
-    fn put_artefact(&mut self, row: &ArtefactRow) -> Result<()> {
+    fn put_artefact(&mut self, row: ArtefactRow) -> Result<()> {
         self.exec(
             "INSERT OR REPLACE INTO artefacts (id, instance, data) VALUES (?1, ?2, ?3)",
-            params![row.id as i64, row.instance as i64, json(row)?],
+            params![row.id as i64, row.instance as i64, json(&row)?],
         )?;
         Ok(())
     }

@@ -141,11 +141,10 @@ fn a_stale_instance_write_is_a_conflict() {
                 version: 0,
             };
             tx.insert_instance(&row)?;
-            let mut a = row.clone();
-            let mut b = row;
-            tx.update_instance(&mut a)?;
-            assert_eq!(a.version, 1);
-            assert_eq!(tx.update_instance(&mut b), Err(Error::Conflict));
+            let id = row.id;
+            tx.update_instance(row.clone())?;
+            assert_eq!(tx.instance(id)?.map(|r| r.version), Some(1));
+            assert_eq!(tx.update_instance(row), Err(Error::Conflict));
             Ok(())
         };
         match store {

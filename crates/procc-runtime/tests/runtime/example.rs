@@ -100,7 +100,7 @@ on_every_store!(seller_acquisition_runs_to_its_end, examples(), |h| {
         }
     );
     assert_eq!(child.chain, id);
-    let history: Vec<_> = v.history.iter().map(|a| a.event.as_str()).collect();
+    let history: Vec<_> = v.history.iter().map(|a| &*a.event).collect();
     assert!(history.contains(&"decided_by_link"));
     assert!(history.contains(&"completed"));
 });

@@ -54,7 +54,7 @@ on_every_store!(a_group_keeps_the_operations_that_succeed, small(), |h| {
                 instance: None,
                 step: None,
                 who: "test".into(),
-                event: format!("op{i}"),
+                event: format!("op{i}").into(),
                 detail: String::new(),
             })?;
             if i == 1 {
@@ -72,7 +72,11 @@ on_every_store!(a_group_keeps_the_operations_that_succeed, small(), |h| {
         .store()
         .transaction(&mut |tx| {
             let keys = (tx.key("op0")?, tx.key("op1")?, tx.key("op2")?);
-            let events: Vec<String> = tx.audit(None)?.into_iter().map(|a| a.event).collect();
+            let events: Vec<String> = tx
+                .audit(None)?
+                .into_iter()
+                .map(|a| a.event.into_owned())
+                .collect();
             Ok((keys, events))
         })
         .unwrap();
@@ -179,7 +183,7 @@ on_every_store!(
             .transaction(&mut |tx| {
                 let mut row = tx.instance(broken)?.unwrap();
                 row.plan_hash = "gone".into();
-                tx.update_instance(&mut row)
+                tx.update_instance(row)
             })
             .unwrap();
         h.clock.advance(Duration::hours(5));

@@ -48,7 +48,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
         0 | 1 => {
             let id = 1 + rng.below(40);
             let lease_until = rng.maybe_minute(20);
-            tx.insert_timer(&TimerRow {
+            tx.insert_timer(TimerRow {
                 id,
                 kind: TimerKind::ActivateStep,
                 due_at: rng.minute(),
@@ -80,7 +80,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
             format!("{claimed:?}")
         }
         5 => {
-            tx.put_work_item(&WorkItemRow {
+            tx.put_work_item(WorkItemRow {
                 id: 1 + rng.below(30),
                 user: USERS[rng.below(3) as usize].into(),
                 instance,
@@ -93,7 +93,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
             String::new()
         }
         6 => {
-            tx.put_artefact(&ArtefactRow {
+            tx.put_artefact(ArtefactRow {
                 id: 1 + rng.below(20),
                 kind: ArtefactKind::Task,
                 instance,
