@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use procc_plan::{Module, StepIndex};
+use rustc_hash::FxHashMap;
 
 use super::{Store, Tx};
 use crate::model::*;
@@ -51,8 +52,10 @@ struct Indexes {
     /// Attempts by (effect, id).
     attempts_of: BTreeSet<(u64, u64)>,
     /// Audit rows by (instance, position in the history).
-    /// (Positions only grow, and undo removes the last one: a list per instance is enough.)
-    audit_of: BTreeMap<InstanceId, Vec<usize>>,
+    /// (Positions only grow, and undo removes the last one: a list per instance is enough.
+    /// Hashed with Fx: every transition looks its instance up here, and the keys are our own
+    /// ids, not input an attacker chooses.)
+    audit_of: FxHashMap<InstanceId, Vec<usize>>,
 }
 
 /// Moves a row's entry in one index from `old` to `new` (`None`: no entry), leaving the index
@@ -157,7 +160,12 @@ impl Indexes {
     fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
         if let Some(i) = a.instance {
             if add {
-                self.audit_of.entry(i).or_default().push(position);
+                // Room for a whole small process's history at once, instead of growing
+                // the list row by row.
+                self.audit_of
+                    .entry(i)
+                    .or_insert_with(|| Vec::with_capacity(16))
+                    .push(position);
             } else if let Some(positions) = self.audit_of.get_mut(&i) {
                 positions.retain(|p| *p != position);
                 if positions.is_empty() {
@@ -198,7 +206,7 @@ struct AuditLog {
 }
 
 /// Rows per chunk of the [`AuditLog`].
-const AUDIT_CHUNK: usize = 1024;
+const AUDIT_CHUNK: usize = 256;
 
 impl AuditLog {
     fn len(&self) -> usize {
@@ -482,8 +490,35 @@ macro_rules! put_indexed {
 }
 
 /// The ids of a `(K, id)` index whose first part is `k`.
+///
+/// (Here and below, a range open at the top that stops at the first other key: a range with
+/// both ends searches the tree twice, and these run for every finished step.)
 fn ids_of<K: Ord + Copy>(set: &BTreeSet<(K, u64)>, k: K) -> impl Iterator<Item = u64> + '_ {
-    set.range((k, 0)..=(k, u64::MAX)).map(|(_, id)| *id)
+    set.range((k, 0)..)
+        .take_while(move |(key, _)| *key == k)
+        .map(|(_, id)| *id)
+}
+
+/// The step rows of an instance, by index.
+fn steps_of(
+    steps: &BTreeMap<(InstanceId, StepIndex), StepRow>,
+    instance: InstanceId,
+) -> impl Iterator<Item = &StepRow> {
+    steps
+        .range((instance, 0)..)
+        .take_while(move |((i, _), _)| *i == instance)
+        .map(|(_, row)| row)
+}
+
+/// The `(instance, step, id)` entries of the timers of an instance, or of one of its steps.
+fn timers_of(
+    set: &BTreeSet<(InstanceId, StepIndex, u64)>,
+    instance: InstanceId,
+    step: Option<StepIndex>,
+) -> impl Iterator<Item = u64> + '_ {
+    set.range((instance, step.unwrap_or(0), 0)..)
+        .take_while(move |(i, s, _)| *i == instance && step.is_none_or(|step| *s == step))
+        .map(|(_, _, id)| *id)
 }
 
 impl Tx for MemTx<'_> {
@@ -604,20 +639,11 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
-        Ok(self
-            .state
-            .steps
-            .range((instance, 0)..=(instance, StepIndex::MAX))
-            .map(|(_, s)| s.clone())
-            .collect())
+        Ok(steps_of(&self.state.steps, instance).cloned().collect())
     }
 
     fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
-        Ok(self
-            .state
-            .steps
-            .range((instance, 0)..=(instance, StepIndex::MAX))
-            .any(|(_, s)| s.state == StepState::Active))
+        Ok(steps_of(&self.state.steps, instance).any(|s| s.state == StepState::Active))
     }
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
         Ok(self.state.steps.get(&(instance, index)).cloned())
@@ -634,17 +660,7 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
-        let (low, high) = match step {
-            Some(s) => ((instance, s, 0), (instance, s, u64::MAX)),
-            None => ((instance, 0, 0), (instance, StepIndex::MAX, u64::MAX)),
-        };
-        let ids: Vec<u64> = self
-            .state
-            .ix
-            .timers_of
-            .range(low..=high)
-            .map(|(_, _, id)| *id)
-            .collect();
+        let ids: Vec<u64> = timers_of(&self.state.ix.timers_of, instance, step).collect();
         for id in ids {
             put_indexed!(self, set_timer, Timer, id, None);
         }
@@ -696,12 +712,8 @@ impl Tx for MemTx<'_> {
         })
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
-        let mut timers: Vec<TimerRow> = self
-            .state
-            .ix
-            .timers_of
-            .range((instance, 0, 0)..=(instance, StepIndex::MAX, u64::MAX))
-            .filter_map(|(_, _, id)| self.state.timers.get(id).cloned())
+        let mut timers: Vec<TimerRow> = timers_of(&self.state.ix.timers_of, instance, None)
+            .filter_map(|id| self.state.timers.get(&id).cloned())
             .collect();
         timers.sort_by_key(|t| (t.due_at, t.id));
         Ok(timers)
