@@ -1770,6 +1770,12 @@ impl Core<'_> {
 
     /// Writes the instance with its status recomputed.
     fn save(&mut self, mut inst: InstanceRow) -> Result<()> {
+        self.set_status(&mut inst)?;
+        self.tx.update_instance(inst)
+    }
+
+    /// A running instance is due when one of its steps waits for a person.
+    fn set_status(&mut self, inst: &mut InstanceRow) -> Result<()> {
         if inst.status.is_running() {
             let due = self.tx.has_active_step(inst.id)?;
             inst.status = if due {
@@ -1778,7 +1784,7 @@ impl Core<'_> {
                 InstanceStatus::RunningWaiting
             };
         }
-        self.tx.update_instance(inst)
+        Ok(())
     }
 
     fn linked_record(&mut self, inst: &InstanceRow, module: Module) -> Result<Option<RecordRow>> {
@@ -1873,15 +1879,14 @@ impl Core<'_> {
             responsible_overrides: Default::default(),
             version: 0,
         };
-        self.tx.insert_instance(&inst)?;
         let who = match &started_by {
-            StartedBy::User { user } => user.clone(),
-            _ => SYSTEM.to_string(),
+            StartedBy::User { user } => user.as_str(),
+            _ => SYSTEM,
         };
         self.audit(
             Some(id),
             None,
-            &who,
+            who,
             "started",
             format_short!(
                 "{} ({})",
@@ -1890,7 +1895,9 @@ impl Core<'_> {
             ),
         )?;
         self.enter_step(plan, template, &mut inst, 0, None)?;
-        self.save(inst)?;
+        // Written once, when its first steps have run: nothing on the way reads it back.
+        self.set_status(&mut inst)?;
+        self.tx.insert_instance(inst)?;
         Ok(id)
     }
 

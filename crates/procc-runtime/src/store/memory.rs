@@ -8,7 +8,7 @@
 //! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
 //! indexes from a full scan and compares.
 
-use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Mutex;
@@ -188,7 +188,9 @@ struct State {
     records: BTreeMap<(Module, String), RecordRow>,
     artefacts: BTreeMap<u64, ArtefactRow>,
     outbox: BTreeMap<u64, OutboxRow>,
-    outbox_keys: BTreeMap<String, u64>,
+    /// Effects by idempotency key. (Hashed: the keys are long and share their beginnings, so
+    /// a tree compares many bytes for every effect written.)
+    outbox_keys: FxHashMap<String, u64>,
     attempts: BTreeMap<u64, AttemptRow>,
     audit: AuditLog,
     keys: BTreeMap<String, String>,
@@ -338,9 +340,14 @@ impl State {
             Undo::Outbox(k, v) => {
                 self.set_outbox(k, v.map(|b| *b));
             }
-            Undo::OutboxKey(k, v) => {
-                set(&mut self.outbox_keys, k, v);
-            }
+            Undo::OutboxKey(k, v) => match v {
+                Some(id) => {
+                    self.outbox_keys.insert(k, id);
+                }
+                None => {
+                    self.outbox_keys.remove(&k);
+                }
+            },
             Undo::Attempt(k, v) => {
                 self.set_attempt(k, v.map(|b| *b));
             }
@@ -586,11 +593,11 @@ impl Tx for MemTx<'_> {
             .collect())
     }
 
-    fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
+    fn insert_instance(&mut self, row: InstanceRow) -> Result<()> {
         if self.state.instances.contains_key(&row.id) {
             return Err(Error::Store(format!("instance {} exists", row.id)));
         }
-        put_indexed!(self, set_instance, Instance, row.id, Some(row.clone()));
+        put_indexed!(self, set_instance, Instance, row.id, Some(row));
         Ok(())
     }
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
@@ -820,8 +827,8 @@ impl Tx for MemTx<'_> {
     fn insert_outbox(&mut self, row: OutboxRow) -> Result<bool> {
         // One search of the keys (they are long) both checks and inserts.
         match self.state.outbox_keys.entry(row.idempotency_key.clone()) {
-            Entry::Occupied(_) => return Ok(false),
-            Entry::Vacant(free) => {
+            HashEntry::Occupied(_) => return Ok(false),
+            HashEntry::Vacant(free) => {
                 free.insert(row.id);
             }
         }

@@ -134,7 +134,7 @@ pub trait Tx {
     fn plans(&mut self) -> Result<Vec<PlanRow>>;
 
     /// Inserts a new instance.
-    fn insert_instance(&mut self, row: &InstanceRow) -> Result<()>;
+    fn insert_instance(&mut self, row: InstanceRow) -> Result<()>;
     /// The instance with this id.
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>>;
     /// Writes an instance if its stored version is `row.version`; the stored row's version is

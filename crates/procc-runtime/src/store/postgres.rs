@@ -528,14 +528,14 @@ impl Tx for PgTx<'_> {
         self.many("SELECT data FROM plans ORDER BY seq", &[])
     }
 
-    fn insert_instance(&mut self, row: &InstanceRow) -> Result<()> {
+    fn insert_instance(&mut self, row: InstanceRow) -> Result<()> {
         self.execute(
             "INSERT INTO instances (id, running, version, data) VALUES ($1, $2, $3, $4)",
             &[
                 &(row.id as i64),
                 &row.status.is_running(),
                 &(row.version as i64),
-                &json(row)?,
+                &json(&row)?,
             ],
         )?;
         Ok(())

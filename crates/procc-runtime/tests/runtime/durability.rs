@@ -140,7 +140,7 @@ fn a_stale_instance_write_is_a_conflict() {
                 responsible_overrides: Default::default(),
                 version: 0,
             };
-            tx.insert_instance(&row)?;
+            tx.insert_instance(row.clone())?;
             let id = row.id;
             tx.update_instance(row.clone())?;
             assert_eq!(tx.instance(id)?.map(|r| r.version), Some(1));
