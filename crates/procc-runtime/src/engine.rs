@@ -1133,14 +1133,11 @@ impl Core<'_> {
 
     /// See [`Engine::claim_effects`].
     fn claim_effects(&mut self, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>> {
-        let pending = self.tx.pending_outbox(self.now, limit)?;
-        let mut claimed = Vec::with_capacity(pending.len());
+        let leased = self.tx.lease_outbox(self.now, limit, self.now + lease)?;
+        let mut claimed = Vec::with_capacity(leased.len());
         // A batch goes to a few endpoints: whether one is disabled is read once per batch.
         let mut disabled: BTreeMap<String, Option<String>> = BTreeMap::new();
-        for mut effect in pending {
-            effect.attempts += 1;
-            effect.not_before = Some(self.now + lease);
-            self.tx.update_outbox(effect.clone())?;
+        for effect in leased {
             let endpoint = endpoint_of(&effect);
             let reason = match disabled.get(endpoint) {
                 Some(reason) => reason.clone(),

@@ -272,6 +272,23 @@ impl State {
     indexed_set!(set_outbox, outbox, u64, OutboxRow, outbox);
     indexed_set!(set_attempt, attempts, u64, AttemptRow, attempt);
 
+    /// The ids of up to `limit` undelivered effects whose time has come, in order.
+    fn pending_outbox_ids(&self, now: DateTime<Utc>, limit: usize) -> Vec<u64> {
+        let ix = &self.ix;
+        let mut ids: Vec<u64> = ix.outbox_ready.iter().take(limit).copied().collect();
+        let ready = ids.len();
+        ids.extend(
+            ix.outbox_delayed
+                .range(..=(now, u64::MAX))
+                .map(|(_, id)| *id),
+        );
+        if ids.len() > ready {
+            ids.sort_unstable();
+            ids.truncate(limit);
+        }
+        ids
+    }
+
     fn push_audit(&mut self, row: AuditRow) {
         self.ix.audit(&row, self.audit.len(), true);
         self.audit.push(row);
@@ -340,6 +357,14 @@ impl State {
             Undo::Outbox(k, v) => {
                 self.set_outbox(k, v.map(|b| *b));
             }
+            Undo::OutboxLease(id, attempts, not_before) => {
+                if let Some(row) = self.outbox.get(&id) {
+                    let mut row = row.clone();
+                    row.attempts = attempts;
+                    row.not_before = not_before;
+                    self.set_outbox(id, Some(row));
+                }
+            }
             Undo::OutboxKey(k, v) => match v {
                 Some(id) => {
                     self.outbox_keys.insert(k, id);
@@ -377,6 +402,8 @@ enum Undo {
     Record((Module, String), Option<Box<RecordRow>>),
     Artefact(u64, Option<Box<ArtefactRow>>),
     Outbox(u64, Option<Box<OutboxRow>>),
+    /// A lease changed only these fields of the effect: its attempts and `not_before`.
+    OutboxLease(u64, u32, Option<DateTime<Utc>>),
     OutboxKey(String, Option<u64>),
     Attempt(u64, Option<Box<AttemptRow>>),
     Audit,
@@ -842,22 +869,39 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>> {
-        let ix = &self.state.ix;
-        let mut ids: Vec<u64> = ix.outbox_ready.iter().take(limit).copied().collect();
-        let ready = ids.len();
-        ids.extend(
-            ix.outbox_delayed
-                .range(..=(now, u64::MAX))
-                .map(|(_, id)| *id),
-        );
-        if ids.len() > ready {
-            ids.sort_unstable();
-            ids.truncate(limit);
-        }
-        Ok(ids
+        Ok(self
+            .state
+            .pending_outbox_ids(now, limit)
             .iter()
             .filter_map(|id| self.state.outbox.get(id).cloned())
             .collect())
+    }
+    fn lease_outbox(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>> {
+        let ids = self.state.pending_outbox_ids(now, limit);
+        let mut leased = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = self.state.outbox.get_mut(&id) {
+                self.undo
+                    .push(Undo::OutboxLease(id, row.attempts, row.not_before));
+                let before = row.not_before;
+                row.attempts += 1;
+                row.not_before = Some(lease_until);
+                leased.push(row.clone());
+                // Only the delay index changes: the row stays pending, of the same instance.
+                let ix = &mut self.state.ix;
+                match before {
+                    None => ix.outbox_ready.remove(&id),
+                    Some(t) => ix.outbox_delayed.remove(&(t, id)),
+                };
+                ix.outbox_delayed.insert((lease_until, id));
+            }
+        }
+        Ok(leased)
     }
     fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
         Ok(self.state.outbox.values().cloned().collect())

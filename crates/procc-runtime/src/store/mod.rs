@@ -251,6 +251,24 @@ pub trait Tx {
     fn update_outbox(&mut self, row: OutboxRow) -> Result<()>;
     /// Undelivered effects whose time has come, by id.
     fn pending_outbox(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// Leases up to `limit` undelivered effects whose time has come, by id: each one's attempt
+    /// count goes up by one and it is not handed out again before `lease_until`. Returns the
+    /// leased rows. A store that can change its rows in place overrides this (every effect is
+    /// leased at least once).
+    fn lease_outbox(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>> {
+        let mut leased = self.pending_outbox(now, limit)?;
+        for effect in &mut leased {
+            effect.attempts += 1;
+            effect.not_before = Some(lease_until);
+            self.update_outbox(effect.clone())?;
+        }
+        Ok(leased)
+    }
     /// The whole outbox, by id.
     fn outbox(&mut self) -> Result<Vec<OutboxRow>>;
     /// One outbox row.

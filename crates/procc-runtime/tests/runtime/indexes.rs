@@ -1,4 +1,5 @@
-//! The memory store's indexes: random operations (some rolled back, some under savepoints)
+//! The memory store's indexes: random operations (some rolled back, some under savepoints;
+//! among them leases of effects, which the memory store changes in place)
 //! on the memory store and on SQLite side by side; every query answers alike and the memory
 //! store's indexes agree with a full scan after each transaction.
 
@@ -44,7 +45,7 @@ const INSTANCES: u64 = 6;
 /// One random write (or claim); what it returned, as text, for comparison.
 fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
     let instance = 1 + rng.below(INSTANCES);
-    Ok(match rng.below(10) {
+    Ok(match rng.below(11) {
         0 | 1 => {
             let id = 1 + rng.below(40);
             let lease_until = rng.maybe_minute(20);
@@ -148,6 +149,11 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 }
             }
             String::new()
+        }
+        9 => {
+            let now = rng.minute();
+            let leased = tx.lease_outbox(now, 1 + rng.below(3) as usize, rng.minute())?;
+            format!("{leased:?}")
         }
         _ => {
             tx.insert_audit(AuditRow {
