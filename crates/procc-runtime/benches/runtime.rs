@@ -264,6 +264,7 @@ fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
     setup(&engine);
     let connector = CountingConnector::default();
     let audit_before = engine.audit().unwrap().len();
+    let (rss_before, cpu_before) = (rss_bytes(), cpu_seconds());
     let started = Instant::now();
     if group > 1 {
         let starts = (0..n).map(|_| Operation::Start(request("small"))).collect();
@@ -296,6 +297,9 @@ fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
     finish(&rest);
     engine.dispatch(&connector).unwrap();
     let secs = started.elapsed().as_secs_f64();
+    let (user, system) = cpu_seconds();
+    let (user, system) = (user - cpu_before.0, system - cpu_before.1);
+    let grown = rss_bytes().saturating_sub(rss_before);
     assert!(engine.running().unwrap().is_empty(), "all completed");
     let effects = connector.count.load(Ordering::Relaxed);
     assert_eq!(
@@ -306,9 +310,11 @@ fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
     let transitions = engine.audit().unwrap().len() - audit_before;
     println!(
         "small process, {label}, operations grouped by {group}: {n} instances in {secs:.2} s = \
-         {} instances/s ({} audited transitions/s, {effects} effects)",
+         {} instances/s ({} audited transitions/s, {effects} effects); CPU {user:.2} s user + \
+         {system:.2} s system; RSS grew {} bytes per instance",
         rate(n, secs),
         rate(transitions, secs),
+        thousands(grown / n as u64),
     );
 }
 
@@ -381,6 +387,26 @@ fn durable_transactions(dir: &Path, n: usize, group: usize) {
         rate(2 * n, secs),
         thousands(fsync_rate(dir) as u64),
     );
+}
+
+/// The CPU time this process has used so far, in user and in system (kernel) mode: on a
+/// virtual machine, the kernel's first touch of fresh memory can cost more than the work.
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses; utime and stime
+    // are the 14th and 15th fields, in clock ticks of 1/100 s on Linux.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 fn rss_bytes() -> u64 {
