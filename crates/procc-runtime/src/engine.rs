@@ -1791,6 +1791,27 @@ impl Core<'_> {
         }
     }
 
+    /// One text field of the linked record of `module`, read in place (an e-mail step needs
+    /// only the address's e-mail, not a copy of the record): `Ok(None)` when the record is not
+    /// there, `Some(None)` when the field is empty.
+    fn linked_text(
+        &mut self,
+        inst: &InstanceRow,
+        module: Module,
+        field: &str,
+    ) -> Result<Option<Option<String>>> {
+        let mut text = None;
+        self.tx.with_records(
+            [
+                (module, inst.links.get(module)),
+                (module, None),
+                (module, None),
+            ],
+            &mut |[record, _, _]| text = record.map(|r| r.text(field).map(str::to_string)),
+        )?;
+        Ok(text)
+    }
+
     /// The linked record of `module`; its absence is the reason an automatic step cannot run.
     fn required_record(&mut self, inst: &InstanceRow, module: Module) -> Result<RecordRow> {
         self.linked_record(inst, module)?.ok_or_else(|| {
@@ -2541,9 +2562,15 @@ impl Core<'_> {
                 mailbox,
                 ..
             } => {
-                let address = self.required_record(inst, Module::Address)?;
-                let Some(to) = address.text("email").map(str::to_string) else {
-                    return cannot(format!("address `{}` has no e-mail address", address.id));
+                let Some(email) = self.linked_text(inst, Module::Address, "email")? else {
+                    return cannot(format!(
+                        "no {} is linked to the process",
+                        module_name(Module::Address)
+                    ));
+                };
+                let address = inst.links.get(Module::Address).unwrap_or_default();
+                let Some(to) = email else {
+                    return cannot(format!("address `{address}` has no e-mail address"));
                 };
                 let not_before = match send_at {
                     Some(t) => Some(next_local_time(self.now, t, tz)?),
@@ -2560,7 +2587,7 @@ impl Core<'_> {
                     &to,
                     json!({"template": mail, "subject": subject, "signature": signature,
                            "mailbox": mailbox, "from_user": responsible,
-                           "instance": inst.id, "address": address.id}),
+                           "instance": inst.id, "address": address}),
                     &key("email"),
                     not_before,
                 )?;

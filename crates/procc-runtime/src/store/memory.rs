@@ -196,6 +196,8 @@ struct State {
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
     ix: Indexes,
+    /// The undo log's room, kept between transactions (every operation needs one).
+    spare_undo: Vec<Undo>,
 }
 
 /// The audit history in order of writing, in chunks of a fixed size: it only grows, by a row
@@ -473,16 +475,20 @@ impl Store for MemoryStore {
             .state
             .lock()
             .map_err(|_| Error::Store("memory store poisoned".into()))?;
+        // The undo log of the last transaction, emptied: its room is reused.
+        let undo = std::mem::take(&mut state.spare_undo);
         let mut tx = MemTx {
             state: &mut state,
-            // An operation writes a few dozen rows: start big enough not to grow.
-            undo: Vec::with_capacity(64),
+            undo,
             savepoints: Vec::new(),
         };
         let result = f(&mut tx);
         if result.is_err() {
             tx.undo_to(0);
         }
+        let MemTx { mut undo, .. } = tx;
+        undo.clear();
+        state.spare_undo = undo;
         result
     }
 }
