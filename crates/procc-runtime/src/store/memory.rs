@@ -180,18 +180,21 @@ impl Indexes {
 struct State {
     /// Named sequences: a handful, looked up by a short scan (no key to allocate per id).
     sequences: Vec<(String, u64)>,
-    plans: BTreeMap<String, PlanRow>,
-    instances: BTreeMap<InstanceId, InstanceRow>,
-    steps: BTreeMap<(InstanceId, StepIndex), StepRow>,
-    timers: BTreeMap<u64, TimerRow>,
-    work_items: BTreeMap<u64, WorkItemRow>,
+    plans: BTreeMap<String, Box<PlanRow>>,
+    // The rows of a process are boxed: their keys come in ascending order, which leaves a
+    // tree's nodes about half full, and a node of boxes wastes little room where a node of
+    // rows wastes half their size (and moves them all when it splits).
+    instances: BTreeMap<InstanceId, Box<InstanceRow>>,
+    steps: BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
+    timers: BTreeMap<u64, Box<TimerRow>>,
+    work_items: BTreeMap<u64, Box<WorkItemRow>>,
     records: BTreeMap<(Module, String), RecordRow>,
-    artefacts: BTreeMap<u64, ArtefactRow>,
-    outbox: BTreeMap<u64, OutboxRow>,
+    artefacts: BTreeMap<u64, Box<ArtefactRow>>,
+    outbox: BTreeMap<u64, Box<OutboxRow>>,
     /// Effects by idempotency key. (Hashed: the keys are long and share their beginnings, so
     /// a tree compares many bytes for every effect written.)
     outbox_keys: FxHashMap<String, u64>,
-    attempts: BTreeMap<u64, AttemptRow>,
+    attempts: BTreeMap<u64, Box<AttemptRow>>,
     audit: AuditLog,
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
@@ -258,8 +261,9 @@ fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<
 /// row's to the new row's.
 macro_rules! indexed_set {
     ($name:ident, $table:ident, $key:ty, $row:ty, $index:ident) => {
-        fn $name(&mut self, key: $key, row: Option<$row>) -> Option<$row> {
-            self.ix.$index(self.$table.get(&key), row.as_ref());
+        fn $name(&mut self, key: $key, row: Option<Box<$row>>) -> Option<Box<$row>> {
+            self.ix
+                .$index(self.$table.get(&key).map(|old| &**old), row.as_deref());
             set(&mut self.$table, key, row)
         }
     };
@@ -304,21 +308,25 @@ impl State {
     /// The indexes built from a full scan of the rows.
     fn scan_indexes(&self) -> Indexes {
         let mut ix = Indexes::default();
-        self.plans.values().for_each(|r| ix.plan(None, Some(r)));
+        self.plans.values().for_each(|r| ix.plan(None, Some(&**r)));
         self.instances
             .values()
-            .for_each(|r| ix.instance(None, Some(r)));
-        self.timers.values().for_each(|r| ix.timer(None, Some(r)));
+            .for_each(|r| ix.instance(None, Some(&**r)));
+        self.timers
+            .values()
+            .for_each(|r| ix.timer(None, Some(&**r)));
         self.work_items
             .values()
-            .for_each(|r| ix.work_item(None, Some(r)));
+            .for_each(|r| ix.work_item(None, Some(&**r)));
         self.artefacts
             .values()
-            .for_each(|r| ix.artefact(None, Some(r)));
-        self.outbox.values().for_each(|r| ix.outbox(None, Some(r)));
+            .for_each(|r| ix.artefact(None, Some(&**r)));
+        self.outbox
+            .values()
+            .for_each(|r| ix.outbox(None, Some(&**r)));
         self.attempts
             .values()
-            .for_each(|r| ix.attempt(None, Some(r)));
+            .for_each(|r| ix.attempt(None, Some(&**r)));
         for (position, row) in self.audit.iter().enumerate() {
             ix.audit(row, position, true);
         }
@@ -336,28 +344,28 @@ impl State {
                 self.sequences.pop();
             }
             Undo::Plan(k, v) => {
-                self.set_plan(k, v.map(|b| *b));
+                self.set_plan(k, v);
             }
             Undo::Instance(k, v) => {
-                self.set_instance(k, v.map(|b| *b));
+                self.set_instance(k, v);
             }
             Undo::Step(k, v) => {
-                set(&mut self.steps, k, v.map(|b| *b));
+                set(&mut self.steps, k, v);
             }
             Undo::Timer(k, v) => {
-                self.set_timer(k, v.map(|b| *b));
+                self.set_timer(k, v);
             }
             Undo::WorkItem(k, v) => {
-                self.set_work_item(k, v.map(|b| *b));
+                self.set_work_item(k, v);
             }
             Undo::Record(k, v) => {
                 set(&mut self.records, k, v.map(|b| *b));
             }
             Undo::Artefact(k, v) => {
-                self.set_artefact(k, v.map(|b| *b));
+                self.set_artefact(k, v);
             }
             Undo::Outbox(k, v) => {
-                self.set_outbox(k, v.map(|b| *b));
+                self.set_outbox(k, v);
             }
             Undo::OutboxLease(id, attempts, not_before) => {
                 if let Some(row) = self.outbox.get(&id) {
@@ -376,7 +384,7 @@ impl State {
                 }
             },
             Undo::Attempt(k, v) => {
-                self.set_attempt(k, v.map(|b| *b));
+                self.set_attempt(k, v);
             }
             Undo::Audit => self.pop_audit(),
             Undo::Key(k, v) => {
@@ -524,8 +532,8 @@ macro_rules! put {
 macro_rules! put_indexed {
     ($tx:expr, $set:ident, $variant:ident, $key:expr, $value:expr) => {{
         let key = $key;
-        let old = $tx.state.$set(key, $value);
-        $tx.undo.push(Undo::$variant(key, old.map(Box::new)));
+        let old = $tx.state.$set(key, $value.map(Box::new));
+        $tx.undo.push(Undo::$variant(key, old));
     }};
 }
 
@@ -541,13 +549,13 @@ fn ids_of<K: Ord + Copy>(set: &BTreeSet<(K, u64)>, k: K) -> impl Iterator<Item =
 
 /// The step rows of an instance, by index.
 fn steps_of(
-    steps: &BTreeMap<(InstanceId, StepIndex), StepRow>,
+    steps: &BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
     instance: InstanceId,
 ) -> impl Iterator<Item = &StepRow> {
     steps
         .range((instance, 0)..)
         .take_while(move |((i, _), _)| *i == instance)
-        .map(|(_, row)| row)
+        .map(|(_, row)| &**row)
 }
 
 /// The `(instance, step, id)` entries of the timers of an instance, or of one of its steps.
@@ -601,12 +609,14 @@ impl Tx for MemTx<'_> {
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {
         let key = row.hash.clone();
-        let old = self.state.set_plan(key.clone(), Some(row.clone()));
-        self.undo.push(Undo::Plan(key, old.map(Box::new)));
+        let old = self
+            .state
+            .set_plan(key.clone(), Some(Box::new(row.clone())));
+        self.undo.push(Undo::Plan(key, old));
         Ok(())
     }
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>> {
-        Ok(self.state.plans.get(hash).cloned())
+        Ok(self.state.plans.get(hash).map(|r| (**r).clone()))
     }
     fn current_plan_hash(&mut self) -> Result<Option<String>> {
         Ok(self
@@ -622,7 +632,7 @@ impl Tx for MemTx<'_> {
             .ix
             .plans_by_seq
             .iter()
-            .filter_map(|(_, hash)| self.state.plans.get(hash).cloned())
+            .filter_map(|(_, hash)| self.state.plans.get(hash).map(|r| (**r).clone()))
             .collect())
     }
 
@@ -634,7 +644,7 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn instance(&mut self, id: InstanceId) -> Result<Option<InstanceRow>> {
-        Ok(self.state.instances.get(&id).cloned())
+        Ok(self.state.instances.get(&id).map(|r| (**r).clone()))
     }
     fn update_instance(&mut self, mut row: InstanceRow) -> Result<()> {
         match self.state.instances.get(&row.id) {
@@ -652,7 +662,7 @@ impl Tx for MemTx<'_> {
             .ix
             .running
             .iter()
-            .filter_map(|id| self.state.instances.get(id).cloned())
+            .filter_map(|id| self.state.instances.get(id).map(|r| (**r).clone()))
             .collect())
     }
 
@@ -667,7 +677,7 @@ impl Tx for MemTx<'_> {
             .state
             .instances
             .range(from..)
-            .map(|(_, row)| row)
+            .map(|(_, row)| &**row)
             .filter(|row| query.matches(row))
             .take(limit)
             .cloned()
@@ -675,7 +685,7 @@ impl Tx for MemTx<'_> {
     }
 
     fn put_step(&mut self, row: StepRow) -> Result<()> {
-        put!(self, steps, Step, (row.instance, row.index), row);
+        put!(self, steps, Step, (row.instance, row.index), Box::new(row));
         Ok(())
     }
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
@@ -686,7 +696,11 @@ impl Tx for MemTx<'_> {
         Ok(steps_of(&self.state.steps, instance).any(|s| s.state == StepState::Active))
     }
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
-        Ok(self.state.steps.get(&(instance, index)).cloned())
+        Ok(self
+            .state
+            .steps
+            .get(&(instance, index))
+            .map(|r| (**r).clone()))
     }
 
     fn insert_timer(&mut self, row: TimerRow) -> Result<()> {
@@ -732,7 +746,7 @@ impl Tx for MemTx<'_> {
         let mut claimed = Vec::with_capacity(due.len());
         for (_, id) in due {
             if let Some(t) = self.state.timers.get(&id) {
-                let mut t = t.clone();
+                let mut t = (**t).clone();
                 t.lease_owner = Some(worker.to_string());
                 t.lease_until = Some(lease_until);
                 put_indexed!(self, set_timer, Timer, id, Some(t.clone()));
@@ -753,7 +767,7 @@ impl Tx for MemTx<'_> {
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
         let mut timers: Vec<TimerRow> = timers_of(&self.state.ix.timers_of, instance, None)
-            .filter_map(|id| self.state.timers.get(&id).cloned())
+            .filter_map(|id| self.state.timers.get(&id).map(|r| (**r).clone()))
             .collect();
         timers.sort_by_key(|t| (t.due_at, t.id));
         Ok(timers)
@@ -772,18 +786,18 @@ impl Tx for MemTx<'_> {
                 .get(u)
                 .into_iter()
                 .flatten()
-                .filter_map(|id| items.get(id).cloned())
+                .filter_map(|id| items.get(id).map(|r| (**r).clone()))
                 .collect(),
             None => ix
                 .open_work
                 .iter()
-                .filter_map(|id| items.get(id).cloned())
+                .filter_map(|id| items.get(id).map(|r| (**r).clone()))
                 .collect(),
         })
     }
     fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>> {
         Ok(ids_of(&self.state.ix.work_of, instance)
-            .filter_map(|id| self.state.work_items.get(&id).cloned())
+            .filter_map(|id| self.state.work_items.get(&id).map(|r| (**r).clone()))
             .collect())
     }
     fn close_work_items(
@@ -801,7 +815,7 @@ impl Tx for MemTx<'_> {
             })
             .collect();
         for id in open {
-            if let Some(mut item) = self.state.work_items.get(&id).cloned() {
+            if let Some(mut item) = self.state.work_items.get(&id).map(|r| (**r).clone()) {
                 item.done_at = Some(at);
                 put_indexed!(self, set_work_item, WorkItem, id, Some(item));
             }
@@ -849,11 +863,11 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>> {
-        Ok(self.state.artefacts.get(&id).cloned())
+        Ok(self.state.artefacts.get(&id).map(|r| (**r).clone()))
     }
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>> {
         Ok(ids_of(&self.state.ix.artefacts_of, instance)
-            .filter_map(|id| self.state.artefacts.get(&id).cloned())
+            .filter_map(|id| self.state.artefacts.get(&id).map(|r| (**r).clone()))
             .collect())
     }
 
@@ -879,7 +893,7 @@ impl Tx for MemTx<'_> {
             .state
             .pending_outbox_ids(now, limit)
             .iter()
-            .filter_map(|id| self.state.outbox.get(id).cloned())
+            .filter_map(|id| self.state.outbox.get(id).map(|r| (**r).clone()))
             .collect())
     }
     fn lease_outbox(
@@ -897,7 +911,7 @@ impl Tx for MemTx<'_> {
                 let before = row.not_before;
                 row.attempts += 1;
                 row.not_before = Some(lease_until);
-                leased.push(row.clone());
+                leased.push((**row).clone());
                 // Only the delay index changes: the row stays pending, of the same instance.
                 let ix = &mut self.state.ix;
                 match before {
@@ -910,14 +924,14 @@ impl Tx for MemTx<'_> {
         Ok(leased)
     }
     fn outbox(&mut self) -> Result<Vec<OutboxRow>> {
-        Ok(self.state.outbox.values().cloned().collect())
+        Ok(self.state.outbox.values().map(|r| (**r).clone()).collect())
     }
     fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>> {
-        Ok(self.state.outbox.get(&id).cloned())
+        Ok(self.state.outbox.get(&id).map(|r| (**r).clone()))
     }
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
         Ok(ids_of(&self.state.ix.outbox_of, instance)
-            .filter_map(|id| self.state.outbox.get(&id).cloned())
+            .filter_map(|id| self.state.outbox.get(&id).map(|r| (**r).clone()))
             .collect())
     }
     fn insert_attempt(&mut self, row: AttemptRow) -> Result<()> {
@@ -926,7 +940,7 @@ impl Tx for MemTx<'_> {
     }
     fn attempts(&mut self, effect: u64) -> Result<Vec<AttemptRow>> {
         Ok(ids_of(&self.state.ix.attempts_of, effect)
-            .filter_map(|id| self.state.attempts.get(&id).cloned())
+            .filter_map(|id| self.state.attempts.get(&id).map(|r| (**r).clone()))
             .collect())
     }
     fn next_outbox_due(&mut self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
