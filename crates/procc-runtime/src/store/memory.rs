@@ -188,7 +188,9 @@ struct State {
     steps: BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
     timers: BTreeMap<u64, Box<TimerRow>>,
     work_items: BTreeMap<u64, Box<WorkItemRow>>,
-    records: BTreeMap<(Module, String), RecordRow>,
+    /// Records by module, then by id: found by `&str`, without building a key (expressions
+    /// and e-mail steps read them on every run).
+    records: BTreeMap<Module, BTreeMap<String, RecordRow>>,
     artefacts: BTreeMap<u64, Box<ArtefactRow>>,
     outbox: BTreeMap<u64, Box<OutboxRow>>,
     /// Effects by idempotency key. (Hashed: the keys are long and share their beginnings, so
@@ -295,6 +297,10 @@ impl State {
         ids
     }
 
+    fn record(&self, module: Module, id: &str) -> Option<&RecordRow> {
+        self.records.get(&module)?.get(id)
+    }
+
     fn push_audit(&mut self, row: AuditRow) {
         self.ix.audit(&row, self.audit.len(), true);
         self.audit.push(row);
@@ -358,9 +364,16 @@ impl State {
             Undo::WorkItem(k, v) => {
                 self.set_work_item(k, v);
             }
-            Undo::Record(k, v) => {
-                set(&mut self.records, k, v.map(|b| *b));
-            }
+            Undo::Record((module, id), v) => match v {
+                Some(row) => {
+                    self.records.entry(module).or_default().insert(id, *row);
+                }
+                None => {
+                    if let Some(records) = self.records.get_mut(&module) {
+                        records.remove(&id);
+                    }
+                }
+            },
             Undo::Artefact(k, v) => {
                 self.set_artefact(k, v);
             }
@@ -824,38 +837,40 @@ impl Tx for MemTx<'_> {
     }
 
     fn put_record(&mut self, row: &RecordRow) -> Result<()> {
-        put!(
-            self,
-            records,
-            Record,
+        let old = self
+            .state
+            .records
+            .entry(row.module)
+            .or_default()
+            .insert(row.id.clone(), row.clone());
+        self.undo.push(Undo::Record(
             (row.module, row.id.clone()),
-            row.clone()
-        );
+            old.map(Box::new),
+        ));
         Ok(())
     }
     fn record(&mut self, module: Module, id: &str) -> Result<Option<RecordRow>> {
-        Ok(self.state.records.get(&(module, id.to_string())).cloned())
+        Ok(self.state.record(module, id).cloned())
     }
     fn has_record(&mut self, module: Module, id: &str) -> Result<bool> {
-        Ok(self.state.records.contains_key(&(module, id.to_string())))
+        Ok(self.state.record(module, id).is_some())
     }
     fn with_records(
         &mut self,
         keys: [(Module, Option<&str>); 3],
         f: &mut dyn FnMut([Option<&RecordRow>; 3]),
     ) -> Result<()> {
-        let records = &self.state.records;
-        f(keys.map(|(module, id)| id.and_then(|id| records.get(&(module, id.to_string())))));
+        let state = &*self.state;
+        f(keys.map(|(module, id)| id.and_then(|id| state.record(module, id))));
         Ok(())
     }
     fn records(&mut self, module: Module) -> Result<Vec<RecordRow>> {
         Ok(self
             .state
             .records
-            .range((module, String::new())..)
-            .take_while(|((m, _), _)| *m == module)
-            .map(|(_, r)| r.clone())
-            .collect())
+            .get(&module)
+            .map(|records| records.values().cloned().collect())
+            .unwrap_or_default())
     }
 
     fn put_artefact(&mut self, row: ArtefactRow) -> Result<()> {
