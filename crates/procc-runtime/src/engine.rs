@@ -555,7 +555,7 @@ impl<S: Store> Engine<S> {
                 Some(artefact.step),
                 by,
                 "task_reassigned",
-                &format!("task {task} to {user}"),
+                format!("task {task} to {user}"),
             )?;
             core.save(inst)
         })
@@ -672,7 +672,7 @@ impl<S: Store> Engine<S> {
                                 Some(timer.step),
                                 SYSTEM,
                                 "timer_failed",
-                                &error.to_string(),
+                                error.to_string(),
                             )?;
                         }
                     }
@@ -1294,7 +1294,7 @@ impl Core<'_> {
             Some(row.index),
             by,
             "task_done",
-            &task.to_string(),
+            task.to_string(),
         )?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Done, None)?;
         self.save(inst)
@@ -3433,7 +3433,7 @@ impl Core<'_> {
                 None,
                 SYSTEM,
                 "trigger_skipped",
-                &format!(
+                format!(
                     "{} for {} {}: {why}",
                     template.name,
                     module_name(record.module),

@@ -981,7 +981,7 @@ async fn an_operator_enables_an_endpoint_that_answered_410() {
         .post("/api/v1/endpoints/enable", "k.schmidt", enable.clone())
         .await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(engine.endpoint_disabled(&endpoint).unwrap(), None);
+    assert_eq!(engine.endpoint_disabled(endpoint).unwrap(), None);
     assert!(
         engine
             .audit()
