@@ -39,8 +39,9 @@ struct Indexes {
     open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
     /// Open work items by id.
     open_work: BTreeSet<u64>,
-    /// Work items by (instance, id).
-    work_of: BTreeSet<(InstanceId, u64)>,
+    /// Work items by (instance, step, id): a finished step closes its own without looking at
+    /// the instance's others.
+    work_of: BTreeSet<(InstanceId, StepIndex, u64)>,
     /// Artefacts by (instance, id).
     artefacts_of: BTreeSet<(InstanceId, u64)>,
     /// Pending effects without a `not_before`, by id.
@@ -125,7 +126,7 @@ impl Indexes {
         }
         let id = |(_, id): (&str, u64)| id;
         change(&mut self.open_work, old_open.map(id), new_open.map(id));
-        let of = |w: &WorkItemRow| (w.instance, w.id);
+        let of = |w: &WorkItemRow| (w.instance, w.step, w.id);
         change(&mut self.work_of, old.map(of), new.map(of));
     }
     fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
@@ -364,6 +365,13 @@ impl State {
             Undo::WorkItem(k, v) => {
                 self.set_work_item(k, v);
             }
+            Undo::WorkItemClosed(id) => {
+                if let Some(item) = self.work_items.get(&id) {
+                    let mut item = item.clone();
+                    item.done_at = None;
+                    self.set_work_item(id, Some(item));
+                }
+            }
             Undo::Record((module, id), v) => match v {
                 Some(row) => {
                     self.records.entry(module).or_default().insert(id, *row);
@@ -422,6 +430,8 @@ enum Undo {
     Step((InstanceId, StepIndex), Option<Box<StepRow>>),
     Timer(u64, Option<Box<TimerRow>>),
     WorkItem(u64, Option<Box<WorkItemRow>>),
+    /// This open work item was closed in place.
+    WorkItemClosed(u64),
     Record((Module, String), Option<Box<RecordRow>>),
     Artefact(u64, Option<Box<ArtefactRow>>),
     Outbox(u64, Option<Box<OutboxRow>>),
@@ -571,8 +581,9 @@ fn steps_of(
         .map(|(_, row)| &**row)
 }
 
-/// The `(instance, step, id)` entries of the timers of an instance, or of one of its steps.
-fn timers_of(
+/// The ids of an `(instance, step, id)` index (timers, work items) of an instance, or of one
+/// of its steps.
+fn ids_by_step(
     set: &BTreeSet<(InstanceId, StepIndex, u64)>,
     instance: InstanceId,
     step: Option<StepIndex>,
@@ -727,7 +738,7 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn delete_timers_of(&mut self, instance: InstanceId, step: Option<StepIndex>) -> Result<()> {
-        let ids: Vec<u64> = timers_of(&self.state.ix.timers_of, instance, step).collect();
+        let ids: Vec<u64> = ids_by_step(&self.state.ix.timers_of, instance, step).collect();
         for id in ids {
             put_indexed!(self, set_timer, Timer, id, None);
         }
@@ -779,7 +790,7 @@ impl Tx for MemTx<'_> {
         })
     }
     fn timers_of(&mut self, instance: InstanceId) -> Result<Vec<TimerRow>> {
-        let mut timers: Vec<TimerRow> = timers_of(&self.state.ix.timers_of, instance, None)
+        let mut timers: Vec<TimerRow> = ids_by_step(&self.state.ix.timers_of, instance, None)
             .filter_map(|id| self.state.timers.get(&id).map(|r| (**r).clone()))
             .collect();
         timers.sort_by_key(|t| (t.due_at, t.id));
@@ -809,7 +820,10 @@ impl Tx for MemTx<'_> {
         })
     }
     fn work_items_of(&mut self, instance: InstanceId) -> Result<Vec<WorkItemRow>> {
-        Ok(ids_of(&self.state.ix.work_of, instance)
+        let mut ids: Vec<u64> = ids_by_step(&self.state.ix.work_of, instance, None).collect();
+        ids.sort_unstable();
+        Ok(ids
+            .into_iter()
             .filter_map(|id| self.state.work_items.get(&id).map(|r| (**r).clone()))
             .collect())
     }
@@ -820,17 +834,22 @@ impl Tx for MemTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<()> {
         let items = &self.state.work_items;
-        let open: Vec<u64> = ids_of(&self.state.ix.work_of, instance)
-            .filter(|id| {
-                items
-                    .get(id)
-                    .is_some_and(|w| w.step == step && w.done_at.is_none())
-            })
+        let open: Vec<u64> = ids_by_step(&self.state.ix.work_of, instance, Some(step))
+            .filter(|id| items.get(id).is_some_and(|w| w.done_at.is_none()))
             .collect();
         for id in open {
-            if let Some(mut item) = self.state.work_items.get(&id).map(|r| (**r).clone()) {
+            if let Some(item) = self.state.work_items.get_mut(&id) {
+                self.undo.push(Undo::WorkItemClosed(id));
                 item.done_at = Some(at);
-                put_indexed!(self, set_work_item, WorkItem, id, Some(item));
+                // Only the open-work indexes change: the item keeps its user, instance and step.
+                let ix = &mut self.state.ix;
+                ix.open_work.remove(&id);
+                if let Some(ids) = ix.open_work_by_user.get_mut(item.user.as_str()) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        ix.open_work_by_user.remove(item.user.as_str());
+                    }
+                }
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! The memory store's indexes: random operations (some rolled back, some under savepoints;
-//! among them leases of effects, which the memory store changes in place)
+//! among them leases of effects and closed work items, which the memory store changes in place)
 //! on the memory store and on SQLite side by side; every query answers alike and the memory
 //! store's indexes agree with a full scan after each transaction.
 
@@ -45,7 +45,7 @@ const INSTANCES: u64 = 6;
 /// One random write (or claim); what it returned, as text, for comparison.
 fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
     let instance = 1 + rng.below(INSTANCES);
-    Ok(match rng.below(11) {
+    Ok(match rng.below(12) {
         0 | 1 => {
             let id = 1 + rng.below(40);
             let lease_until = rng.maybe_minute(20);
@@ -85,7 +85,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 id: 1 + rng.below(30),
                 user: USERS[rng.below(3) as usize].into(),
                 instance,
-                step: 0,
+                step: rng.below(2) as procc_plan::StepIndex,
                 visit: 1,
                 created_at: t0(),
                 done_at: rng.maybe_minute(40),
@@ -148,6 +148,14 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                     })?;
                 }
             }
+            String::new()
+        }
+        10 => {
+            tx.close_work_items(
+                instance,
+                rng.below(2) as procc_plan::StepIndex,
+                rng.minute(),
+            )?;
             String::new()
         }
         9 => {
