@@ -1269,26 +1269,28 @@ impl Core<'_> {
     }
 
     fn op_complete_task(&mut self, task: u64, by: &str) -> Result<()> {
-        let mut artefact = self
-            .tx
-            .artefact(task)?
-            .filter(|a| a.kind == ArtefactKind::Task)
-            .ok_or(Error::UnknownTask(task))?;
-        if artefact.done {
+        // The task's instance, step and state, read in place (its data is not needed).
+        let mut found = None;
+        self.tx.with_artefact(task, &mut |artefact| {
+            found = artefact
+                .filter(|a| a.kind == ArtefactKind::Task)
+                .map(|a| (a.instance, a.step, a.done));
+        })?;
+        let (instance, step, done) = found.ok_or(Error::UnknownTask(task))?;
+        if done {
             return Err(Error::InvalidInput(format!("task {task} is already done")));
         }
-        let (mut inst, plan) = self.running(artefact.instance)?;
+        let (mut inst, plan) = self.running(instance)?;
         let template = self.template(&plan, &inst)?;
-        let row = self.active_row(inst.id, artefact.step)?;
+        let row = self.active_row(inst.id, step)?;
         if row.task != Some(task) {
             return Err(Error::StepNotActive {
                 instance: inst.id,
-                step: artefact.step,
+                step,
                 state: "waiting for another task".into(),
             });
         }
-        artefact.done = true;
-        self.tx.put_artefact(artefact)?;
+        self.tx.mark_artefact_done(task)?;
         self.audit(
             Some(inst.id),
             Some(row.index),
@@ -1552,10 +1554,13 @@ impl Core<'_> {
 
     /// Logs one attempt and applies its result (see [`Engine::record_attempt`]).
     fn record_attempt(&mut self, effect: u64, report: &AttemptReport) -> Result<()> {
-        let mut row = self
-            .tx
-            .outbox_row(effect)?
-            .ok_or_else(|| Error::InvalidInput(format!("unknown effect {effect}")))?;
+        let unknown = || Error::InvalidInput(format!("unknown effect {effect}"));
+        // Read in place: a delivered attempt, the common case, needs no more than this.
+        let mut head = None;
+        self.tx.with_outbox_row(effect, &mut |row| {
+            head = row.map(|r| (r.attempts, r.is_pending(), r.origin));
+        })?;
+        let (attempts, pending, origin) = head.ok_or_else(unknown)?;
         let (outcome, error, next_at) = match &report.result {
             AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
             AttemptResult::Retry { at, error } => {
@@ -1573,31 +1578,30 @@ impl Core<'_> {
             status: report.status,
             latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
             outcome,
-            error: error.clone(),
+            error,
             excerpt: report.excerpt.clone(),
             next_at,
         })?;
-        let stale = report.attempt != row.attempts;
-        if !row.is_pending() || (stale && report.result != AttemptResult::Delivered) {
+        let stale = report.attempt != attempts;
+        if !pending || (stale && report.result != AttemptResult::Delivered) {
             return Ok(());
         }
         match &report.result {
             AttemptResult::Delivered => {
-                row.delivered_at = Some(self.now);
-                row.last_error = None;
-                let origin = row.origin;
-                self.tx.update_outbox(row)?;
+                self.tx.mark_outbox_delivered(effect, self.now)?;
                 if let Some(origin) = origin {
                     self.effect_delivered(origin)?;
                 }
             }
             AttemptResult::Retry { at, error } => {
+                let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
                 row.not_before = Some(*at);
                 row.last_error = Some(error.clone());
                 self.wake = true;
                 self.tx.update_outbox(row)?;
             }
             AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
+                let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
                 if let AttemptResult::Gone { .. } = &report.result {
                     let endpoint = endpoint_of(&row);
                     self.tx.put_key(&endpoint_key(endpoint), error)?;

@@ -385,6 +385,11 @@ impl State {
             Undo::Artefact(k, v) => {
                 self.set_artefact(k, v);
             }
+            Undo::ArtefactDone(id, done) => {
+                if let Some(row) = self.artefacts.get_mut(&id) {
+                    row.done = done;
+                }
+            }
             Undo::Outbox(k, v) => {
                 self.set_outbox(k, v);
             }
@@ -393,6 +398,18 @@ impl State {
                     let mut row = row.clone();
                     row.attempts = attempts;
                     row.not_before = not_before;
+                    self.set_outbox(id, Some(row));
+                }
+            }
+            Undo::OutboxDelivered {
+                id,
+                delivered_at,
+                last_error,
+            } => {
+                if let Some(row) = self.outbox.get(&id) {
+                    let mut row = row.clone();
+                    row.delivered_at = delivered_at;
+                    row.last_error = last_error;
                     self.set_outbox(id, Some(row));
                 }
             }
@@ -434,9 +451,17 @@ enum Undo {
     WorkItemClosed(u64),
     Record((Module, String), Option<Box<RecordRow>>),
     Artefact(u64, Option<Box<ArtefactRow>>),
+    /// The artefact was marked done in place; it had this `done`.
+    ArtefactDone(u64, bool),
     Outbox(u64, Option<Box<OutboxRow>>),
     /// A lease changed only these fields of the effect: its attempts and `not_before`.
     OutboxLease(u64, u32, Option<DateTime<Utc>>),
+    /// The effect was marked delivered in place; these were its fields before.
+    OutboxDelivered {
+        id: u64,
+        delivered_at: Option<DateTime<Utc>>,
+        last_error: Option<String>,
+    },
     OutboxKey(String, Option<u64>),
     Attempt(u64, Option<Box<AttemptRow>>),
     Audit,
@@ -899,6 +924,18 @@ impl Tx for MemTx<'_> {
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>> {
         Ok(self.state.artefacts.get(&id).map(|r| (**r).clone()))
     }
+    fn with_artefact(&mut self, id: u64, f: &mut dyn FnMut(Option<&ArtefactRow>)) -> Result<()> {
+        f(self.state.artefacts.get(&id).map(|row| &**row));
+        Ok(())
+    }
+    fn mark_artefact_done(&mut self, id: u64) -> Result<()> {
+        if let Some(row) = self.state.artefacts.get_mut(&id) {
+            // No index holds `done`: the row changes alone.
+            self.undo.push(Undo::ArtefactDone(id, row.done));
+            row.done = true;
+        }
+        Ok(())
+    }
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>> {
         Ok(ids_of(&self.state.ix.artefacts_of, instance)
             .filter_map(|id| self.state.artefacts.get(&id).map(|r| (**r).clone()))
@@ -962,6 +999,30 @@ impl Tx for MemTx<'_> {
     }
     fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>> {
         Ok(self.state.outbox.get(&id).map(|r| (**r).clone()))
+    }
+    fn with_outbox_row(&mut self, id: u64, f: &mut dyn FnMut(Option<&OutboxRow>)) -> Result<()> {
+        f(self.state.outbox.get(&id).map(|row| &**row));
+        Ok(())
+    }
+    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<()> {
+        if let Some(row) = self.state.outbox.get_mut(&id) {
+            self.undo.push(Undo::OutboxDelivered {
+                id,
+                delivered_at: row.delivered_at,
+                last_error: row.last_error.take(),
+            });
+            let was_pending = row.is_pending();
+            row.delivered_at = Some(at);
+            // A delivered effect leaves the pending indexes; the others keep it.
+            if was_pending {
+                let ix = &mut self.state.ix;
+                match row.not_before {
+                    None => ix.outbox_ready.remove(&id),
+                    Some(t) => ix.outbox_delayed.remove(&(t, id)),
+                };
+            }
+        }
+        Ok(())
     }
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
         Ok(ids_of(&self.state.ix.outbox_of, instance)

@@ -241,6 +241,22 @@ pub trait Tx {
     fn put_artefact(&mut self, row: ArtefactRow) -> Result<()>;
     /// An artefact.
     fn artefact(&mut self, id: u64) -> Result<Option<ArtefactRow>>;
+    /// Calls `f` once with an artefact (`None` when there is none). A store that keeps rows in
+    /// memory overrides this to lend its row: completing a task reads only a few fields.
+    fn with_artefact(&mut self, id: u64, f: &mut dyn FnMut(Option<&ArtefactRow>)) -> Result<()> {
+        let row = self.artefact(id)?;
+        f(row.as_ref());
+        Ok(())
+    }
+    /// Marks an artefact done (a task completed). A store that can change its rows in place
+    /// overrides this.
+    fn mark_artefact_done(&mut self, id: u64) -> Result<()> {
+        if let Some(mut row) = self.artefact(id)? {
+            row.done = true;
+            self.put_artefact(row)?;
+        }
+        Ok(())
+    }
     /// The artefacts of an instance, by id.
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>>;
 
@@ -273,6 +289,23 @@ pub trait Tx {
     fn outbox(&mut self) -> Result<Vec<OutboxRow>>;
     /// One outbox row.
     fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>>;
+    /// Calls `f` once with an outbox row (`None` when there is none). A store that keeps rows
+    /// in memory overrides this to lend its row: recording an attempt reads a few fields.
+    fn with_outbox_row(&mut self, id: u64, f: &mut dyn FnMut(Option<&OutboxRow>)) -> Result<()> {
+        let row = self.outbox_row(id)?;
+        f(row.as_ref());
+        Ok(())
+    }
+    /// Marks an effect delivered `at` (no error any more). A store that can change its rows
+    /// in place overrides this (every effect is delivered once).
+    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<()> {
+        if let Some(mut row) = self.outbox_row(id)? {
+            row.delivered_at = Some(at);
+            row.last_error = None;
+            self.update_outbox(row)?;
+        }
+        Ok(())
+    }
     /// The effects of an instance, by id.
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>>;
     /// Logs a delivery attempt.

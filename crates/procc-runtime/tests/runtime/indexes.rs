@@ -1,5 +1,6 @@
 //! The memory store's indexes: random operations (some rolled back, some under savepoints;
-//! among them leases of effects and closed work items, which the memory store changes in place)
+//! among them leases of effects, effects marked delivered, closed work items and tasks marked
+//! done, which the memory store changes in place)
 //! on the memory store and on SQLite side by side; every query answers alike and the memory
 //! store's indexes agree with a full scan after each transaction.
 
@@ -45,7 +46,7 @@ const INSTANCES: u64 = 6;
 /// One random write (or claim); what it returned, as text, for comparison.
 fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
     let instance = 1 + rng.below(INSTANCES);
-    Ok(match rng.below(12) {
+    Ok(match rng.below(14) {
         0 | 1 => {
             let id = 1 + rng.below(40);
             let lease_until = rng.maybe_minute(20);
@@ -149,6 +150,25 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 }
             }
             String::new()
+        }
+        12 => {
+            let outbox = tx.outbox()?;
+            if outbox.is_empty() {
+                String::new()
+            } else {
+                let id = outbox[rng.below(outbox.len() as u64) as usize].id;
+                tx.mark_outbox_delivered(id, rng.minute())?;
+                let mut delivered = None;
+                tx.with_outbox_row(id, &mut |row| delivered = row.map(|r| r.delivered_at))?;
+                format!("{delivered:?}")
+            }
+        }
+        11 => {
+            let id = 1 + rng.below(20);
+            tx.mark_artefact_done(id)?;
+            let mut done = None;
+            tx.with_artefact(id, &mut |a| done = a.map(|a| a.done))?;
+            format!("{done:?}")
         }
         10 => {
             tx.close_work_items(
