@@ -1259,7 +1259,7 @@ impl Core<'_> {
             // Done by hand, a step sends nothing and waits for nothing.
             Outcome::Waiting => None,
             Outcome::Stopped => {
-                self.put_done(row, StepState::Cancelled, None)?;
+                self.put_done(row, StepState::Cancelled, None, true)?;
                 return self.save(inst);
             }
         };
@@ -2066,7 +2066,7 @@ impl Core<'_> {
                     return self.finish_step(plan, template, inst, row, StepState::Done, answer);
                 }
                 Ok(Outcome::Stopped) => {
-                    return self.put_done(row, StepState::Cancelled, None);
+                    return self.put_done(row, StepState::Cancelled, None, true);
                 }
                 Ok(Outcome::Waiting) => {
                     self.audit(
@@ -2226,14 +2226,26 @@ impl Core<'_> {
         Ok(())
     }
 
-    fn put_done(&mut self, mut row: StepRow, state: StepState, answer: Option<bool>) -> Result<()> {
+    /// Writes the end of a step. `waited` says whether it may have an open inbox entry or
+    /// deadline timers: only a step that waited for a person has them (`await_person`), and
+    /// most steps are automatic ones that ran straight through.
+    fn put_done(
+        &mut self,
+        mut row: StepRow,
+        state: StepState,
+        answer: Option<bool>,
+        waited: bool,
+    ) -> Result<()> {
         let (instance, index) = (row.instance, row.index);
         row.state = state;
         row.completed_at = Some(self.now);
         row.answer = answer;
         self.tx.put_step(row)?;
-        self.tx.close_work_items(instance, index, self.now)?;
-        self.tx.delete_timers_of(instance, Some(index))
+        if waited {
+            self.tx.close_work_items(instance, index, self.now)?;
+            self.tx.delete_timers_of(instance, Some(index))?;
+        }
+        Ok(())
     }
 
     fn finish_step(
@@ -2247,12 +2259,14 @@ impl Core<'_> {
     ) -> Result<()> {
         let (index, responsible) = (row.index, row.responsible.clone());
         let spec = &template.steps[index as usize];
+        // An automatic step waits for a person only when it could not run (degraded).
+        let waited = !spec.automatic || row.degraded.is_some();
         let event = if state == StepState::Skipped {
             "step_left_skipped"
         } else {
             "step_done"
         };
-        self.put_done(row, state, answer)?;
+        self.put_done(row, state, answer, waited)?;
         self.audit(
             Some(inst.id),
             Some(index),
@@ -2294,7 +2308,7 @@ impl Core<'_> {
     ) -> Result<()> {
         for row in self.tx.steps(inst.id)? {
             if matches!(row.state, StepState::Active | StepState::Scheduled { .. }) {
-                self.put_done(row, StepState::Cancelled, None)?;
+                self.put_done(row, StepState::Cancelled, None, true)?;
             }
         }
         for mut artefact in self.tx.artefacts_of(inst.id)? {
