@@ -19,7 +19,7 @@ use crate::clock::{Clock, VirtualClock};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::model::*;
-use crate::store::{Store, Tx, isolated};
+use crate::store::{Delivery, Store, Tx, isolated};
 use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
 
 /// The key that remembers the last day the daily scan ran for.
@@ -1555,54 +1555,47 @@ impl Core<'_> {
     /// Logs one attempt and applies its result (see [`Engine::record_attempt`]).
     fn record_attempt(&mut self, effect: u64, report: &AttemptReport) -> Result<()> {
         let unknown = || Error::InvalidInput(format!("unknown effect {effect}"));
-        // Read in place: a delivered attempt, the common case, needs no more than this.
-        let mut head = None;
-        self.tx.with_outbox_row(effect, &mut |row| {
-            head = row.map(|r| (r.attempts, r.is_pending(), r.origin));
-        })?;
-        let (attempts, pending, origin) = head.ok_or_else(unknown)?;
-        let (outcome, error, next_at) = match &report.result {
-            AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
-            AttemptResult::Retry { at, error } => {
-                (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
-            }
-            AttemptResult::Failed { error } => (AttemptOutcome::Failed, Some(error.clone()), None),
-            AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
-        };
-        let id = self.tx.next_id("attempt")?;
-        self.tx.insert_attempt(AttemptRow {
-            id,
-            effect,
-            number: report.attempt,
-            at: report.started_at,
-            status: report.status,
-            latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
-            outcome,
-            error,
-            excerpt: report.excerpt.clone(),
-            next_at,
-        })?;
-        let stale = report.attempt != attempts;
-        if !pending || (stale && report.result != AttemptResult::Delivered) {
-            return Ok(());
+        // A delivery, the common case, is marked in one store call (in place in memory); a
+        // late one still counts, since the receiver has the effect.
+        if report.result == AttemptResult::Delivered {
+            let origin = match self.tx.mark_outbox_delivered(effect, self.now)? {
+                Delivery::Unknown => return Err(unknown()),
+                Delivery::NotPending => None,
+                Delivery::Marked(origin) => origin,
+            };
+            self.log_attempt(effect, report, AttemptOutcome::Delivered, None, None)?;
+            return match origin {
+                Some(origin) => self.effect_delivered(origin),
+                None => Ok(()),
+            };
         }
+        let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
+        let stale = !row.is_pending() || report.attempt != row.attempts;
         match &report.result {
-            AttemptResult::Delivered => {
-                self.tx.mark_outbox_delivered(effect, self.now)?;
-                if let Some(origin) = origin {
-                    self.effect_delivered(origin)?;
+            // Recorded above.
+            AttemptResult::Delivered => {}
+            AttemptResult::Retry { at, error } => {
+                let next = Some(*at);
+                self.log_attempt(effect, report, AttemptOutcome::Retry, Some(error), next)?;
+                if !stale {
+                    row.not_before = next;
+                    row.last_error = Some(error.clone());
+                    self.wake = true;
+                    self.tx.update_outbox(row)?;
                 }
             }
-            AttemptResult::Retry { at, error } => {
-                let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
-                row.not_before = Some(*at);
-                row.last_error = Some(error.clone());
-                self.wake = true;
-                self.tx.update_outbox(row)?;
-            }
             AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
-                let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
-                if let AttemptResult::Gone { .. } = &report.result {
+                let gone = matches!(report.result, AttemptResult::Gone { .. });
+                let outcome = if gone {
+                    AttemptOutcome::Gone
+                } else {
+                    AttemptOutcome::Failed
+                };
+                self.log_attempt(effect, report, outcome, Some(error), None)?;
+                if stale {
+                    return Ok(());
+                }
+                if gone {
                     let endpoint = endpoint_of(&row);
                     self.tx.put_key(&endpoint_key(endpoint), error)?;
                     self.audit(row.instance, None, SYSTEM, "endpoint_disabled", endpoint)?;
@@ -1614,6 +1607,30 @@ impl Core<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Logs one delivery attempt of `effect`.
+    fn log_attempt(
+        &mut self,
+        effect: u64,
+        report: &AttemptReport,
+        outcome: AttemptOutcome,
+        error: Option<&str>,
+        next_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let id = self.tx.next_id("attempt")?;
+        self.tx.insert_attempt(AttemptRow {
+            id,
+            effect,
+            number: report.attempt,
+            at: report.started_at,
+            status: report.status,
+            latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+            outcome,
+            error: error.map(str::to_string),
+            excerpt: report.excerpt.clone(),
+            next_at,
+        })
     }
 
     /// The step visit `origin` waits for this effect's delivery: it continues.
@@ -1917,8 +1934,10 @@ impl Core<'_> {
             ),
         )?;
         self.enter_step(plan, template, &mut inst, 0, None)?;
-        // Written once, when its first steps have run: nothing on the way reads it back.
+        // Written once, when its first steps have run: nothing on the way reads it back. It
+        // is stored at version 1, as when it was inserted and then saved.
         self.set_status(&mut inst)?;
+        inst.version = 1;
         self.tx.insert_instance(inst)?;
         Ok(id)
     }

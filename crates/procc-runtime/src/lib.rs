@@ -76,6 +76,6 @@ pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
 pub use model::*;
 pub use scheduler::Runtime;
-pub use store::{AnyStore, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
+pub use store::{AnyStore, Delivery, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};
 pub use time::{add_delay, next_local_time, resolve_local};
 pub use token::DecisionToken;

@@ -3,10 +3,12 @@
 //!
 //! Every query an operation makes is answered from an index, never by scanning all rows: the
 //! cost of an operation must not grow with the number of instances (timers by due time and by
-//! lease end, rows by instance, open work items, pending and delayed effects). Each write
-//! goes through one `set_*` function that keeps the row's index entries in step with the row,
-//! and undo goes through the same functions. [`MemoryStore::check_indexes`] rebuilds the
-//! indexes from a full scan and compares.
+//! lease end, rows by instance, open work items, pending and delayed effects). Each write of
+//! a whole row goes through one `set_*` function that keeps the row's index entries in step
+//! with the row, and undo goes through the same functions. The few changes made in place
+//! (a lease, a delivery, a closed work item, a task done: the hot paths) move the index
+//! entries they affect by hand, and their undo entries go back through `set_*`.
+//! [`MemoryStore::check_indexes`] rebuilds the indexes from a full scan and compares.
 
 use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +19,7 @@ use chrono::{DateTime, Utc};
 use procc_plan::{Module, StepIndex};
 use rustc_hash::FxHashMap;
 
-use super::{Store, Tx};
+use super::{Delivery, Store, Tx};
 use crate::model::*;
 use crate::{Error, Result};
 
@@ -215,6 +217,9 @@ struct AuditLog {
     len: usize,
 }
 
+/// The room of the undo log kept between transactions, in entries.
+const SPARE_UNDO: usize = 256;
+
 /// Rows per chunk of the [`AuditLog`].
 const AUDIT_CHUNK: usize = 256;
 
@@ -223,9 +228,9 @@ impl AuditLog {
         self.len
     }
     fn push(&mut self, row: AuditRow) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < AUDIT_CHUNK => chunk.push(row),
-            _ => {
+        match self.chunks.get_mut(self.len / AUDIT_CHUNK) {
+            Some(chunk) => chunk.push(row),
+            None => {
                 let mut chunk = Vec::with_capacity(AUDIT_CHUNK);
                 chunk.push(row);
                 self.chunks.push(chunk);
@@ -233,13 +238,12 @@ impl AuditLog {
         }
         self.len += 1;
     }
+    /// Removes the last row. (A chunk emptied by undo stays for the next rows: a rollback
+    /// at a chunk's edge does not give its room back and take it again.)
     fn pop(&mut self) -> Option<AuditRow> {
-        let chunk = self.chunks.last_mut()?;
-        let row = chunk.pop()?;
-        if chunk.is_empty() {
-            self.chunks.pop();
-        }
-        self.len -= 1;
+        let last = self.len.checked_sub(1)?;
+        let row = self.chunks.get_mut(last / AUDIT_CHUNK)?.pop()?;
+        self.len = last;
         Some(row)
     }
     fn get(&self, position: usize) -> Option<&AuditRow> {
@@ -544,6 +548,8 @@ impl Store for MemoryStore {
         }
         let MemTx { mut undo, .. } = tx;
         undo.clear();
+        // A rare big transaction (a large group, a daily scan) does not keep its room.
+        undo.shrink_to(SPARE_UNDO);
         state.spare_undo = undo;
         result
     }
@@ -1000,29 +1006,26 @@ impl Tx for MemTx<'_> {
     fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>> {
         Ok(self.state.outbox.get(&id).map(|r| (**r).clone()))
     }
-    fn with_outbox_row(&mut self, id: u64, f: &mut dyn FnMut(Option<&OutboxRow>)) -> Result<()> {
-        f(self.state.outbox.get(&id).map(|row| &**row));
-        Ok(())
-    }
-    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<()> {
-        if let Some(row) = self.state.outbox.get_mut(&id) {
-            self.undo.push(Undo::OutboxDelivered {
-                id,
-                delivered_at: row.delivered_at,
-                last_error: row.last_error.take(),
-            });
-            let was_pending = row.is_pending();
-            row.delivered_at = Some(at);
-            // A delivered effect leaves the pending indexes; the others keep it.
-            if was_pending {
-                let ix = &mut self.state.ix;
-                match row.not_before {
-                    None => ix.outbox_ready.remove(&id),
-                    Some(t) => ix.outbox_delayed.remove(&(t, id)),
-                };
-            }
+    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<Delivery> {
+        let Some(row) = self.state.outbox.get_mut(&id) else {
+            return Ok(Delivery::Unknown);
+        };
+        if !row.is_pending() {
+            return Ok(Delivery::NotPending);
         }
-        Ok(())
+        self.undo.push(Undo::OutboxDelivered {
+            id,
+            delivered_at: row.delivered_at,
+            last_error: row.last_error.take(),
+        });
+        row.delivered_at = Some(at);
+        // A delivered effect leaves the pending indexes; the others keep it.
+        let ix = &mut self.state.ix;
+        match row.not_before {
+            None => ix.outbox_ready.remove(&id),
+            Some(t) => ix.outbox_delayed.remove(&(t, id)),
+        };
+        Ok(Delivery::Marked(row.origin))
     }
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
         Ok(ids_of(&self.state.ix.outbox_of, instance)

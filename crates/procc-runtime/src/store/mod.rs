@@ -55,6 +55,17 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// What [`Tx::mark_outbox_delivered`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// There is no such effect.
+    Unknown,
+    /// The effect was delivered or given up already; nothing changed.
+    NotPending,
+    /// The effect is delivered now; the step visit that waits for it, if any.
+    Marked(Option<EffectOrigin>),
+}
+
 /// A store chosen when the program starts: a SQLite file or a PostgreSQL database.
 pub enum AnyStore {
     /// One SQLite file, one worker.
@@ -289,22 +300,20 @@ pub trait Tx {
     fn outbox(&mut self) -> Result<Vec<OutboxRow>>;
     /// One outbox row.
     fn outbox_row(&mut self, id: u64) -> Result<Option<OutboxRow>>;
-    /// Calls `f` once with an outbox row (`None` when there is none). A store that keeps rows
-    /// in memory overrides this to lend its row: recording an attempt reads a few fields.
-    fn with_outbox_row(&mut self, id: u64, f: &mut dyn FnMut(Option<&OutboxRow>)) -> Result<()> {
-        let row = self.outbox_row(id)?;
-        f(row.as_ref());
-        Ok(())
-    }
-    /// Marks an effect delivered `at` (no error any more). A store that can change its rows
-    /// in place overrides this (every effect is delivered once).
-    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<()> {
-        if let Some(mut row) = self.outbox_row(id)? {
-            row.delivered_at = Some(at);
-            row.last_error = None;
-            self.update_outbox(row)?;
+    /// Marks an effect delivered `at` (no error any more) if it is still pending. A store
+    /// that can change its rows in place overrides this (every effect is delivered once).
+    fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<Delivery> {
+        let Some(mut row) = self.outbox_row(id)? else {
+            return Ok(Delivery::Unknown);
+        };
+        if !row.is_pending() {
+            return Ok(Delivery::NotPending);
         }
-        Ok(())
+        row.delivered_at = Some(at);
+        row.last_error = None;
+        let origin = row.origin;
+        self.update_outbox(row)?;
+        Ok(Delivery::Marked(origin))
     }
     /// The effects of an instance, by id.
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>>;

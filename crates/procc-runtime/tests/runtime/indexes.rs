@@ -157,10 +157,8 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 String::new()
             } else {
                 let id = outbox[rng.below(outbox.len() as u64) as usize].id;
-                tx.mark_outbox_delivered(id, rng.minute())?;
-                let mut delivered = None;
-                tx.with_outbox_row(id, &mut |row| delivered = row.map(|r| r.delivered_at))?;
-                format!("{delivered:?}")
+                let delivery = tx.mark_outbox_delivered(id, rng.minute())?;
+                format!("{delivery:?}")
             }
         }
         11 => {
