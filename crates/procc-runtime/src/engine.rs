@@ -1558,66 +1558,52 @@ impl Core<'_> {
         // A delivery, the common case, is marked in one store call (in place in memory); a
         // late one still counts, since the receiver has the effect.
         if report.result == AttemptResult::Delivered {
-            let origin = match self.tx.mark_outbox_delivered(effect, self.now)? {
-                Delivery::Unknown => return Err(unknown()),
-                Delivery::NotPending => None,
-                Delivery::Marked(origin) => origin,
-            };
-            self.log_attempt(effect, report, AttemptOutcome::Delivered, None, None)?;
-            return match origin {
-                Some(origin) => self.effect_delivered(origin),
-                None => Ok(()),
+            let delivery = self.tx.mark_outbox_delivered(effect, self.now)?;
+            if delivery == Delivery::Unknown {
+                return Err(unknown());
+            }
+            self.log_attempt(effect, report)?;
+            return match delivery {
+                Delivery::Marked(Some(origin)) => self.effect_delivered(origin),
+                _ => Ok(()),
             };
         }
         let mut row = self.tx.outbox_row(effect)?.ok_or_else(unknown)?;
-        let stale = !row.is_pending() || report.attempt != row.attempts;
-        match &report.result {
-            // Recorded above.
-            AttemptResult::Delivered => {}
-            AttemptResult::Retry { at, error } => {
-                let next = Some(*at);
-                self.log_attempt(effect, report, AttemptOutcome::Retry, Some(error), next)?;
-                if !stale {
-                    row.not_before = next;
-                    row.last_error = Some(error.clone());
-                    self.wake = true;
-                    self.tx.update_outbox(row)?;
-                }
+        self.log_attempt(effect, report)?;
+        if !row.is_pending() || report.attempt != row.attempts {
+            return Ok(());
+        }
+        if let AttemptResult::Retry { at, error } = &report.result {
+            row.not_before = Some(*at);
+            row.last_error = Some(error.clone());
+            self.wake = true;
+            return self.tx.update_outbox(row);
+        }
+        if let AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } = &report.result
+        {
+            if let AttemptResult::Gone { .. } = &report.result {
+                let endpoint = endpoint_of(&row);
+                self.tx.put_key(&endpoint_key(endpoint), error)?;
+                self.audit(row.instance, None, SYSTEM, "endpoint_disabled", endpoint)?;
             }
-            AttemptResult::Failed { error } | AttemptResult::Gone { error, .. } => {
-                let gone = matches!(report.result, AttemptResult::Gone { .. });
-                let outcome = if gone {
-                    AttemptOutcome::Gone
-                } else {
-                    AttemptOutcome::Failed
-                };
-                self.log_attempt(effect, report, outcome, Some(error), None)?;
-                if stale {
-                    return Ok(());
-                }
-                if gone {
-                    let endpoint = endpoint_of(&row);
-                    self.tx.put_key(&endpoint_key(endpoint), error)?;
-                    self.audit(row.instance, None, SYSTEM, "endpoint_disabled", endpoint)?;
-                }
-                row.failed_at = Some(self.now);
-                row.last_error = Some(error.clone());
-                self.tx.update_outbox(row.clone())?;
-                self.effect_failed(&row, error)?;
-            }
+            row.failed_at = Some(self.now);
+            row.last_error = Some(error.clone());
+            self.tx.update_outbox(row.clone())?;
+            self.effect_failed(&row, error)?;
         }
         Ok(())
     }
 
     /// Logs one delivery attempt of `effect`.
-    fn log_attempt(
-        &mut self,
-        effect: u64,
-        report: &AttemptReport,
-        outcome: AttemptOutcome,
-        error: Option<&str>,
-        next_at: Option<DateTime<Utc>>,
-    ) -> Result<()> {
+    fn log_attempt(&mut self, effect: u64, report: &AttemptReport) -> Result<()> {
+        let (outcome, error, next_at) = match &report.result {
+            AttemptResult::Delivered => (AttemptOutcome::Delivered, None, None),
+            AttemptResult::Retry { at, error } => {
+                (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
+            }
+            AttemptResult::Failed { error } => (AttemptOutcome::Failed, Some(error.clone()), None),
+            AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
+        };
         let id = self.tx.next_id("attempt")?;
         self.tx.insert_attempt(AttemptRow {
             id,
@@ -1627,7 +1613,7 @@ impl Core<'_> {
             status: report.status,
             latency_ms: u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
             outcome,
-            error: error.map(str::to_string),
+            error,
             excerpt: report.excerpt.clone(),
             next_at,
         })
@@ -1812,15 +1798,15 @@ impl Core<'_> {
         }
     }
 
-    /// One text field of the linked record of `module`, read in place (an e-mail step needs
-    /// only the address's e-mail, not a copy of the record): `Ok(None)` when the record is not
-    /// there, `Some(None)` when the field is empty.
-    fn linked_text(
+    /// One text field of the linked record of `module` (`None` when it is empty), read in
+    /// place: an e-mail step needs only the address's e-mail, not a copy of the record. The
+    /// record's absence is the reason an automatic step cannot run, as for `required_record`.
+    fn required_text(
         &mut self,
         inst: &InstanceRow,
         module: Module,
         field: &str,
-    ) -> Result<Option<Option<String>>> {
+    ) -> Result<Option<String>> {
         let mut text = None;
         self.tx.with_records(
             [
@@ -1830,17 +1816,13 @@ impl Core<'_> {
             ],
             &mut |[record, _, _]| text = record.map(|r| r.text(field).map(str::to_string)),
         )?;
-        Ok(text)
+        text.ok_or_else(|| not_linked(module))
     }
 
     /// The linked record of `module`; its absence is the reason an automatic step cannot run.
     fn required_record(&mut self, inst: &InstanceRow, module: Module) -> Result<RecordRow> {
-        self.linked_record(inst, module)?.ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "no {} is linked to the process",
-                module_name(module)
-            ))
-        })
+        self.linked_record(inst, module)?
+            .ok_or_else(|| not_linked(module))
     }
 
     fn evaluate(
@@ -2599,12 +2581,7 @@ impl Core<'_> {
                 mailbox,
                 ..
             } => {
-                let Some(email) = self.linked_text(inst, Module::Address, "email")? else {
-                    return cannot(format!(
-                        "no {} is linked to the process",
-                        module_name(Module::Address)
-                    ));
-                };
+                let email = self.required_text(inst, Module::Address, "email")?;
                 let address = inst.links.get(Module::Address).unwrap_or_default();
                 let Some(to) = email else {
                     return cannot(format!("address `{address}` has no e-mail address"));
@@ -3637,6 +3614,14 @@ fn action_name(action: &Action) -> &'static str {
 }
 
 /// The key that holds why an endpoint is disabled (empty: enabled again).
+/// Why an automatic step that needs a linked record of `module` cannot run.
+fn not_linked(module: Module) -> Error {
+    Error::InvalidInput(format!(
+        "no {} is linked to the process",
+        module_name(module)
+    ))
+}
+
 fn endpoint_key(endpoint: &str) -> String {
     format!("endpoint/{endpoint}")
 }

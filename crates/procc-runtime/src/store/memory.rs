@@ -6,8 +6,10 @@
 //! lease end, rows by instance, open work items, pending and delayed effects). Each write of
 //! a whole row goes through one `set_*` function that keeps the row's index entries in step
 //! with the row, and undo goes through the same functions. The few changes made in place
-//! (a lease, a delivery, a closed work item, a task done: the hot paths) move the index
-//! entries they affect by hand, and their undo entries go back through `set_*`.
+//! (a lease, a delivery, a closed work item, a task done: the hot paths) and their undo go
+//! through the same index code: `State::change_outbox` moves an effect's entries from before
+//! the change to after it, and a work item enters and leaves the open-work indexes through
+//! `Indexes::list_open_work` and `Indexes::unlist_open_work`.
 //! [`MemoryStore::check_indexes`] rebuilds the indexes from a full scan and compares.
 
 use std::collections::hash_map::Entry as HashEntry;
@@ -75,6 +77,26 @@ fn change<T: Ord>(set: &mut BTreeSet<T>, old: Option<T>, new: Option<T>) {
     }
 }
 
+/// An effect's entries in the outbox indexes (`None`: not in that index). A value of its own,
+/// so that a row changed in place moves its entries with the same code as a row replaced.
+#[derive(Default, Clone, Copy)]
+struct OutboxEntries {
+    ready: Option<u64>,
+    delayed: Option<(DateTime<Utc>, u64)>,
+    of: Option<(InstanceId, u64)>,
+}
+
+impl OutboxEntries {
+    fn of(o: &OutboxRow) -> OutboxEntries {
+        let pending = o.is_pending();
+        OutboxEntries {
+            ready: (pending && o.not_before.is_none()).then_some(o.id),
+            delayed: o.not_before.filter(|_| pending).map(|t| (t, o.id)),
+            of: o.instance.map(|i| (i, o.id)),
+        }
+    }
+}
+
 /// The index entries of one table's rows, from the row a write replaces (`old`) to the one it
 /// puts (`new`); `None` on either side for an insert or a delete.
 impl Indexes {
@@ -106,55 +128,53 @@ impl Indexes {
         }
         let (old_open, new_open) = (old.and_then(open), new.and_then(open));
         if old_open != new_open {
-            if let Some((user, id)) = old_open
-                && let Some(ids) = self.open_work_by_user.get_mut(user)
-            {
-                ids.remove(&id);
-                if ids.is_empty() {
-                    self.open_work_by_user.remove(user);
-                }
+            if let Some((user, id)) = old_open {
+                self.unlist_open_work(user, id);
             }
             if let Some((user, id)) = new_open {
-                match self.open_work_by_user.get_mut(user) {
-                    Some(ids) => {
-                        ids.insert(id);
-                    }
-                    None => {
-                        self.open_work_by_user
-                            .insert(user.to_string(), BTreeSet::from([id]));
-                    }
-                }
+                self.list_open_work(user, id);
             }
         }
-        let id = |(_, id): (&str, u64)| id;
-        change(&mut self.open_work, old_open.map(id), new_open.map(id));
         let of = |w: &WorkItemRow| (w.instance, w.step, w.id);
         change(&mut self.work_of, old.map(of), new.map(of));
+    }
+    /// Enters an open work item in the open-work indexes.
+    fn list_open_work(&mut self, user: &str, id: u64) {
+        match self.open_work_by_user.get_mut(user) {
+            Some(ids) => {
+                ids.insert(id);
+            }
+            None => {
+                self.open_work_by_user
+                    .insert(user.to_string(), BTreeSet::from([id]));
+            }
+        }
+        self.open_work.insert(id);
+    }
+    /// Takes a work item out of the open-work indexes (it is done, or gone).
+    fn unlist_open_work(&mut self, user: &str, id: u64) {
+        if let Some(ids) = self.open_work_by_user.get_mut(user) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.open_work_by_user.remove(user);
+            }
+        }
+        self.open_work.remove(&id);
     }
     fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
         let of = |a: &ArtefactRow| (a.instance, a.id);
         change(&mut self.artefacts_of, old.map(of), new.map(of));
     }
     fn outbox(&mut self, old: Option<&OutboxRow>, new: Option<&OutboxRow>) {
-        let ready = |o: &OutboxRow| (o.is_pending() && o.not_before.is_none()).then_some(o.id);
-        change(
-            &mut self.outbox_ready,
-            old.and_then(ready),
-            new.and_then(ready),
+        self.move_outbox(
+            old.map(OutboxEntries::of).unwrap_or_default(),
+            new.map(OutboxEntries::of).unwrap_or_default(),
         );
-        let delayed = |o: &OutboxRow| {
-            o.is_pending()
-                .then_some(o.not_before)
-                .flatten()
-                .map(|t| (t, o.id))
-        };
-        change(
-            &mut self.outbox_delayed,
-            old.and_then(delayed),
-            new.and_then(delayed),
-        );
-        let of = |o: &OutboxRow| o.instance.map(|i| (i, o.id));
-        change(&mut self.outbox_of, old.and_then(of), new.and_then(of));
+    }
+    fn move_outbox(&mut self, old: OutboxEntries, new: OutboxEntries) {
+        change(&mut self.outbox_ready, old.ready, new.ready);
+        change(&mut self.outbox_delayed, old.delayed, new.delayed);
+        change(&mut self.outbox_of, old.of, new.of);
     }
     fn attempt(&mut self, old: Option<&AttemptRow>, new: Option<&AttemptRow>) {
         let of = |a: &AttemptRow| (a.effect, a.id);
@@ -302,6 +322,15 @@ impl State {
         ids
     }
 
+    /// Changes an effect in place (`None`: there is none); its index entries follow.
+    fn change_outbox<T>(&mut self, id: u64, f: impl FnOnce(&mut OutboxRow) -> T) -> Option<T> {
+        let row = self.outbox.get_mut(&id)?;
+        let before = OutboxEntries::of(row);
+        let result = f(row);
+        self.ix.move_outbox(before, OutboxEntries::of(row));
+        Some(result)
+    }
+
     fn record(&self, module: Module, id: &str) -> Option<&RecordRow> {
         self.records.get(&module)?.get(id)
     }
@@ -370,10 +399,9 @@ impl State {
                 self.set_work_item(k, v);
             }
             Undo::WorkItemClosed(id) => {
-                if let Some(item) = self.work_items.get(&id) {
-                    let mut item = item.clone();
+                if let Some(item) = self.work_items.get_mut(&id) {
                     item.done_at = None;
-                    self.set_work_item(id, Some(item));
+                    self.ix.list_open_work(&item.user, id);
                 }
             }
             Undo::Record((module, id), v) => match v {
@@ -398,24 +426,20 @@ impl State {
                 self.set_outbox(k, v);
             }
             Undo::OutboxLease(id, attempts, not_before) => {
-                if let Some(row) = self.outbox.get(&id) {
-                    let mut row = row.clone();
+                self.change_outbox(id, |row| {
                     row.attempts = attempts;
                     row.not_before = not_before;
-                    self.set_outbox(id, Some(row));
-                }
+                });
             }
             Undo::OutboxDelivered {
                 id,
                 delivered_at,
                 last_error,
             } => {
-                if let Some(row) = self.outbox.get(&id) {
-                    let mut row = row.clone();
+                self.change_outbox(id, |row| {
                     row.delivered_at = delivered_at;
                     row.last_error = last_error;
-                    self.set_outbox(id, Some(row));
-                }
+                });
             }
             Undo::OutboxKey(k, v) => match v {
                 Some(id) => {
@@ -872,15 +896,8 @@ impl Tx for MemTx<'_> {
             if let Some(item) = self.state.work_items.get_mut(&id) {
                 self.undo.push(Undo::WorkItemClosed(id));
                 item.done_at = Some(at);
-                // Only the open-work indexes change: the item keeps its user, instance and step.
-                let ix = &mut self.state.ix;
-                ix.open_work.remove(&id);
-                if let Some(ids) = ix.open_work_by_user.get_mut(item.user.as_str()) {
-                    ids.remove(&id);
-                    if ids.is_empty() {
-                        ix.open_work_by_user.remove(item.user.as_str());
-                    }
-                }
+                // Only the open-work indexes change: the item keeps its instance and step.
+                self.state.ix.unlist_open_work(&item.user, id);
             }
         }
         Ok(())
@@ -982,20 +999,15 @@ impl Tx for MemTx<'_> {
         let ids = self.state.pending_outbox_ids(now, limit);
         let mut leased = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(row) = self.state.outbox.get_mut(&id) {
-                self.undo
-                    .push(Undo::OutboxLease(id, row.attempts, row.not_before));
-                let before = row.not_before;
+            let lease = self.state.change_outbox(id, |row| {
+                let undo = Undo::OutboxLease(id, row.attempts, row.not_before);
                 row.attempts += 1;
                 row.not_before = Some(lease_until);
-                leased.push((**row).clone());
-                // Only the delay index changes: the row stays pending, of the same instance.
-                let ix = &mut self.state.ix;
-                match before {
-                    None => ix.outbox_ready.remove(&id),
-                    Some(t) => ix.outbox_delayed.remove(&(t, id)),
-                };
-                ix.outbox_delayed.insert((lease_until, id));
+                (undo, row.clone())
+            });
+            if let Some((undo, row)) = lease {
+                self.undo.push(undo);
+                leased.push(row);
             }
         }
         Ok(leased)
@@ -1007,25 +1019,23 @@ impl Tx for MemTx<'_> {
         Ok(self.state.outbox.get(&id).map(|r| (**r).clone()))
     }
     fn mark_outbox_delivered(&mut self, id: u64, at: DateTime<Utc>) -> Result<Delivery> {
-        let Some(row) = self.state.outbox.get_mut(&id) else {
+        let marked = self.state.change_outbox(id, |row| {
+            if !row.is_pending() {
+                return (Delivery::NotPending, None);
+            }
+            let undo = Undo::OutboxDelivered {
+                id,
+                delivered_at: row.delivered_at,
+                last_error: row.last_error.take(),
+            };
+            row.delivered_at = Some(at);
+            (Delivery::Marked(row.origin), Some(undo))
+        });
+        let Some((delivery, undo)) = marked else {
             return Ok(Delivery::Unknown);
         };
-        if !row.is_pending() {
-            return Ok(Delivery::NotPending);
-        }
-        self.undo.push(Undo::OutboxDelivered {
-            id,
-            delivered_at: row.delivered_at,
-            last_error: row.last_error.take(),
-        });
-        row.delivered_at = Some(at);
-        // A delivered effect leaves the pending indexes; the others keep it.
-        let ix = &mut self.state.ix;
-        match row.not_before {
-            None => ix.outbox_ready.remove(&id),
-            Some(t) => ix.outbox_delayed.remove(&(t, id)),
-        };
-        Ok(Delivery::Marked(row.origin))
+        self.undo.extend(undo);
+        Ok(delivery)
     }
     fn outbox_of(&mut self, instance: InstanceId) -> Result<Vec<OutboxRow>> {
         Ok(ids_of(&self.state.ix.outbox_of, instance)

@@ -220,6 +220,22 @@ impl SqlTx<'_> {
         }
         Ok(out)
     }
+    /// Inserts or replaces a timer (a new one, or one just leased).
+    fn write_timer(&self, row: &TimerRow) -> Result<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                row.id as i64,
+                ms(row.due_at),
+                row.instance as i64,
+                row.step,
+                row.lease_until.map(ms),
+                json(row)?
+            ],
+        )?;
+        Ok(())
+    }
 }
 
 impl Tx for SqlTx<'_> {
@@ -366,19 +382,7 @@ impl Tx for SqlTx<'_> {
     }
 
     fn insert_timer(&mut self, row: TimerRow) -> Result<()> {
-        self.exec(
-            "INSERT OR REPLACE INTO timers (id, due_at, instance, step, lease_until, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                row.id as i64,
-                ms(row.due_at),
-                row.instance as i64,
-                row.step,
-                row.lease_until.map(ms),
-                json(&row)?
-            ],
-        )?;
-        Ok(())
+        self.write_timer(&row)
     }
     fn delete_timer(&mut self, id: u64) -> Result<()> {
         self.exec("DELETE FROM timers WHERE id = ?1", params![id as i64])?;
@@ -412,7 +416,7 @@ impl Tx for SqlTx<'_> {
         for t in &mut due {
             t.lease_owner = Some(worker.to_string());
             t.lease_until = Some(lease_until);
-            self.insert_timer(t.clone())?;
+            self.write_timer(t)?;
         }
         Ok(due)
     }
