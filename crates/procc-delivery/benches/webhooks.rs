@@ -38,6 +38,42 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const BODY: &str = "{\"event\": \"bench\", \"property\": \"P1\"}";
 
+/// CPU seconds (user plus system) this process has used so far: the receiver's and the
+/// client's or dispatcher's together, in ticks of 1/100 s.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // utime and stime are the 14th and 15th fields; the command name before them, in
+    // parentheses, may hold spaces.
+    let fields: Vec<f64> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    fields.iter().sum::<f64>() / 100.0
+}
+
+/// A rate and the CPU time per request, in words.
+struct Rate {
+    per_second: f64,
+    cpu_micros: f64,
+}
+
+impl Rate {
+    fn measure(n: usize, run: impl FnOnce()) -> Rate {
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        run();
+        let elapsed = started.elapsed().as_secs_f64();
+        Rate {
+            per_second: n as f64 / elapsed,
+            cpu_micros: (cpu_seconds() - cpu) * 1e6 / n as f64,
+        }
+    }
+}
+
 fn arg(args: &[String], name: &str, default: usize) -> usize {
     args.iter()
         .position(|a| a == name)
@@ -131,41 +167,41 @@ fn ceiling(url: &str, concurrency: usize, seconds: usize, dir: &Path) -> Option<
 
 /// Requests per second reqwest alone gets from the receiver: `concurrency` tasks POSTing
 /// the same body with a client set up like the deliverer's, no engine and no signing.
-fn client_alone(url: &str, n: usize, concurrency: usize) -> f64 {
+fn client_alone(url: &str, n: usize, concurrency: usize) -> Rate {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrency)
-            .build()
-            .unwrap();
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..concurrency)
-            .map(|task| {
-                let client = client.clone();
-                let url = url.to_string();
-                tokio::spawn(async move {
-                    for _ in (task..n).step_by(concurrency) {
-                        let response = client
-                            .post(&url)
-                            .header("Content-Type", "application/json")
-                            .body(BODY)
-                            .send()
-                            .await
-                            .unwrap();
-                        assert!(response.status().is_success());
-                        response.bytes().await.unwrap();
-                    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    Rate::measure(n, || {
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|task| {
+                    let client = client.clone();
+                    let url = url.to_string();
+                    tokio::spawn(async move {
+                        for _ in (task..n).step_by(concurrency) {
+                            let response = client
+                                .post(&url)
+                                .header("Content-Type", "application/json")
+                                .body(BODY)
+                                .send()
+                                .await
+                                .unwrap();
+                            assert!(response.status().is_success());
+                            response.bytes().await.unwrap();
+                        }
+                    })
                 })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        n as f64 / started.elapsed().as_secs_f64()
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
     })
 }
 
@@ -176,7 +212,7 @@ fn deliver<S: Store + 'static>(
     n: usize,
     concurrency: usize,
     dir: &Path,
-) -> f64 {
+) -> Rate {
     let engine = Arc::new(Engine::new(
         store,
         Arc::new(SystemClock),
@@ -220,9 +256,10 @@ fn deliver<S: Store + 'static>(
             Deliverer::new(engine.clone(), Arc::new(plan.clone()), config, None).unwrap();
         Dispatcher::new(engine.clone(), deliverer)
     };
-    let started = Instant::now();
-    let attempts = runtime.block_on(async { dispatcher.drain().await.unwrap() });
-    let elapsed = started.elapsed();
+    let mut attempts = 0;
+    let rate = Rate::measure(n, || {
+        attempts = runtime.block_on(async { dispatcher.drain().await.unwrap() });
+    });
     let delivered = engine
         .outbox()
         .unwrap()
@@ -231,7 +268,7 @@ fn deliver<S: Store + 'static>(
         .count();
     assert_eq!(delivered, n, "every webhook is delivered");
     assert_eq!(attempts, n, "one attempt each");
-    n as f64 / elapsed.as_secs_f64()
+    rate
 }
 
 fn main() {
@@ -256,31 +293,26 @@ fn main() {
         }
         None => println!("ceiling: not measured (`wrk` is not installed)"),
     }
-    let share = |rate: f64| {
-        ceiling.map_or_else(String::new, |c| {
-            format!(" ({:.0}% of the ceiling)", 100.0 * rate / c)
-        })
+    let show = |rate: &Rate| {
+        let share = ceiling.map_or_else(String::new, |c| {
+            format!(" ({:.0}% of the ceiling)", 100.0 * rate.per_second / c)
+        });
+        format!(
+            "{:.0}/s{share}, {:.1} µs CPU each (receiver included)",
+            rate.per_second, rate.cpu_micros
+        )
     };
     if only.as_deref().is_none_or(|o| o == "client") {
         let rate = client_alone(&url, effects, concurrency);
-        println!(
-            "reqwest alone: {effects} requests, {rate:.0} requests/s{}",
-            share(rate)
-        );
+        println!("reqwest alone: {effects} requests, {}", show(&rate));
     }
     if only.as_deref().is_none_or(|o| o == "memory") {
         let rate = deliver(MemoryStore::new(), &plan, effects, concurrency, dir.path());
-        println!(
-            "memory store: {effects} webhooks, {rate:.0} deliveries/s{}",
-            share(rate)
-        );
+        println!("memory store: {effects} webhooks, {}", show(&rate));
     }
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         let store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
         let rate = deliver(store, &plan, sqlite_effects, concurrency, dir.path());
-        println!(
-            "SQLite: {sqlite_effects} webhooks, {rate:.0} deliveries/s{}",
-            share(rate)
-        );
+        println!("SQLite: {sqlite_effects} webhooks, {}", show(&rate));
     }
 }

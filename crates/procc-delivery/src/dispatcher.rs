@@ -1,71 +1,111 @@
-//! The asynchronous delivery loop: claims due effects, runs their attempts concurrently
-//! within an overall limit and a limit per endpoint, decides retries, and records every
-//! attempt; each turn records the attempts that finished and claims the next group of
-//! effects in one commit.
+//! The asynchronous delivery loop. The pump claims due effects ahead of the free slots into a
+//! queue; a chain of attempts per busy slot takes effects from that queue one after another
+//! (within an overall limit and a limit per endpoint), decides retries, and leaves its results
+//! for the pump. A turn of the pump records the results that finished and claims the next
+//! group in one commit; the chains go on with what is queued meanwhile, so a commit does not
+//! hold up delivery.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use procc_runtime::{AttemptReport, AttemptResult, Engine, Error, OutboxRow, Result, Store};
 use tokio::runtime::RuntimeFlavor;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::http::{Deliverer, Verdict};
 
 /// How long an effect whose endpoint is busy waits before it is claimed again.
 const BUSY_PAUSE: chrono::Duration = chrono::Duration::milliseconds(200);
 
-/// Attempts recorded in one commit at most.
+/// Attempts recorded, and effects claimed, in one commit at most.
 const BATCH: usize = 512;
 
-/// How long a turn (recording finished attempts and claiming free slots, one commit) may wait
-/// for a group of free slots while attempts are in flight: a group costs one commit instead of
-/// one per slot, and a slow receiver delays other deliveries by at most this.
+/// How long a result may wait for others to be recorded with it in one commit, while other
+/// attempts still run.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
+
+/// An attempt's result on its way to the next turn.
+type Finished = (u64, AttemptReport);
 
 /// Delivers an engine's outbox with a [`Deliverer`].
 ///
 /// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
 /// effect whose endpoint is busy is given back for a moment instead of waiting in a slot.
 pub struct Dispatcher<S: Store + 'static> {
-    engine: Arc<Engine<S>>,
-    deliverer: Arc<Deliverer<S>>,
+    shared: Arc<Shared<S>>,
     global: Arc<Semaphore>,
-    /// Free slots worth a claim while attempts are in flight (a quarter of the limit).
-    group: usize,
+    /// Effects claimed beyond the free slots, for the chains to go on with while a turn
+    /// commits.
+    ahead: usize,
+    lease: chrono::Duration,
+}
+
+/// What the pump and the chains of attempts share.
+struct Shared<S: Store + 'static> {
+    engine: Arc<Engine<S>>,
+    deliverer: Deliverer<S>,
     per_endpoint: usize,
     endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
-    lease: chrono::Duration,
-    in_flight: Arc<AtomicUsize>,
-    settled: Arc<Notify>,
+    /// Results or free places worth a turn while attempts run (a quarter of the limit).
+    group: usize,
+    queue: Mutex<Queue>,
+    /// Results of finished attempts, for the next turn.
+    finished: Mutex<Vec<Finished>>,
+    /// Wakes the pump: a first result or a group of them, a queue running low, a chain that
+    /// ended, a release that was committed.
+    pump: Notify,
+    /// Attempts made so far.
+    attempts: AtomicUsize,
+}
+
+/// Claimed effects waiting for a chain, with the count of effects taken from here and not
+/// yet settled (an attempt not yet recorded, a release not yet committed): under one lock, so
+/// that the pump never sees an effect in neither place and stops too early.
+#[derive(Default)]
+struct Queue {
+    ready: VecDeque<OutboxRow>,
+    in_flight: usize,
+}
+
+/// Locks `mutex`; the dispatcher never panics while holding one, and a poisoned lock still
+/// holds consistent data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<S: Store + 'static> Dispatcher<S> {
     /// A dispatcher for `engine`'s outbox. A claimed effect is held for twice the longest
-    /// attempt time plus a minute (the lease), so that an attempt still running is never
-    /// claimed a second time; if this process dies during an attempt, the effect comes back
-    /// after the lease, with the same idempotency key.
+    /// attempt time plus a minute (the lease): it waits in the queue at most as long as the
+    /// attempts before it take, then its own attempt runs, so an attempt still running is never
+    /// claimed a second time; if this process dies, the effect comes back after the lease, with
+    /// the same idempotency key.
     pub fn new(engine: Arc<Engine<S>>, deliverer: Deliverer<S>) -> Dispatcher<S> {
         let limits = &deliverer.config().delivery;
         let longest = deliverer.longest_attempt().as_secs();
         let lease = i64::try_from(longest.saturating_mul(2).saturating_add(60)).unwrap_or(86_400);
         Dispatcher {
-            engine,
             global: Arc::new(Semaphore::new(limits.concurrency)),
-            group: (limits.concurrency / 4).clamp(1, BATCH),
-            per_endpoint: limits.per_endpoint,
-            endpoints: Mutex::new(HashMap::new()),
+            ahead: limits.concurrency.min(BATCH),
             lease: chrono::Duration::seconds(lease),
-            deliverer: Arc::new(deliverer),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            settled: Arc::new(Notify::new()),
+            shared: Arc::new(Shared {
+                engine,
+                per_endpoint: limits.per_endpoint,
+                endpoints: Mutex::new(HashMap::new()),
+                group: (limits.concurrency / 4).clamp(1, BATCH),
+                queue: Mutex::new(Queue::default()),
+                finished: Mutex::new(Vec::new()),
+                pump: Notify::new(),
+                attempts: AtomicUsize::new(0),
+                deliverer,
+            }),
         }
     }
 
-    /// Holds claimed effects for `lease` instead (it must exceed the longest attempt).
+    /// Holds claimed effects for `lease` instead (it must exceed twice the longest attempt).
     pub fn with_lease(mut self, lease: chrono::Duration) -> Dispatcher<S> {
         self.lease = lease;
         self
@@ -78,11 +118,12 @@ impl<S: Store + 'static> Dispatcher<S> {
 
     /// The deliverer.
     pub fn deliverer(&self) -> &Deliverer<S> {
-        &self.deliverer
+        &self.shared.deliverer
     }
 
     /// Delivers until `shutdown` completes, sleeping until the next effect is due or a write
-    /// adds one; then waits for the attempts in flight and records them.
+    /// adds one; then gives back the effects it claimed but did not start, waits for the
+    /// attempts in flight and records them.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
         self.pump(shutdown, false).await.map(|_| ())
     }
@@ -105,215 +146,258 @@ impl<S: Store + 'static> Dispatcher<S> {
     }
 
     async fn pump(&self, shutdown: impl Future<Output = ()>, until_idle: bool) -> Result<usize> {
-        let wake = self.engine.subscribe();
-        let (results, mut inbox) = mpsc::unbounded_channel::<(u64, AttemptReport)>();
+        let shared = &self.shared;
+        let wake = shared.engine.subscribe();
         tokio::pin!(shutdown);
-        let mut attempts = 0;
-        // Results of finished attempts, recorded in the same commit as the next claim.
-        let mut finished: Vec<(u64, AttemptReport)> = Vec::new();
-        // The next due time, asked for again when nothing is in flight or a write added
-        // effects or retries (claims only push due times back, to the end of their lease).
-        let mut next = None;
-        let mut stale = true;
+        let attempts_before = shared.attempts.load(Ordering::Relaxed);
+        // Results taken from the chains, recorded by the next turn.
+        let mut finished: Vec<Finished> = Vec::new();
+        // When the oldest of them arrived.
+        let mut results_since: Option<Instant> = None;
+        // The next due time as the last turn read it; `None`: not known (a write added
+        // effects, or the last claim was full), so a claim is worth a turn.
+        let mut next: Option<Option<DateTime<Utc>>> = None;
+        // After a failed turn: no turn before this instant.
+        let mut paused_until: Option<Instant> = None;
         let mut stopping = false;
-        let mut last_turn = Instant::now();
         let outcome = loop {
-            while finished.len() < BATCH {
-                match inbox.try_recv() {
-                    Ok(r) => finished.push(r),
-                    Err(_) => break,
-                }
+            finished.append(&mut lock(&shared.finished));
+            if !finished.is_empty() {
+                results_since.get_or_insert_with(Instant::now);
             }
-            let free = if stopping {
-                0
-            } else {
-                self.global.available_permits().min(BATCH)
-            };
-            // While attempts run, a turn waits (briefly) until a group of slots is free: the
-            // results that arrive meanwhile are recorded with it, in the same commit.
-            let running = self.in_flight.load(Ordering::SeqCst) > finished.len();
-            let grouping =
-                !stopping && running && free < self.group && last_turn.elapsed() < GROUP_WAIT;
-            let want = if grouping { 0 } else { free };
-            let claimed = if !grouping && (want > 0 || !finished.is_empty()) {
-                last_turn = Instant::now();
-                let batch = std::mem::take(&mut finished);
-                let recorded = batch.len();
-                let engine = self.engine.clone();
-                let lease = self.lease;
-                let turn = off_the_reactor(move || {
-                    let result = engine.record_and_claim(&batch, want, lease);
-                    (batch, result)
-                })
-                .await;
-                match turn {
-                    Ok((_, Ok(c))) => {
-                        // Out of flight only once committed: see `idle` below.
-                        self.in_flight.fetch_sub(recorded, Ordering::SeqCst);
-                        c
-                    }
-                    // Other workers on a shared database kept winning, or the database cannot
-                    // be reached: keep the results and try again after the error's pause (a
-                    // result whose commit was cut off may be recorded twice).
-                    Ok((batch, Err(e))) => {
-                        let Some(pause) = e.retry_pause() else {
-                            break Err(e);
-                        };
-                        finished = batch;
-                        tokio::select! {
-                            _ = tokio::time::sleep(pause) => {}
-                            _ = &mut shutdown => stopping = true,
-                        }
-                        Vec::new()
-                    }
-                    Err(e) => break Err(e),
-                }
-            } else {
-                Vec::new()
-            };
-            let full = want > 0 && claimed.len() == want;
-            for effect in claimed {
-                attempts += 1;
-                self.start(effect, results.clone());
-            }
-            let idle = self.in_flight.load(Ordering::SeqCst) == 0;
             if stopping {
-                if idle {
-                    break Ok(());
-                }
-                // Let the attempts in flight finish and be recorded.
-                tokio::select! {
-                    r = inbox.recv() => finished.extend(r),
-                    _ = self.settled.notified() => {}
-                    _ = tokio::time::sleep(GROUP_WAIT), if !finished.is_empty() => {}
-                }
-                continue;
-            }
-            if full || !inbox.is_empty() {
-                continue;
-            }
-            // Read before asking for the next due time: an attempt is counted out of flight
-            // only after its result is committed, so a count of zero read here means that
-            // every retry it scheduled is visible to the query below.
-            if idle || stale {
-                let engine = self.engine.clone();
-                next = match off_the_reactor(move || engine.next_effect_due()).await {
-                    Ok(Ok(n)) => n,
-                    Ok(Err(e)) => match e.retry_pause() {
-                        Some(pause) => Some(self.engine.clock().now() + pause),
-                        None => break Err(e),
-                    },
-                    Err(e) => break Err(e),
+                // Claimed but not started: back to the outbox at once, for any worker.
+                let now = shared.engine.clock().now();
+                let unstarted: Vec<OutboxRow> = {
+                    let mut queue = lock(&shared.queue);
+                    queue.in_flight += queue.ready.len();
+                    queue.ready.drain(..).collect()
                 };
-                stale = false;
+                for effect in unstarted {
+                    shared.give_back(effect.id, effect.attempts, now);
+                }
             }
-            if until_idle
-                && idle
-                && next.is_none_or(|t| t > self.engine.clock().now() + chrono::Duration::seconds(1))
+            self.start_chains();
+            let (ready, in_flight) = {
+                let queue = lock(&shared.queue);
+                (queue.ready.len(), queue.in_flight)
+            };
+            let now = shared.engine.clock().now();
+            if paused_until.is_some_and(|t| t <= Instant::now()) {
+                paused_until = None;
+            }
+            if paused_until.is_none() {
+                let room = if stopping {
+                    0
+                } else {
+                    (self.global.available_permits() + self.ahead)
+                        .saturating_sub(ready)
+                        .min(BATCH)
+                };
+                let due = next.is_none_or(|n| n.is_some_and(|t| t <= now));
+                let want = if due { room } else { 0 };
+                // A turn costs a commit: while other attempts run and effects are queued for
+                // them, it waits for a group of results or of free places; results wait at
+                // most `GROUP_WAIT`.
+                let running = in_flight > finished.len();
+                let record = !finished.is_empty()
+                    && (stopping
+                        || !running
+                        || finished.len() >= shared.group
+                        || results_since.is_some_and(|t| t.elapsed() >= GROUP_WAIT));
+                let claim = want > 0 && (want >= shared.group || ready == 0);
+                if record || claim {
+                    let batch: Vec<Finished> =
+                        finished.drain(..finished.len().min(BATCH)).collect();
+                    results_since = None;
+                    match self.turn(&batch, want).await {
+                        Ok(Ok((claimed, read))) => {
+                            // A turn that read no due time leaves it unknown: it claimed all
+                            // it asked for, or it only recorded results, which may retry soon.
+                            next = read;
+                            let mut queue = lock(&shared.queue);
+                            // Out of flight only once committed: see `idle` below.
+                            queue.in_flight = queue.in_flight.saturating_sub(batch.len());
+                            queue.ready.extend(claimed);
+                        }
+                        // Other workers on a shared database kept winning, or the database
+                        // cannot be reached: keep the results and try again after the error's
+                        // pause (a result whose commit was cut off may be recorded twice).
+                        Ok(Err(e)) => {
+                            let Some(pause) = e.retry_pause() else {
+                                break Err(e);
+                            };
+                            let mut retry = batch;
+                            retry.append(&mut finished);
+                            finished = retry;
+                            paused_until = Some(Instant::now() + pause);
+                        }
+                        Err(e) => break Err(e),
+                    }
+                    continue;
+                }
+            }
+            let idle = ready == 0 && finished.is_empty() && in_flight == 0;
+            if idle && stopping {
+                break Ok(());
+            }
+            if idle
+                && until_idle
+                && next.is_some_and(|n| n.is_none_or(|t| t > now + chrono::Duration::seconds(1)))
             {
                 break Ok(());
             }
-            let mut wait = next
-                .map(|t| {
-                    (t - self.engine.clock().now())
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                })
-                .unwrap_or(Duration::from_secs(3600));
-            if grouping {
-                wait = wait.min(GROUP_WAIT.saturating_sub(last_turn.elapsed()));
-            }
-            if !finished.is_empty() {
-                wait = wait.min(GROUP_WAIT);
+            let mut wait = match (paused_until, next) {
+                (Some(t), _) => t.saturating_duration_since(Instant::now()),
+                (None, Some(Some(t))) => (t - now).to_std().unwrap_or(Duration::ZERO),
+                _ => Duration::from_secs(3600),
+            };
+            if let Some(since) = results_since {
+                wait = wait.min(GROUP_WAIT.saturating_sub(since.elapsed()));
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = wake.notified() => stale = true,
-                r = inbox.recv() => finished.extend(r),
-                _ = self.settled.notified() => {}
-                _ = &mut shutdown => stopping = true,
+                _ = wake.notified() => next = None,
+                _ = shared.pump.notified() => {}
+                _ = &mut shutdown, if !stopping => stopping = true,
             }
         };
-        outcome.map(|()| attempts)
+        outcome.map(|()| shared.attempts.load(Ordering::Relaxed) - attempts_before)
     }
 
-    fn endpoint(&self, key: String) -> Arc<Semaphore> {
-        match self.endpoints.lock() {
-            Ok(mut map) => map
-                .entry(key)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
-                .clone(),
-            Err(_) => Arc::new(Semaphore::new(self.per_endpoint)),
+    /// Records `batch` and claims up to `want` effects in one commit.
+    async fn turn(&self, batch: &[Finished], want: usize) -> Result<Result<Claimed>> {
+        let engine = &self.shared.engine;
+        let lease = self.lease;
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            // On a current-thread runtime a turn may not run in place: the blocking pool runs
+            // it.
+            RuntimeFlavor::CurrentThread => {
+                let engine = engine.clone();
+                let batch = batch.to_vec();
+                tokio::task::spawn_blocking(move || claim_turn(&engine, &batch, want, lease))
+                    .await
+                    .map_err(failed)
+            }
+            // In place: tokio hands this worker's other tasks (the chains) to another worker
+            // meanwhile, which costs far less than a round trip through the blocking pool,
+            // and the store's data stays in this thread's caches.
+            _ => Ok(tokio::task::block_in_place(|| {
+                claim_turn(engine, batch, want, lease)
+            })),
         }
     }
 
-    /// Starts one attempt, or gives the effect back when its endpoint is busy.
-    fn start(&self, effect: OutboxRow, results: mpsc::UnboundedSender<(u64, AttemptReport)>) {
-        let Ok(slot) = self.global.clone().try_acquire_owned() else {
-            self.give_back(effect.id, effect.attempts);
-            return;
-        };
-        let Ok(turn) = self
-            .endpoint(self.deliverer.limit_key(&effect))
-            .try_acquire_owned()
-        else {
-            drop(slot);
-            self.give_back(effect.id, effect.attempts);
-            return;
-        };
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let deliverer = self.deliverer.clone();
-        let engine = self.engine.clone();
-        tokio::spawn(async move {
-            let started_at = engine.clock().now();
-            let clock = Instant::now();
-            let attempt = deliverer.attempt(&effect).await;
-            let latency = clock.elapsed();
-            drop(turn);
-            drop(slot);
-            let result = decide(&deliverer, &effect, attempt.verdict, engine.clock().now());
-            // The receiver of results lives as long as any sender.
-            let _ = results.send((
-                effect.id,
-                AttemptReport {
-                    attempt: effect.attempts,
-                    started_at,
-                    status: attempt.status,
-                    latency,
-                    excerpt: attempt.excerpt,
-                    result,
-                },
-            ));
-        });
-    }
-
-    /// Releases an effect for a short pause; it counts as in flight until the release is
-    /// committed, so that `drain` does not stop while the effect looks claimed.
-    fn give_back(&self, effect: u64, attempt: u32) {
-        let engine = self.engine.clone();
-        let at = engine.clock().now() + BUSY_PAUSE;
-        let in_flight = self.in_flight.clone();
-        let settled = self.settled.clone();
-        in_flight.fetch_add(1, Ordering::SeqCst);
-        tokio::task::spawn_blocking(move || {
-            // A failure leaves the effect claimed: it comes back when the lease runs out.
-            let _ = engine.release_effect(effect, attempt, at);
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            settled.notify_one();
-        });
+    /// Starts a chain of attempts for every free slot while effects are queued.
+    fn start_chains(&self) {
+        while !lock(&self.shared.queue).ready.is_empty() {
+            let Ok(slot) = self.global.clone().try_acquire_owned() else {
+                return;
+            };
+            tokio::spawn(self.shared.clone().chain(slot));
+        }
     }
 }
 
-/// Runs a store operation of the dispatcher's loop: in place on a multi-threaded runtime
-/// (tokio hands this worker's other tasks to another worker meanwhile, which costs far less
-/// than a round trip through the blocking pool on every turn), on the blocking pool on a
-/// current-thread runtime, where running in place is not allowed.
-async fn off_the_reactor<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    match tokio::runtime::Handle::current().runtime_flavor() {
-        RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(work).await.map_err(failed),
-        _ => Ok(tokio::task::block_in_place(work)),
+/// What a turn claimed, and the next due time when it claimed fewer than it asked for (then it
+/// read it in the same turn; `None` inside: nothing waits).
+type Claimed = (Vec<OutboxRow>, Option<Option<DateTime<Utc>>>);
+
+/// A turn's work: records `batch`, claims up to `want` effects, reads the next due time when
+/// it got fewer.
+fn claim_turn<S: Store + 'static>(
+    engine: &Engine<S>,
+    batch: &[Finished],
+    want: usize,
+    lease: chrono::Duration,
+) -> Result<Claimed> {
+    let claimed = engine.record_and_claim(batch, want, lease)?;
+    let read = if claimed.len() < want {
+        Some(engine.next_effect_due()?)
+    } else {
+        None
+    };
+    Ok((claimed, read))
+}
+
+impl<S: Store + 'static> Shared<S> {
+    fn endpoint(&self, key: String) -> Arc<Semaphore> {
+        lock(&self.endpoints)
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
+            .clone()
+    }
+
+    /// Makes attempts, holding one slot, while effects are queued: an effect whose endpoint
+    /// is busy is given back for a moment instead.
+    async fn chain(self: Arc<Self>, slot: OwnedSemaphorePermit) {
+        loop {
+            let effect = {
+                let mut queue = lock(&self.queue);
+                let Some(effect) = queue.ready.pop_front() else {
+                    break;
+                };
+                queue.in_flight += 1;
+                if queue.ready.len() < self.group {
+                    self.pump.notify_one();
+                }
+                effect
+            };
+            let Ok(turn) = self
+                .endpoint(self.deliverer.limit_key(&effect))
+                .try_acquire_owned()
+            else {
+                let at = self.engine.clock().now() + BUSY_PAUSE;
+                self.give_back(effect.id, effect.attempts, at);
+                continue;
+            };
+            self.attempts.fetch_add(1, Ordering::Relaxed);
+            let started_at = self.engine.clock().now();
+            let clock = Instant::now();
+            let attempt = self.deliverer.attempt(&effect).await;
+            let latency = clock.elapsed();
+            drop(turn);
+            let result = decide(
+                &self.deliverer,
+                &effect,
+                attempt.verdict,
+                self.engine.clock().now(),
+            );
+            let report = AttemptReport {
+                attempt: effect.attempts,
+                started_at,
+                status: attempt.status,
+                latency,
+                excerpt: attempt.excerpt,
+                result,
+            };
+            let waiting = {
+                let mut finished = lock(&self.finished);
+                finished.push((effect.id, report));
+                finished.len()
+            };
+            if waiting == 1 || waiting >= self.group {
+                self.pump.notify_one();
+            }
+        }
+        drop(slot);
+        self.pump.notify_one();
+    }
+
+    /// Releases a claimed effect without an attempt, due again at `at`. The caller counted
+    /// it in flight; it stays counted until the release is committed, so that `drain` does
+    /// not stop while the effect looks claimed.
+    fn give_back(self: &Arc<Self>, effect: u64, attempt: u32, at: DateTime<Utc>) {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // A failure leaves the effect claimed: it comes back when the lease runs out.
+            let _ = shared.engine.release_effect(effect, attempt, at);
+            {
+                let mut queue = lock(&shared.queue);
+                queue.in_flight = queue.in_flight.saturating_sub(1);
+            }
+            shared.pump.notify_one();
+        });
     }
 }
 
@@ -329,7 +413,7 @@ fn decide<S: Store + 'static>(
     deliverer: &Deliverer<S>,
     effect: &OutboxRow,
     verdict: Verdict,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> AttemptResult {
     match verdict {
         Verdict::Delivered => AttemptResult::Delivered,

@@ -376,3 +376,77 @@ async fn the_lease_outlasts_the_longest_attempt_of_any_service() {
     let d = dispatcher(&engine, &plan, config(dir.path(), &[], ""));
     assert_eq!(d.lease(), chrono::Duration::seconds(2 * 301 + 60));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_dispatcher_gives_back_what_it_claimed_and_did_not_start() {
+    let hold = Arc::new(Notify::new());
+    let held = hold.clone();
+    let slow = Receiver::start(move |_| Reply {
+        hold: Some(held.clone()),
+        ..Reply::status(200)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/slow", slow.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let ids: Vec<_> = (0..4).map(|_| start(&engine, "sync")).collect();
+    // One slot: one attempt in flight and one effect claimed ahead of it.
+    let d = dispatcher(
+        &engine,
+        &plan,
+        config(
+            dir.path(),
+            &[("concurrency", "1"), ("per_endpoint", "1")],
+            "",
+        ),
+    );
+    let stop = Arc::new(Notify::new());
+    let stopped = stop.clone();
+    let runner = tokio::spawn(async move { d.run(stopped.notified()).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let claimed = |engine: &Engine<SqliteStore>| {
+        ids.iter()
+            .flat_map(|id| hooks(engine, *id))
+            .filter(|o| o.attempts > 0)
+            .count()
+    };
+    while slow.seen().is_empty() || claimed(&engine) < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing was claimed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.notify_one();
+    while !runner.is_finished() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dispatcher did not stop"
+        );
+        hold.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.await.unwrap().unwrap();
+    assert_eq!(slow.seen().len(), 1, "only the attempt in flight was made");
+    let effects: Vec<OutboxRow> = ids.iter().flat_map(|id| hooks(&engine, *id)).collect();
+    assert_eq!(
+        effects.iter().filter(|o| o.delivered_at.is_some()).count(),
+        1
+    );
+    let now = chrono::Utc::now();
+    for effect in effects.iter().filter(|o| o.delivered_at.is_none()) {
+        assert_eq!(
+            effect.attempts, 0,
+            "no attempt is counted for {}",
+            effect.id
+        );
+        assert!(
+            effect.not_before.is_none_or(|t| t <= now),
+            "effect {} is free for any worker at once, not leased",
+            effect.id
+        );
+    }
+}
