@@ -274,7 +274,7 @@ fn deliver<S: Store + 'static>(
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let effects = arg(&args, "--effects", 20_000);
-    let sqlite_effects = arg(&args, "--sqlite-effects", 5_000);
+    let sqlite_effects = arg(&args, "--sqlite-effects", 20_000);
     let concurrency = arg(&args, "--concurrency", 64);
     let seconds = arg(&args, "--wrk-seconds", 5);
     let only = args
