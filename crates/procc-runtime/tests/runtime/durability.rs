@@ -354,8 +354,8 @@ fn ids_drawn_in_blocks_are_never_handed_out_twice() {
         seed ^= seed << 17;
         let store = &stores[(seed % 2) as usize];
         let draws = 1 + (seed >> 8) % 40;
-        let undo_savepoint = (seed >> 16) % 3 == 0;
-        let fail = (seed >> 24) % 5 == 0;
+        let undo_savepoint = (seed >> 16).is_multiple_of(3);
+        let fail = (seed >> 24).is_multiple_of(5);
         let outcome = store.transaction(&mut |tx| {
             let mut kept = vec![tx.next_id("audit")?];
             tx.savepoint()?;
