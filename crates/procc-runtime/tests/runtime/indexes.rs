@@ -113,7 +113,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 id: fresh,
                 kind: EffectKind::Email,
                 to: "anna@example.org".into(),
-                payload: Arc::new(json!({})),
+                payload: Arc::new(json!({"subject": "Exposé \"P1\"", "lines": [1, 2]})),
                 idempotency_key: format!("key{}", rng.below(60)),
                 created_at: t0(),
                 not_before: rng.maybe_minute(50),
@@ -121,7 +121,11 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 attempts: 0,
                 last_error: None,
                 instance: rng.chance(80).then_some(instance),
-                origin: None,
+                origin: rng.chance(50).then_some(EffectOrigin {
+                    instance,
+                    step: 1,
+                    visit: 2,
+                }),
                 failed_at: None,
             })?;
             format!("{added}")
