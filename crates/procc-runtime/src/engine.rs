@@ -473,7 +473,7 @@ impl<S: Store> Engine<S> {
         let json = plan.to_json();
         let hash = plan.hash.clone();
         self.write(|core| {
-            let seq = core.tx.next_id("plan_seq")?;
+            let seq = core.tx.next_id(Sequence::PlanSeq)?;
             core.tx.put_plan(&PlanRow {
                 hash: hash.clone(),
                 format_version: plan.format_version,
@@ -1480,7 +1480,7 @@ impl Core<'_> {
         event: &'static str,
         detail: impl Into<String>,
     ) -> Result<()> {
-        let id = self.tx.next_id("audit")?;
+        let id = self.tx.next_id(Sequence::Audit)?;
         self.tx.insert_audit(AuditRow {
             id,
             at: self.now,
@@ -1533,7 +1533,7 @@ impl Core<'_> {
             .get("instance")
             .and_then(serde_json::Value::as_u64)
             .or(origin.map(|o| o.instance));
-        let id = self.tx.next_id("outbox")?;
+        let id = self.tx.next_id(Sequence::Outbox)?;
         self.tx.insert_outbox(OutboxRow {
             id,
             kind,
@@ -1604,7 +1604,7 @@ impl Core<'_> {
             AttemptResult::Failed { error } => (AttemptOutcome::Failed, Some(error.clone()), None),
             AttemptResult::Gone { error, .. } => (AttemptOutcome::Gone, Some(error.clone()), None),
         };
-        let id = self.tx.next_id("attempt")?;
+        let id = self.tx.next_id(Sequence::Attempt)?;
         self.tx.insert_attempt(AttemptRow {
             id,
             effect,
@@ -1879,7 +1879,7 @@ impl Core<'_> {
                 )));
             }
         }
-        let id = self.tx.next_id("instance")?;
+        let id = self.tx.next_id(Sequence::Instance)?;
         let (chain, depth) = chain.unwrap_or((id, 0));
         let mut inst = InstanceRow {
             id,
@@ -1960,7 +1960,7 @@ impl Core<'_> {
             let (responsible, _) = self.resolve_responsible(plan, template, inst, index)?;
             row.responsible = Some(responsible);
             self.tx.put_step(row)?;
-            let timer = self.tx.next_id("timer")?;
+            let timer = self.tx.next_id(Sequence::Timer)?;
             self.wake = true;
             self.tx.insert_timer(TimerRow {
                 id: timer,
@@ -2102,7 +2102,7 @@ impl Core<'_> {
         warning: Option<String>,
     ) -> Result<()> {
         let index = row.index;
-        let item = self.tx.next_id("work_item")?;
+        let item = self.tx.next_id(Sequence::WorkItem)?;
         self.tx.put_work_item(WorkItemRow {
             id: item,
             user: row.responsible.clone().unwrap_or_default(),
@@ -2120,7 +2120,7 @@ impl Core<'_> {
                 self.tz(plan),
                 &plan.catalog.calendars,
             )?;
-            let timer = self.tx.next_id("timer")?;
+            let timer = self.tx.next_id(Sequence::Timer)?;
             self.wake = true;
             self.tx.insert_timer(TimerRow {
                 id: timer,
@@ -2172,7 +2172,7 @@ impl Core<'_> {
                 attachments,
                 ..
             } => {
-                let id = self.tx.next_id("artefact")?;
+                let id = self.tx.next_id(Sequence::Artefact)?;
                 self.tx.put_artefact(ArtefactRow {
                     id,
                     kind: ArtefactKind::Task,
@@ -2904,7 +2904,7 @@ impl Core<'_> {
                 title,
                 ..
             } => {
-                let n = self.tx.next_id("project")?;
+                let n = self.tx.next_id(Sequence::Project)?;
                 let id = format!("P{n}");
                 let status = plan
                     .catalog
@@ -3079,7 +3079,7 @@ impl Core<'_> {
         kind: ArtefactKind,
         data: serde_json::Value,
     ) -> Result<u64> {
-        let id = self.tx.next_id("artefact")?;
+        let id = self.tx.next_id(Sequence::Artefact)?;
         self.tx.put_artefact(ArtefactRow {
             id,
             kind,

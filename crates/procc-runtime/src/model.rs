@@ -414,6 +414,49 @@ pub enum EffectKind {
     Portal,
 }
 
+/// A named sequence of ids in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence {
+    /// Process instances.
+    Instance,
+    /// Timers.
+    Timer,
+    /// Work items.
+    WorkItem,
+    /// Artefacts (tasks, appointments, letters, ...).
+    Artefact,
+    /// Projects created by steps.
+    Project,
+    /// Outbox effects.
+    Outbox,
+    /// Delivery attempts.
+    Attempt,
+    /// Audit history entries.
+    Audit,
+    /// The deployment order of plans.
+    PlanSeq,
+}
+
+impl Sequence {
+    /// How many there are (the memory store keeps one counter each).
+    pub const COUNT: usize = 9;
+
+    /// The name SQL stores keep it under.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sequence::Instance => "instance",
+            Sequence::Timer => "timer",
+            Sequence::WorkItem => "work_item",
+            Sequence::Artefact => "artefact",
+            Sequence::Project => "project",
+            Sequence::Outbox => "outbox",
+            Sequence::Attempt => "attempt",
+            Sequence::Audit => "audit",
+            Sequence::PlanSeq => "plan_seq",
+        }
+    }
+}
+
 /// An effect waiting in (or delivered from) the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxRow {

@@ -201,8 +201,8 @@ impl Indexes {
 
 #[derive(Default)]
 struct State {
-    /// Named sequences: a handful, looked up by a short scan (no key to allocate per id).
-    sequences: Vec<(String, u64)>,
+    /// The last id of each sequence, by `Sequence as usize`.
+    sequences: [u64; Sequence::COUNT],
     plans: BTreeMap<String, Box<PlanRow>>,
     // The rows of a process are boxed: their keys come in ascending order, which leaves a
     // tree's nodes about half full, and a node of boxes wastes little room where a node of
@@ -375,13 +375,8 @@ impl State {
 
     fn undo(&mut self, entry: Undo) {
         match entry {
-            Undo::SequenceAt(position, value) => {
-                if let Some(entry) = self.sequences.get_mut(position) {
-                    entry.1 = value;
-                }
-            }
-            Undo::SequenceNew => {
-                self.sequences.pop();
+            Undo::Sequence(sequence, value) => {
+                self.sequences[sequence as usize] = value;
             }
             Undo::Plan(k, v) => {
                 self.set_plan(k, v);
@@ -466,10 +461,8 @@ impl State {
 /// How to put back what one write replaced (`None`: the key did not exist). Rows are boxed
 /// so that the log's entries stay small.
 enum Undo {
-    /// The sequence at this position had this value.
-    SequenceAt(usize, u64),
-    /// The last sequence was new.
-    SequenceNew,
+    /// The sequence had this value.
+    Sequence(Sequence, u64),
     Plan(String, Option<Box<PlanRow>>),
     Instance(InstanceId, Option<Box<InstanceRow>>),
     Step((InstanceId, StepIndex), Option<Box<StepRow>>),
@@ -668,22 +661,11 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
 
-    fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        let sequences = &mut self.state.sequences;
-        let position = match sequences.iter().position(|(name, _)| name == sequence) {
-            Some(position) => position,
-            None => {
-                sequences.push((sequence.to_string(), 0));
-                self.undo.push(Undo::SequenceNew);
-                sequences.len() - 1
-            }
-        };
-        let entry = sequences
-            .get_mut(position)
-            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` vanished")))?;
-        self.undo.push(Undo::SequenceAt(position, entry.1));
-        entry.1 += 1;
-        Ok(entry.1)
+    fn next_id(&mut self, sequence: Sequence) -> Result<u64> {
+        let last = &mut self.state.sequences[sequence as usize];
+        self.undo.push(Undo::Sequence(sequence, *last));
+        *last += 1;
+        Ok(*last)
     }
 
     fn put_plan(&mut self, row: &PlanRow) -> Result<()> {

@@ -132,7 +132,7 @@ pub trait Tx {
     fn wake_other_workers(&mut self) {}
 
     /// The next number of a named sequence (1, 2, 3, ...).
-    fn next_id(&mut self, sequence: &str) -> Result<u64>;
+    fn next_id(&mut self, sequence: Sequence) -> Result<u64>;
 
     /// Stores a deployed plan (replacing the row of the same hash: deploying again makes it
     /// current again).

@@ -484,23 +484,9 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        let name = match sequence {
-            "instance" => "seq_instance",
-            "timer" => "seq_timer",
-            "work_item" => "seq_work_item",
-            "artefact" => "seq_artefact",
-            "project" => "seq_project",
-            "outbox" => "seq_outbox",
-            "attempt" => "seq_attempt",
-            "audit" => "seq_audit",
-            "plan_seq" => "seq_plan_seq",
-            other => {
-                return Err(Error::Store(format!(
-                    "the PostgreSQL store has no sequence `{other}`: add it in a migration"
-                )));
-            }
-        };
+    fn next_id(&mut self, sequence: Sequence) -> Result<u64> {
+        // One PostgreSQL sequence each (the migrations create them).
+        let name = format!("seq_{}", sequence.name());
         let row = self.row("SELECT nextval($1::text::regclass)", &[&name])?;
         let value: i64 = row
             .ok_or_else(|| Error::Store("nextval returned no row".into()))?

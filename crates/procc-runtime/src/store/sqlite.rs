@@ -6,7 +6,6 @@
 //! vanish. (With WAL, `NORMAL` survives a process crash but may lose the last commits on power
 //! loss; throughput is won back by grouping commits, not by weakening them.)
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
@@ -64,22 +63,28 @@ CREATE INDEX outbox_due ON outbox (pending, not_before);
 "#,
 ];
 
-/// Ids one statement reserves for a sequence in [`BLOCK_SEQUENCES`], handed out one by one
+/// Ids one statement reserves for a sequence of [`in_blocks`], handed out one by one
 /// afterwards: most transitions draw several of them, and a statement per id was a tenth of a
 /// delivery's time. Ids left over when the process ends are never used.
 const ID_BLOCK: u64 = 32;
 
-/// The sequences of rows nobody refers to by number (history entries, delivery attempts,
-/// timers). The others (instances, tasks, work items, effects, projects, plans) are drawn one
-/// at a time: their ids stay without gaps across restarts, so that a run that was killed and
-/// restarted numbers them as an uninterrupted run does.
-const BLOCK_SEQUENCES: &[&str] = &["audit", "attempt", "timer"];
+/// Whether ids of `sequence` are reserved in blocks: the sequences of rows nobody refers to by
+/// number (history entries, delivery attempts, timers). The others (instances, tasks, work
+/// items, effects, projects, plans) are drawn one at a time: their ids stay without gaps
+/// across restarts, so that a run that was killed and restarted numbers them as an
+/// uninterrupted run does.
+fn in_blocks(sequence: Sequence) -> bool {
+    matches!(
+        sequence,
+        Sequence::Audit | Sequence::Attempt | Sequence::Timer
+    )
+}
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// The rest of each committed id block, by sequence (locked only under `conn`).
-    ids: Mutex<HashMap<String, Range<u64>>>,
+    ids: Mutex<[Range<u64>; Sequence::COUNT]>,
 }
 
 impl SqliteStore {
@@ -97,7 +102,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            ids: Mutex::new(HashMap::new()),
+            ids: Mutex::new(std::array::from_fn(|_| 0..0)),
         })
     }
 
@@ -180,7 +185,9 @@ impl SqliteStore {
             Ok(value) => {
                 tx.commit()?;
                 // Only a committed reservation is the store's to hand out.
-                ids.extend(reserved);
+                for (sequence, block) in reserved {
+                    ids[sequence as usize] = block;
+                }
                 Ok(value)
             }
             Err(e) => {
@@ -194,11 +201,11 @@ impl SqliteStore {
 struct SqlTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     /// The store's committed id blocks.
-    ids: &'a mut HashMap<String, Range<u64>>,
+    ids: &'a mut [Range<u64>; Sequence::COUNT],
     /// Id blocks reserved in this transaction, in order: the store keeps them on commit, and
     /// a rollback (to a savepoint, or of the whole) forgets those it undid, whose ids the
     /// sequence would hand out again.
-    reserved: Vec<(String, Range<u64>)>,
+    reserved: Vec<(Sequence, Range<u64>)>,
     /// How many blocks were reserved when each open savepoint was taken.
     savepoints: Vec<usize>,
 }
@@ -295,31 +302,30 @@ impl Tx for SqlTx<'_> {
         Ok(())
     }
 
-    fn next_id(&mut self, sequence: &str) -> Result<u64> {
-        let exact = !BLOCK_SEQUENCES.contains(&sequence);
-        if !exact {
+    fn next_id(&mut self, sequence: Sequence) -> Result<u64> {
+        let blocks = in_blocks(sequence);
+        if blocks {
             // The latest reservation of this transaction first, then the store's block.
-            let block = match self.reserved.iter_mut().rev().find(|(s, _)| s == sequence) {
-                Some((_, block)) => Some(block),
-                None => self.ids.get_mut(sequence),
+            let block = match self.reserved.iter_mut().rev().find(|(s, _)| *s == sequence) {
+                Some((_, block)) => block,
+                None => &mut self.ids[sequence as usize],
             };
-            if let Some(id) = block.and_then(Iterator::next) {
+            if let Some(id) = block.next() {
                 return Ok(id);
             }
         }
-        let count = if exact { 1 } else { ID_BLOCK };
+        let count = if blocks { ID_BLOCK } else { 1 };
         let last: Option<i64> = self.value(
             "INSERT INTO sequences (name, value) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET value = value + ?2 RETURNING value",
-            params![sequence, count as i64],
+            params![sequence.name(), count as i64],
         )?;
-        let last = last
-            .map(|n| n as u64)
-            .ok_or_else(|| Error::Store(format!("sequence `{sequence}` returned no value")))?;
+        let last = last.map(|n| n as u64).ok_or_else(|| {
+            Error::Store(format!("sequence `{}` returned no value", sequence.name()))
+        })?;
         let first = last + 1 - count;
-        if !exact {
-            self.reserved
-                .push((sequence.to_string(), first + 1..last + 1));
+        if blocks {
+            self.reserved.push((sequence, first + 1..last + 1));
         }
         Ok(first)
     }

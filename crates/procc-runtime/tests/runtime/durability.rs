@@ -120,7 +120,7 @@ fn a_leased_timer_comes_back_after_its_lease_runs_out() {
 fn a_stale_instance_write_is_a_conflict() {
     for store in [None, Some(tempfile::tempdir().unwrap())] {
         let check = |tx: &mut dyn Tx| -> Result<()> {
-            let id = tx.next_id("instance")?;
+            let id = tx.next_id(Sequence::Instance)?;
             let row = InstanceRow {
                 id,
                 template: "t".into(),
@@ -357,11 +357,11 @@ fn ids_drawn_in_blocks_are_never_handed_out_twice() {
         let undo_savepoint = (seed >> 16).is_multiple_of(3);
         let fail = (seed >> 24).is_multiple_of(5);
         let outcome = store.transaction(&mut |tx| {
-            let mut kept = vec![tx.next_id("audit")?];
+            let mut kept = vec![tx.next_id(Sequence::Audit)?];
             tx.savepoint()?;
             let mut inside = Vec::new();
             for _ in 0..draws {
-                inside.push(tx.next_id("audit")?);
+                inside.push(tx.next_id(Sequence::Audit)?);
             }
             if undo_savepoint {
                 tx.rollback_to_savepoint()?;
@@ -370,7 +370,7 @@ fn ids_drawn_in_blocks_are_never_handed_out_twice() {
                 kept.extend(inside);
             }
             for _ in 0..draws {
-                kept.push(tx.next_id("audit")?);
+                kept.push(tx.next_id(Sequence::Audit)?);
             }
             if fail {
                 return Err(Error::Store("rolled back on purpose".into()));
@@ -388,7 +388,7 @@ fn ids_drawn_in_blocks_are_never_handed_out_twice() {
     let instances: Vec<u64> = (0..3)
         .map(|i| {
             stores[i % 2]
-                .transaction(&mut |tx| tx.next_id("instance"))
+                .transaction(&mut |tx| tx.next_id(Sequence::Instance))
                 .unwrap()
         })
         .collect();
