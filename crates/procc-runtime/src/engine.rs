@@ -2486,7 +2486,6 @@ impl Core<'_> {
             step: row.index,
             visit: row.visit,
         };
-        let tz = self.tz(plan);
         let responsible = row.responsible.clone().unwrap_or_default();
         match &spec.action {
             Action::Task { .. }
@@ -2521,7 +2520,7 @@ impl Core<'_> {
                     Some(d) => Some(add_delay(
                         row.activated_at.unwrap_or(self.now),
                         d,
-                        tz,
+                        self.tz(plan),
                         &plan.catalog.calendars,
                     )?),
                     None => None,
@@ -2587,7 +2586,7 @@ impl Core<'_> {
                     return cannot(format!("address `{address}` has no e-mail address"));
                 };
                 let not_before = match send_at {
-                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    Some(t) => Some(next_local_time(self.now, t, self.tz(plan))?),
                     None => None,
                 };
                 let subject = plan
@@ -2635,7 +2634,7 @@ impl Core<'_> {
                     return cannot("the forward has no recipient with an e-mail address".into());
                 };
                 let not_before = match send_at {
-                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    Some(t) => Some(next_local_time(self.now, t, self.tz(plan))?),
                     None => None,
                 };
                 let cc: Vec<_> = cc.iter().filter_map(resolve).collect();
@@ -2699,8 +2698,9 @@ impl Core<'_> {
                 };
                 let not_before = match window {
                     SmsWindow::Anytime => None,
-                    SmsWindow::At { time } => Some(next_local_time(self.now, time, tz)?),
+                    SmsWindow::At { time } => Some(next_local_time(self.now, time, self.tz(plan))?),
                     SmsWindow::Between { from, to } => {
+                        let tz = self.tz(plan);
                         let start = next_local_time(self.now, from, tz)?;
                         let end = next_local_time(self.now, to, tz)?;
                         // Inside the window when its end comes before its next start.
@@ -2734,7 +2734,7 @@ impl Core<'_> {
                     return cannot("no owner address with an e-mail address is linked".into());
                 };
                 let not_before = match send_at {
-                    Some(t) => Some(next_local_time(self.now, t, tz)?),
+                    Some(t) => Some(next_local_time(self.now, t, self.tz(plan))?),
                     None => None,
                 };
                 self.emit(
