@@ -84,7 +84,8 @@ fn in_blocks(sequence: Sequence) -> bool {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// The rest of each committed id block, by sequence (locked only under `conn`).
-    ids: Mutex<[Range<u64>; Sequence::COUNT]>,
+    /// (Boxed: the store stays small next to the others in `AnyStore`.)
+    ids: Mutex<Box<[Range<u64>; Sequence::COUNT]>>,
 }
 
 impl SqliteStore {
@@ -102,7 +103,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            ids: Mutex::new(std::array::from_fn(|_| 0..0)),
+            ids: Mutex::new(Box::new(std::array::from_fn(|_| 0..0))),
         })
     }
 
