@@ -204,22 +204,22 @@ struct State {
     /// The last id of each sequence, by `Sequence as usize`.
     sequences: [u64; Sequence::COUNT],
     plans: BTreeMap<String, Box<PlanRow>>,
-    // The rows of a process are boxed: their keys come in ascending order, which leaves a
-    // tree's nodes about half full, and a node of boxes wastes little room where a node of
-    // rows wastes half their size (and moves them all when it splits).
-    instances: BTreeMap<InstanceId, Box<InstanceRow>>,
+    // The rows of a process are boxed: a slot (or a tree node) of boxes wastes little room
+    // where one of rows would waste their size, and moves only pointers when it grows.
+    // Tables keyed by an id from a sequence are `IdMap`s: a slot per id, no search.
+    instances: IdMap<Box<InstanceRow>>,
     steps: BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
-    timers: BTreeMap<u64, Box<TimerRow>>,
-    work_items: BTreeMap<u64, Box<WorkItemRow>>,
+    timers: IdMap<Box<TimerRow>>,
+    work_items: IdMap<Box<WorkItemRow>>,
     /// Records by module, then by id: found by `&str`, without building a key (expressions
     /// and e-mail steps read them on every run).
     records: BTreeMap<Module, BTreeMap<String, RecordRow>>,
-    artefacts: BTreeMap<u64, Box<ArtefactRow>>,
-    outbox: BTreeMap<u64, Box<OutboxRow>>,
+    artefacts: IdMap<Box<ArtefactRow>>,
+    outbox: IdMap<Box<OutboxRow>>,
     /// Effects by idempotency key. (Hashed: the keys are long and share their beginnings, so
     /// a tree compares many bytes for every effect written.)
     outbox_keys: FxHashMap<String, u64>,
-    attempts: BTreeMap<u64, Box<AttemptRow>>,
+    attempts: IdMap<Box<AttemptRow>>,
     audit: AuditLog,
     keys: BTreeMap<String, String>,
     counters: BTreeMap<String, u64>,
@@ -276,6 +276,97 @@ impl AuditLog {
     }
 }
 
+/// Rows by id, where the ids come from a sequence (1, 2, 3, ...): a slot per id instead of a
+/// search tree, so that finding a row is an index into a vector. An id far beyond the slots
+/// (only tests choose their own ids) goes to a tree beside them, so that no id makes the slots
+/// grow without bound; every id in the tree is at least the number of slots, so the slots
+/// followed by the tree are in id order.
+struct IdMap<V> {
+    slots: Vec<Option<V>>,
+    far: BTreeMap<u64, V>,
+}
+
+/// How far beyond the last slot an id may be and still get a slot (the slots between stay
+/// empty).
+const ID_SLACK: u64 = 4096;
+
+impl<V> Default for IdMap<V> {
+    fn default() -> IdMap<V> {
+        IdMap {
+            slots: Vec::new(),
+            far: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    /// The slot of `id`, when it has one.
+    fn slot(&self, id: u64) -> Option<usize> {
+        usize::try_from(id).ok().filter(|i| *i < self.slots.len())
+    }
+    fn get(&self, id: &u64) -> Option<&V> {
+        match self.slot(*id) {
+            Some(i) => self.slots.get(i)?.as_ref(),
+            None => self.far.get(id),
+        }
+    }
+    fn get_mut(&mut self, id: &u64) -> Option<&mut V> {
+        match self.slot(*id) {
+            Some(i) => self.slots.get_mut(i)?.as_mut(),
+            None => self.far.get_mut(id),
+        }
+    }
+    fn contains_key(&self, id: &u64) -> bool {
+        self.get(id).is_some()
+    }
+    /// Puts `value` at `id`; the value it replaces.
+    fn insert(&mut self, id: u64, value: V) -> Option<V> {
+        if let Some(slot) = self.slot(id).and_then(|i| self.slots.get_mut(i)) {
+            return slot.replace(value);
+        }
+        let near = id < (self.slots.len() as u64).saturating_add(ID_SLACK);
+        let Some(new_len) = usize::try_from(id)
+            .ok()
+            .and_then(|i| i.checked_add(1))
+            .filter(|_| near)
+        else {
+            return self.far.insert(id, value);
+        };
+        self.slots.resize_with(new_len, || None);
+        // Ids of the tree that now have a slot move into it (up to `id`, which may be one).
+        while let Some(entry) = self.far.first_entry() {
+            if *entry.key() > id {
+                break;
+            }
+            let (k, v) = entry.remove_entry();
+            if let Some(slot) = usize::try_from(k).ok().and_then(|k| self.slots.get_mut(k)) {
+                *slot = Some(v);
+            }
+        }
+        self.slots.get_mut(new_len - 1)?.replace(value)
+    }
+    fn remove(&mut self, id: &u64) -> Option<V> {
+        match self.slot(*id) {
+            Some(i) => self.slots.get_mut(i)?.take(),
+            None => self.far.remove(id),
+        }
+    }
+    /// The rows in id order.
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.slots.iter().flatten().chain(self.far.values())
+    }
+    /// The rows from id `from` on, in id order.
+    fn range_from(&self, from: u64) -> impl Iterator<Item = &V> {
+        let start = usize::try_from(from).map_or(self.slots.len(), |f| f.min(self.slots.len()));
+        self.slots
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .chain(self.far.range(from..).map(|(_, v)| v))
+    }
+}
+
 /// Puts `value` at `key` (or removes the key for `None`); the value it replaces.
 fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
     match value {
@@ -291,7 +382,10 @@ macro_rules! indexed_set {
         fn $name(&mut self, key: $key, row: Option<Box<$row>>) -> Option<Box<$row>> {
             self.ix
                 .$index(self.$table.get(&key).map(|old| &**old), row.as_deref());
-            set(&mut self.$table, key, row)
+            match row {
+                Some(row) => self.$table.insert(key, row),
+                None => self.$table.remove(&key),
+            }
         }
     };
 }
@@ -737,8 +831,8 @@ impl Tx for MemTx<'_> {
         Ok(self
             .state
             .instances
-            .range(from..)
-            .map(|(_, row)| &**row)
+            .range_from(from)
+            .map(|row| &**row)
             .filter(|row| query.matches(row))
             .take(limit)
             .cloned()
@@ -1084,5 +1178,67 @@ impl Tx for MemTx<'_> {
         let n = self.state.counters.get(key).copied().unwrap_or(0) + 1;
         put!(self, counters, Counter, key.to_string(), n);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `IdMap` answers as a `BTreeMap` does, for ids near the slots, far beyond them, and
+    /// ids of the tree that later get a slot.
+    #[test]
+    fn id_map_agrees_with_a_tree() {
+        let mut map: IdMap<u64> = IdMap::default();
+        let mut tree: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut seed: u64 = 0x853c_49e6_748f_ea9b;
+        let mut highest_near = 0;
+        for step in 0..20_000u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let id = match seed % 4 {
+                0 => seed % 64,
+                1 => map.slots.len() as u64 + seed % (2 * ID_SLACK),
+                2 => seed % 200_000,
+                _ => u64::MAX - seed % 3,
+            };
+            if (seed >> 40).is_multiple_of(3) {
+                assert_eq!(
+                    map.remove(&id),
+                    tree.remove(&id),
+                    "step {step}: remove {id}"
+                );
+            } else {
+                assert_eq!(
+                    map.insert(id, step),
+                    tree.insert(id, step),
+                    "step {step}: insert {id}"
+                );
+                if id < u64::MAX / 2 {
+                    highest_near = highest_near.max(id);
+                }
+            }
+            assert_eq!(map.get(&id), tree.get(&id));
+        }
+        assert!(map.far.keys().all(|k| *k >= map.slots.len() as u64));
+        assert!(
+            map.slots.len() as u64 <= highest_near + 1,
+            "only ids near the slots made them grow"
+        );
+        assert!(!map.far.is_empty(), "the far ids are in the tree");
+        assert!(map.values().copied().eq(tree.values().copied()));
+        for from in [0, 63, 5_000, 150_000, u64::MAX - 1] {
+            assert!(
+                map.range_from(from)
+                    .copied()
+                    .eq(tree.range(from..).map(|(_, v)| *v)),
+                "from {from}"
+            );
+        }
+        if let Some(v) = map.get_mut(&(u64::MAX - 1)) {
+            *v = 7;
+        }
+        assert!(map.contains_key(&(u64::MAX - 1)) == tree.contains_key(&(u64::MAX - 1)));
     }
 }
