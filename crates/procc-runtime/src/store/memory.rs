@@ -208,7 +208,7 @@ struct State {
     // where one of rows would waste their size, and moves only pointers when it grows.
     // Tables keyed by an id from a sequence are `IdMap`s: a slot per id, no search.
     instances: IdMap<Box<InstanceRow>>,
-    steps: BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
+    steps: StepTable,
     timers: IdMap<Box<TimerRow>>,
     work_items: IdMap<Box<WorkItemRow>>,
     /// Records by module, then by id: found by `&str`, without building a key (expressions
@@ -367,6 +367,47 @@ impl<V> IdMap<V> {
     }
 }
 
+/// Step rows by instance, then by step index: a slot per instance (see [`IdMap`]) holding its
+/// steps by index, so that neither a step nor an instance's steps are searched for.
+#[derive(Default)]
+struct StepTable(IdMap<Vec<Option<Box<StepRow>>>>);
+
+impl StepTable {
+    fn get(&self, (instance, index): &(InstanceId, StepIndex)) -> Option<&StepRow> {
+        let steps = self.0.get(instance)?;
+        steps.get(usize::try_from(*index).ok()?)?.as_deref()
+    }
+    /// Puts `row` at its key; the row it replaces.
+    fn insert(
+        &mut self,
+        (instance, index): (InstanceId, StepIndex),
+        row: Box<StepRow>,
+    ) -> Option<Box<StepRow>> {
+        let index = usize::try_from(index).ok()?;
+        if !self.0.contains_key(&instance) {
+            self.0.insert(instance, Vec::new());
+        }
+        let steps = self.0.get_mut(&instance)?;
+        if steps.len() <= index {
+            steps.resize_with(index + 1, || None);
+        }
+        steps.get_mut(index)?.replace(row)
+    }
+    fn remove(&mut self, (instance, index): &(InstanceId, StepIndex)) -> Option<Box<StepRow>> {
+        let steps = self.0.get_mut(instance)?;
+        steps.get_mut(usize::try_from(*index).ok()?)?.take()
+    }
+    /// The step rows of an instance, by index.
+    fn of(&self, instance: InstanceId) -> impl Iterator<Item = &StepRow> {
+        self.0
+            .get(&instance)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|row| &**row)
+    }
+}
+
 /// Puts `value` at `key` (or removes the key for `None`); the value it replaces.
 fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
     match value {
@@ -479,7 +520,10 @@ impl State {
                 self.set_instance(k, v);
             }
             Undo::Step(k, v) => {
-                set(&mut self.steps, k, v);
+                match v {
+                    Some(v) => self.steps.insert(k, v),
+                    None => self.steps.remove(&k),
+                };
             }
             Undo::Timer(k, v) => {
                 self.set_timer(k, v);
@@ -712,17 +756,6 @@ fn ids_of<K: Ord + Copy>(set: &BTreeSet<(K, u64)>, k: K) -> impl Iterator<Item =
         .map(|(_, id)| *id)
 }
 
-/// The step rows of an instance, by index.
-fn steps_of(
-    steps: &BTreeMap<(InstanceId, StepIndex), Box<StepRow>>,
-    instance: InstanceId,
-) -> impl Iterator<Item = &StepRow> {
-    steps
-        .range((instance, 0)..)
-        .take_while(move |((i, _), _)| *i == instance)
-        .map(|(_, row)| &**row)
-}
-
 /// The ids of an `(instance, step, id)` index (timers, work items) of an instance, or of one
 /// of its steps.
 fn ids_by_step(
@@ -844,18 +877,18 @@ impl Tx for MemTx<'_> {
         Ok(())
     }
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>> {
-        Ok(steps_of(&self.state.steps, instance).cloned().collect())
+        Ok(self.state.steps.of(instance).cloned().collect())
     }
 
     fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
-        Ok(steps_of(&self.state.steps, instance).any(|s| s.state == StepState::Active))
-    }
-    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
         Ok(self
             .state
             .steps
-            .get(&(instance, index))
-            .map(|r| (**r).clone()))
+            .of(instance)
+            .any(|s| s.state == StepState::Active))
+    }
+    fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
+        Ok(self.state.steps.get(&(instance, index)).cloned())
     }
 
     fn insert_timer(&mut self, row: TimerRow) -> Result<()> {

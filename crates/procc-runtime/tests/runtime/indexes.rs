@@ -46,7 +46,28 @@ const INSTANCES: u64 = 6;
 /// One random write (or claim); what it returned, as text, for comparison.
 fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
     let instance = 1 + rng.below(INSTANCES);
-    Ok(match rng.below(14) {
+    Ok(match rng.below(15) {
+        14 => {
+            tx.put_step(StepRow {
+                instance,
+                index: rng.below(4) as u32,
+                name: format!("step{}", rng.below(4)),
+                visit: 1 + rng.below(2) as u32,
+                state: if rng.chance(50) {
+                    StepState::Active
+                } else {
+                    StepState::Done
+                },
+                degraded: None,
+                responsible: rng.chance(50).then(|| "anna".to_string()),
+                activated_at: rng.maybe_minute(50),
+                completed_at: None,
+                rungs_fired: Vec::new(),
+                answer: None,
+                task: None,
+            })?;
+            String::new()
+        }
         0 | 1 => {
             let id = 1 + rng.below(40);
             let lease_until = rng.maybe_minute(20);
@@ -214,7 +235,10 @@ fn queries(tx: &mut dyn Tx, now: DateTime<Utc>) -> Result<String> {
     }
     for i in 1..=INSTANCES {
         out += &format!(
-            "instance {i}: timers {:?}\nwork {:?}\nartefacts {:?}\noutbox {:?}\naudit {:?}\n",
+            "instance {i}: steps {:?} {:?} {:?}\ntimers {:?}\nwork {:?}\nartefacts {:?}\noutbox {:?}\naudit {:?}\n",
+            tx.steps(i)?,
+            tx.step(i, 1)?,
+            tx.has_active_step(i)?,
             tx.timers_of(i)?,
             tx.work_items_of(i)?,
             tx.artefacts_of(i)?,
