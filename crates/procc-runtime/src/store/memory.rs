@@ -36,8 +36,8 @@ struct Indexes {
     timers_due: BTreeSet<(DateTime<Utc>, u64)>,
     /// Leased timers by (when they can be claimed again: the later of lease end and due time, id).
     timers_leased: BTreeSet<(DateTime<Utc>, u64)>,
-    /// Timers by (instance, step, id).
-    timers_of: BTreeSet<(InstanceId, StepIndex, u64)>,
+    /// Timers by instance, then (step, id).
+    timers_of: ListIndex<(StepIndex, u64)>,
     /// Open work items by (user, id).
     /// (A map of sets rather than a set of pairs: no user name is copied per work item.)
     open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
@@ -45,17 +45,17 @@ struct Indexes {
     open_work: BTreeSet<u64>,
     /// Work items by (instance, step, id): a finished step closes its own without looking at
     /// the instance's others.
-    work_of: BTreeSet<(InstanceId, StepIndex, u64)>,
-    /// Artefacts by (instance, id).
-    artefacts_of: BTreeSet<(InstanceId, u64)>,
+    work_of: ListIndex<(StepIndex, u64)>,
+    /// Artefacts by instance, then id.
+    artefacts_of: ListIndex<u64>,
     /// Pending effects without a `not_before`, by id.
     outbox_ready: BTreeSet<u64>,
     /// Pending effects with a `not_before`, by (not before, id).
     outbox_delayed: BTreeSet<(DateTime<Utc>, u64)>,
-    /// Effects by (instance, id).
-    outbox_of: BTreeSet<(InstanceId, u64)>,
-    /// Attempts by (effect, id).
-    attempts_of: BTreeSet<(u64, u64)>,
+    /// Effects by instance, then id.
+    outbox_of: ListIndex<u64>,
+    /// Attempts by effect, then id.
+    attempts_of: ListIndex<u64>,
     /// Audit rows by (instance, position in the history).
     /// (Positions only grow, and undo removes the last one: a list per instance is enough.
     /// Hashed with Fx: every transition looks its instance up here, and the keys are our own
@@ -74,6 +74,58 @@ fn change<T: Ord>(set: &mut BTreeSet<T>, old: Option<T>, new: Option<T>) {
         if let Some(new) = new {
             set.insert(new);
         }
+    }
+}
+
+/// Moves a row's entry in a [`ListIndex`] from `old` to `new` (owner and entry; `None`: no
+/// entry), leaving the index alone when the entry stays the same.
+fn change_list<T: Ord + Copy>(
+    index: &mut ListIndex<T>,
+    old: Option<(u64, T)>,
+    new: Option<(u64, T)>,
+) {
+    if old != new {
+        if let Some((owner, entry)) = old {
+            index.remove(owner, entry);
+        }
+        if let Some((owner, entry)) = new {
+            index.insert(owner, entry);
+        }
+    }
+}
+
+/// Entries by their owner's id (an instance, an effect), each owner's in order: a short sorted
+/// list in the owner's slot (see [`IdMap`]) instead of a tree of (owner, entry) pairs. An owner
+/// has a handful of entries, so a list is searched faster than a tree is descended.
+#[derive(Default, Debug, PartialEq)]
+struct ListIndex<T>(IdMap<Vec<T>>);
+
+impl<T: Ord + Copy> ListIndex<T> {
+    fn insert(&mut self, owner: u64, entry: T) {
+        match self.0.get_mut(&owner) {
+            Some(list) => {
+                if let Err(at) = list.binary_search(&entry) {
+                    list.insert(at, entry);
+                }
+            }
+            None => {
+                self.0.insert(owner, vec![entry]);
+            }
+        }
+    }
+    fn remove(&mut self, owner: u64, entry: T) {
+        if let Some(list) = self.0.get_mut(&owner) {
+            if let Ok(at) = list.binary_search(&entry) {
+                list.remove(at);
+            }
+            if list.is_empty() {
+                self.0.remove(&owner);
+            }
+        }
+    }
+    /// The entries of `owner`, in order.
+    fn of(&self, owner: u64) -> &[T] {
+        self.0.get(&owner).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -119,8 +171,8 @@ impl Indexes {
             old.and_then(leased),
             new.and_then(leased),
         );
-        let of = |t: &TimerRow| (t.instance, t.step, t.id);
-        change(&mut self.timers_of, old.map(of), new.map(of));
+        let of = |t: &TimerRow| (t.instance, (t.step, t.id));
+        change_list(&mut self.timers_of, old.map(of), new.map(of));
     }
     fn work_item(&mut self, old: Option<&WorkItemRow>, new: Option<&WorkItemRow>) {
         fn open(w: &WorkItemRow) -> Option<(&str, u64)> {
@@ -135,8 +187,8 @@ impl Indexes {
                 self.list_open_work(user, id);
             }
         }
-        let of = |w: &WorkItemRow| (w.instance, w.step, w.id);
-        change(&mut self.work_of, old.map(of), new.map(of));
+        let of = |w: &WorkItemRow| (w.instance, (w.step, w.id));
+        change_list(&mut self.work_of, old.map(of), new.map(of));
     }
     /// Enters an open work item in the open-work indexes.
     fn list_open_work(&mut self, user: &str, id: u64) {
@@ -163,7 +215,7 @@ impl Indexes {
     }
     fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
         let of = |a: &ArtefactRow| (a.instance, a.id);
-        change(&mut self.artefacts_of, old.map(of), new.map(of));
+        change_list(&mut self.artefacts_of, old.map(of), new.map(of));
     }
     fn outbox(&mut self, old: Option<&OutboxRow>, new: Option<&OutboxRow>) {
         self.move_outbox(
@@ -174,11 +226,11 @@ impl Indexes {
     fn move_outbox(&mut self, old: OutboxEntries, new: OutboxEntries) {
         change(&mut self.outbox_ready, old.ready, new.ready);
         change(&mut self.outbox_delayed, old.delayed, new.delayed);
-        change(&mut self.outbox_of, old.of, new.of);
+        change_list(&mut self.outbox_of, old.of, new.of);
     }
     fn attempt(&mut self, old: Option<&AttemptRow>, new: Option<&AttemptRow>) {
         let of = |a: &AttemptRow| (a.effect, a.id);
-        change(&mut self.attempts_of, old.map(of), new.map(of));
+        change_list(&mut self.attempts_of, old.map(of), new.map(of));
     }
     fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
         if let Some(i) = a.instance {
@@ -299,6 +351,19 @@ impl<V> Default for IdMap<V> {
     }
 }
 
+/// Equal when they hold the same rows, whatever their room.
+impl<V: PartialEq> PartialEq for IdMap<V> {
+    fn eq(&self, other: &IdMap<V>) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for IdMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 impl<V> IdMap<V> {
     /// The slot of `id`, when it has one.
     fn slot(&self, id: u64) -> Option<usize> {
@@ -350,6 +415,13 @@ impl<V> IdMap<V> {
             Some(i) => self.slots.get_mut(i)?.take(),
             None => self.far.remove(id),
         }
+    }
+    /// The ids and rows in id order.
+    fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
+        let slots = self.slots.iter().enumerate();
+        slots
+            .filter_map(|(id, v)| Some((id as u64, v.as_ref()?)))
+            .chain(self.far.iter().map(|(id, v)| (*id, v)))
     }
     /// The rows in id order.
     fn values(&self) -> impl Iterator<Item = &V> {
@@ -746,26 +818,23 @@ macro_rules! put_indexed {
     }};
 }
 
-/// The ids of a `(K, id)` index whose first part is `k`.
-///
-/// (Here and below, a range open at the top that stops at the first other key: a range with
-/// both ends searches the tree twice, and these run for every finished step.)
-fn ids_of<K: Ord + Copy>(set: &BTreeSet<(K, u64)>, k: K) -> impl Iterator<Item = u64> + '_ {
-    set.range((k, 0)..)
-        .take_while(move |(key, _)| *key == k)
-        .map(|(_, id)| *id)
+/// The ids of an owner's entries in a [`ListIndex`] of ids.
+fn ids_of(index: &ListIndex<u64>, owner: u64) -> impl Iterator<Item = u64> + '_ {
+    index.of(owner).iter().copied()
 }
 
-/// The ids of an `(instance, step, id)` index (timers, work items) of an instance, or of one
-/// of its steps.
+/// The ids of a `(step, id)` index (timers, work items) of an instance, or of one of its
+/// steps, in (step, id) order.
 fn ids_by_step(
-    set: &BTreeSet<(InstanceId, StepIndex, u64)>,
+    index: &ListIndex<(StepIndex, u64)>,
     instance: InstanceId,
     step: Option<StepIndex>,
 ) -> impl Iterator<Item = u64> + '_ {
-    set.range((instance, step.unwrap_or(0), 0)..)
-        .take_while(move |(i, s, _)| *i == instance && step.is_none_or(|step| *s == step))
-        .map(|(_, _, id)| *id)
+    index
+        .of(instance)
+        .iter()
+        .filter(move |(s, _)| step.is_none_or(|step| *s == step))
+        .map(|(_, id)| *id)
 }
 
 impl Tx for MemTx<'_> {
