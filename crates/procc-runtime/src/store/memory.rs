@@ -289,8 +289,10 @@ struct AuditLog {
     len: usize,
 }
 
-/// The room of the undo log kept between transactions, in entries.
-const SPARE_UNDO: usize = 256;
+/// The room of the undo log kept between transactions, in entries: enough for a batch of
+/// fired timers (the engine fires 256 per transaction, each a dozen entries or more), which
+/// would otherwise grow the log again, copying it several times, in every batch. (About 1 MB.)
+const SPARE_UNDO: usize = 16_384;
 
 /// Rows per chunk of the [`AuditLog`].
 const AUDIT_CHUNK: usize = 256;
@@ -775,7 +777,7 @@ impl Store for MemoryStore {
         }
         let MemTx { mut undo, .. } = tx;
         undo.clear();
-        // A rare big transaction (a large group, a daily scan) does not keep its room.
+        // A rare bigger transaction (a large group, a daily scan) does not keep its room.
         undo.shrink_to(SPARE_UNDO);
         state.spare_undo = undo;
         result
