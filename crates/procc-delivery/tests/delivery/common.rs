@@ -121,6 +121,19 @@ impl Receiver {
     }
 }
 
+/// A receiver that answers 200 to every request only once `hold` (returned) is notified: a
+/// slow receiver.
+pub async fn holding_receiver() -> (Receiver, Arc<Notify>) {
+    let hold = Arc::new(Notify::new());
+    let held = hold.clone();
+    let receiver = Receiver::start(move |_| Reply {
+        hold: Some(held.clone()),
+        ..Reply::status(200)
+    })
+    .await;
+    (receiver, hold)
+}
+
 /// The example plan with the sprengnetter service at `service_url` (secret in a file) and
 /// these templates.
 pub fn plan(service_url: &str, templates: Vec<Template>) -> Plan {

@@ -209,13 +209,7 @@ async fn a_receiver_that_resets_the_connection_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_receiver_does_not_hold_up_others() {
-    let hold = Arc::new(Notify::new());
-    let held = hold.clone();
-    let slow = Receiver::start(move |_| Reply {
-        hold: Some(held.clone()),
-        ..Reply::status(200)
-    })
-    .await;
+    let (slow, hold) = holding_receiver().await;
     let fast = Receiver::start(|_| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
     let plan = plan(
@@ -283,13 +277,7 @@ async fn a_slow_receiver_does_not_hold_up_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attempt_that_takes_too_long_times_out() {
-    let hold = Arc::new(Notify::new());
-    let held = hold.clone();
-    let receiver = Receiver::start(move |_| Reply {
-        hold: Some(held.clone()),
-        ..Reply::status(200)
-    })
-    .await;
+    let (receiver, _hold) = holding_receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let plan = plan(
         "http://127.0.0.1:9/unused",
@@ -379,13 +367,7 @@ async fn the_lease_outlasts_the_longest_attempt_of_any_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_dispatcher_gives_back_what_it_claimed_and_did_not_start() {
-    let hold = Arc::new(Notify::new());
-    let held = hold.clone();
-    let slow = Receiver::start(move |_| Reply {
-        hold: Some(held.clone()),
-        ..Reply::status(200)
-    })
-    .await;
+    let (slow, hold) = holding_receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let plan = plan(
         "http://127.0.0.1:9/unused",
