@@ -167,15 +167,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             }
             if stopping {
                 // Claimed but not started: back to the outbox at once, for any worker.
-                let now = shared.engine.clock().now();
-                let unstarted: Vec<OutboxRow> = {
-                    let mut queue = lock(&shared.queue);
-                    queue.in_flight += queue.ready.len();
-                    queue.ready.drain(..).collect()
-                };
-                for effect in unstarted {
-                    shared.give_back(effect.id, effect.attempts, now);
-                }
+                shared.give_back_unstarted();
             }
             self.start_chains();
             let (ready, in_flight) = {
@@ -186,6 +178,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             if paused_until.is_some_and(|t| t <= Instant::now()) {
                 paused_until = None;
             }
+            let due = next.is_none_or(|n| n.is_some_and(|t| t <= now));
             if paused_until.is_none() {
                 let room = if stopping {
                     0
@@ -194,7 +187,6 @@ impl<S: Store + 'static> Dispatcher<S> {
                         .saturating_sub(ready)
                         .min(BATCH)
                 };
-                let due = next.is_none_or(|n| n.is_some_and(|t| t <= now));
                 let want = if due { room } else { 0 };
                 // A turn costs a commit: while other attempts run and effects are queued for
                 // them, it waits for a group of results or of free places; results wait at
@@ -210,8 +202,14 @@ impl<S: Store + 'static> Dispatcher<S> {
                     let batch: Vec<Finished> =
                         finished.drain(..finished.len().min(BATCH)).collect();
                     results_since = None;
-                    match self.turn(&batch, want).await {
-                        Ok(Ok((claimed, read))) => {
+                    let lease = self.lease;
+                    let turn = self
+                        .store_op(move |engine| {
+                            Ok((claim_turn(engine, &batch, want, lease), batch))
+                        })
+                        .await;
+                    match turn {
+                        Ok((Ok((claimed, read)), batch)) => {
                             // A turn that read no due time leaves it unknown: it claimed all
                             // it asked for, or it only recorded results, which may retry soon.
                             next = read;
@@ -223,13 +221,13 @@ impl<S: Store + 'static> Dispatcher<S> {
                         // Other workers on a shared database kept winning, or the database
                         // cannot be reached: keep the results and try again after the error's
                         // pause (a result whose commit was cut off may be recorded twice).
-                        Ok(Err(e)) => {
-                            let Some(pause) = e.retry_pause() else {
-                                break Err(e);
-                            };
+                        Ok((Err(e), batch)) => {
                             let mut retry = batch;
                             retry.append(&mut finished);
                             finished = retry;
+                            let Some(pause) = e.retry_pause() else {
+                                break Err(e);
+                            };
                             paused_until = Some(Instant::now() + pause);
                         }
                         Err(e) => break Err(e),
@@ -241,18 +239,31 @@ impl<S: Store + 'static> Dispatcher<S> {
             if idle && stopping {
                 break Ok(());
             }
-            if idle
-                && until_idle
-                && next.is_some_and(|n| n.is_none_or(|t| t > now + chrono::Duration::seconds(1)))
-            {
-                break Ok(());
+            let later =
+                |n: Option<DateTime<Utc>>| n.is_none_or(|t| t > now + chrono::Duration::seconds(1));
+            if idle && until_idle && paused_until.is_none() && next.is_some_and(later) {
+                // The due time may be older than a release or a retry committed since: `drain`
+                // ends only on a fresh one.
+                match self.store_op(|engine| engine.next_effect_due()).await {
+                    Ok(fresh) if later(fresh) => break Ok(()),
+                    Ok(fresh) => next = Some(fresh),
+                    Err(e) => match e.retry_pause() {
+                        Some(pause) => paused_until = Some(Instant::now() + pause),
+                        None => break Err(e),
+                    },
+                }
+                continue;
             }
             let mut wait = match (paused_until, next) {
                 (Some(t), _) => t.saturating_duration_since(Instant::now()),
+                // A claim is due but waits for a group of free places: the chains say when.
+                _ if due => Duration::from_secs(3600),
                 (None, Some(Some(t))) => (t - now).to_std().unwrap_or(Duration::ZERO),
                 _ => Duration::from_secs(3600),
             };
-            if let Some(since) = results_since {
+            if paused_until.is_none()
+                && let Some(since) = results_since
+            {
                 wait = wait.min(GROUP_WAIT.saturating_sub(since.elapsed()));
             }
             tokio::select! {
@@ -262,35 +273,37 @@ impl<S: Store + 'static> Dispatcher<S> {
                 _ = &mut shutdown, if !stopping => stopping = true,
             }
         };
+        if outcome.is_err() {
+            // Nothing records results any more: the queued effects go back, and the results
+            // not yet recorded stay for the next run of this dispatcher.
+            shared.give_back_unstarted();
+            lock(&shared.finished).append(&mut finished);
+        }
         outcome.map(|()| shared.attempts.load(Ordering::Relaxed) - attempts_before)
     }
 
-    /// Records `batch` and claims up to `want` effects in one commit.
-    async fn turn(&self, batch: &[Finished], want: usize) -> Result<Result<Claimed>> {
-        let engine = &self.shared.engine;
-        let lease = self.lease;
+    /// Runs a store operation of the pump: in place on a multi-threaded runtime (tokio hands
+    /// this worker's other tasks, the chains, to another worker meanwhile, which costs far
+    /// less than a round trip through the blocking pool, and the store's data stays in this
+    /// thread's caches), on the blocking pool on a current-thread runtime, where running in
+    /// place is not allowed.
+    async fn store_op<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Engine<S>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let engine = self.shared.engine.clone();
         match tokio::runtime::Handle::current().runtime_flavor() {
-            // On a current-thread runtime a turn may not run in place: the blocking pool runs
-            // it.
-            RuntimeFlavor::CurrentThread => {
-                let engine = engine.clone();
-                let batch = batch.to_vec();
-                tokio::task::spawn_blocking(move || claim_turn(&engine, &batch, want, lease))
-                    .await
-                    .map_err(failed)
-            }
-            // In place: tokio hands this worker's other tasks (the chains) to another worker
-            // meanwhile, which costs far less than a round trip through the blocking pool,
-            // and the store's data stays in this thread's caches.
-            _ => Ok(tokio::task::block_in_place(|| {
-                claim_turn(engine, batch, want, lease)
-            })),
+            RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(move || op(&engine))
+                .await
+                .map_err(failed)?,
+            _ => tokio::task::block_in_place(move || op(&engine)),
         }
     }
 
-    /// Starts a chain of attempts for every free slot while effects are queued.
+    /// Starts a chain of attempts for each queued effect while slots are free.
     fn start_chains(&self) {
-        while !lock(&self.shared.queue).ready.is_empty() {
+        let queued = lock(&self.shared.queue).ready.len();
+        for _ in 0..queued {
             let Ok(slot) = self.global.clone().try_acquire_owned() else {
                 return;
             };
@@ -348,7 +361,7 @@ impl<S: Store + 'static> Shared<S> {
                 .try_acquire_owned()
             else {
                 let at = self.engine.clock().now() + BUSY_PAUSE;
-                self.give_back(effect.id, effect.attempts, at);
+                self.give_back(vec![(effect.id, effect.attempts)], at);
                 continue;
             };
             self.attempts.fetch_add(1, Ordering::Relaxed);
@@ -384,20 +397,32 @@ impl<S: Store + 'static> Shared<S> {
         self.pump.notify_one();
     }
 
-    /// Releases a claimed effect without an attempt, due again at `at`. The caller counted
-    /// it in flight; it stays counted until the release is committed, so that `drain` does
-    /// not stop while the effect looks claimed.
-    fn give_back(self: &Arc<Self>, effect: u64, attempt: u32, at: DateTime<Utc>) {
+    /// Releases claimed effects (id and claim's attempt) without an attempt, due again at
+    /// `at`, in one commit. The caller counted them in flight; they stay counted until the
+    /// release is committed, so that `drain` does not stop while they look claimed.
+    fn give_back(self: &Arc<Self>, effects: Vec<(u64, u32)>, at: DateTime<Utc>) {
         let shared = self.clone();
         tokio::task::spawn_blocking(move || {
-            // A failure leaves the effect claimed: it comes back when the lease runs out.
-            let _ = shared.engine.release_effect(effect, attempt, at);
+            // A failure leaves the effects claimed: they come back when the lease runs out.
+            let _ = shared.engine.release_effects(&effects, at);
             {
                 let mut queue = lock(&shared.queue);
-                queue.in_flight = queue.in_flight.saturating_sub(1);
+                queue.in_flight = queue.in_flight.saturating_sub(effects.len());
             }
             shared.pump.notify_one();
         });
+    }
+
+    /// Gives the queued effects back at once, for any worker.
+    fn give_back_unstarted(self: &Arc<Self>) {
+        let unstarted: Vec<(u64, u32)> = {
+            let mut queue = lock(&self.queue);
+            queue.in_flight += queue.ready.len();
+            queue.ready.drain(..).map(|e| (e.id, e.attempts)).collect()
+        };
+        if !unstarted.is_empty() {
+            self.give_back(unstarted, self.engine.clock().now());
+        }
     }
 }
 

@@ -834,15 +834,22 @@ impl<S: Store> Engine<S> {
     /// is not counted and the effect is due again at `at`. `attempt` is the claim's
     /// [`OutboxRow::attempts`]: an effect claimed again since is left alone.
     pub fn release_effect(&self, effect: u64, attempt: u32, at: DateTime<Utc>) -> Result<()> {
+        self.release_effects(&[(effect, attempt)], at)
+    }
+
+    /// [`Engine::release_effect`] for many effects (id and claim's attempt) in one commit.
+    pub fn release_effects(&self, effects: &[(u64, u32)], at: DateTime<Utc>) -> Result<()> {
         self.write(|core| {
-            if let Some(mut row) = core.tx.outbox_row(effect)?
-                && row.is_pending()
-                && row.attempts == attempt
-            {
-                row.attempts = row.attempts.saturating_sub(1);
-                row.not_before = Some(at);
-                core.wake = true;
-                core.tx.update_outbox(row)?;
+            for &(effect, attempt) in effects {
+                if let Some(mut row) = core.tx.outbox_row(effect)?
+                    && row.is_pending()
+                    && row.attempts == attempt
+                {
+                    row.attempts = row.attempts.saturating_sub(1);
+                    row.not_before = Some(at);
+                    core.wake = true;
+                    core.tx.update_outbox(row)?;
+                }
             }
             Ok(())
         })

@@ -437,6 +437,9 @@ pub enum Sequence {
     PlanSeq,
 }
 
+// The last variant's number is `COUNT - 1`, so that every sequence has its counter.
+const _: () = assert!(Sequence::PlanSeq as usize + 1 == Sequence::COUNT);
+
 impl Sequence {
     /// How many there are (the memory store keeps one counter each).
     pub const COUNT: usize = 9;

@@ -43,8 +43,8 @@ struct Indexes {
     open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
     /// Open work items by id.
     open_work: BTreeSet<u64>,
-    /// Work items by (instance, step, id): a finished step closes its own without looking at
-    /// the instance's others.
+    /// Work items by instance, then (step, id): a finished step finds its own by binary
+    /// search, without walking the instance's other steps.
     work_of: ListIndex<(StepIndex, u64)>,
     /// Artefacts by instance, then id.
     artefacts_of: ListIndex<u64>,
@@ -832,11 +832,18 @@ fn ids_by_step(
     instance: InstanceId,
     step: Option<StepIndex>,
 ) -> impl Iterator<Item = u64> + '_ {
-    index
-        .of(instance)
-        .iter()
-        .filter(move |(s, _)| step.is_none_or(|step| *s == step))
-        .map(|(_, id)| *id)
+    let entries = index.of(instance);
+    // The entries are in (step, id) order: one step's are a run found by binary search, so
+    // a step's close does not walk the instance's other steps.
+    let run = match step {
+        Some(step) => {
+            let start = entries.partition_point(|(s, _)| *s < step);
+            let end = entries.partition_point(|(s, _)| *s <= step);
+            entries.get(start..end).unwrap_or_default()
+        }
+        None => entries,
+    };
+    run.iter().map(|(_, id)| *id)
 }
 
 impl Tx for MemTx<'_> {

@@ -296,10 +296,11 @@ impl Tx for SqlTx<'_> {
     }
     fn rollback_to_savepoint(&mut self) -> Result<()> {
         self.exec("ROLLBACK TO op", [])?;
-        self.exec("RELEASE op", [])?;
+        // The undone reservations are forgotten as soon as the sequence is back.
         if let Some(mark) = self.savepoints.pop() {
             self.reserved.truncate(mark);
         }
+        self.exec("RELEASE op", [])?;
         Ok(())
     }
 
