@@ -55,7 +55,7 @@ fn cpu_seconds() -> f64 {
     fields.iter().sum::<f64>() / 100.0
 }
 
-/// A rate and the CPU time per request, in words.
+/// Requests (or deliveries) per second, and the process's CPU time per request.
 struct Rate {
     per_second: f64,
     cpu_micros: f64,

@@ -222,9 +222,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                         // cannot be reached: keep the results and try again after the error's
                         // pause (a result whose commit was cut off may be recorded twice).
                         Ok((Err(e), batch)) => {
-                            let mut retry = batch;
-                            retry.append(&mut finished);
-                            finished = retry;
+                            finished.splice(0..0, batch);
                             let Some(pause) = e.retry_pause() else {
                                 break Err(e);
                             };
@@ -254,11 +252,11 @@ impl<S: Store + 'static> Dispatcher<S> {
                 }
                 continue;
             }
+            // Until the pause ends, or the next due time; a claim that is due already waits for
+            // a group of free places, which the chains announce.
             let mut wait = match (paused_until, next) {
                 (Some(t), _) => t.saturating_duration_since(Instant::now()),
-                // A claim is due but waits for a group of free places: the chains say when.
-                _ if due => Duration::from_secs(3600),
-                (None, Some(Some(t))) => (t - now).to_std().unwrap_or(Duration::ZERO),
+                (None, Some(Some(t))) if !due => (t - now).to_std().unwrap_or(Duration::ZERO),
                 _ => Duration::from_secs(3600),
             };
             if paused_until.is_none()

@@ -482,11 +482,58 @@ impl StepTable {
     }
 }
 
+/// A table of the store: the writes that [`set`] (and through it undo) needs, whatever
+/// keeps the rows (a tree, a hash map, slots).
+trait Table<K, V> {
+    /// Puts `value` at `key`; the value it replaces.
+    fn put(&mut self, key: K, value: V) -> Option<V>;
+    /// Takes the value at `key` out.
+    fn take(&mut self, key: &K) -> Option<V>;
+}
+
+impl<K: Ord, V> Table<K, V> for BTreeMap<K, V> {
+    fn put(&mut self, key: K, value: V) -> Option<V> {
+        self.insert(key, value)
+    }
+    fn take(&mut self, key: &K) -> Option<V> {
+        self.remove(key)
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V, H: std::hash::BuildHasher> Table<K, V>
+    for std::collections::HashMap<K, V, H>
+{
+    fn put(&mut self, key: K, value: V) -> Option<V> {
+        self.insert(key, value)
+    }
+    fn take(&mut self, key: &K) -> Option<V> {
+        self.remove(key)
+    }
+}
+
+impl<V> Table<u64, V> for IdMap<V> {
+    fn put(&mut self, key: u64, value: V) -> Option<V> {
+        self.insert(key, value)
+    }
+    fn take(&mut self, key: &u64) -> Option<V> {
+        self.remove(key)
+    }
+}
+
+impl Table<(InstanceId, StepIndex), Box<StepRow>> for StepTable {
+    fn put(&mut self, key: (InstanceId, StepIndex), value: Box<StepRow>) -> Option<Box<StepRow>> {
+        self.insert(key, value)
+    }
+    fn take(&mut self, key: &(InstanceId, StepIndex)) -> Option<Box<StepRow>> {
+        self.remove(key)
+    }
+}
+
 /// Puts `value` at `key` (or removes the key for `None`); the value it replaces.
-fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
+fn set<K, V>(table: &mut impl Table<K, V>, key: K, value: Option<V>) -> Option<V> {
     match value {
-        Some(v) => map.insert(key, v),
-        None => map.remove(&key),
+        Some(v) => table.put(key, v),
+        None => table.take(&key),
     }
 }
 
@@ -497,10 +544,7 @@ macro_rules! indexed_set {
         fn $name(&mut self, key: $key, row: Option<Box<$row>>) -> Option<Box<$row>> {
             self.ix
                 .$index(self.$table.get(&key).map(|old| &**old), row.as_deref());
-            match row {
-                Some(row) => self.$table.insert(key, row),
-                None => self.$table.remove(&key),
-            }
+            set(&mut self.$table, key, row)
         }
     };
 }
@@ -594,10 +638,7 @@ impl State {
                 self.set_instance(k, v);
             }
             Undo::Step(k, v) => {
-                match v {
-                    Some(v) => self.steps.insert(k, v),
-                    None => self.steps.remove(&k),
-                };
+                set(&mut self.steps, k, v);
             }
             Undo::Timer(k, v) => {
                 self.set_timer(k, v);
@@ -648,14 +689,9 @@ impl State {
                     row.last_error = last_error;
                 });
             }
-            Undo::OutboxKey(k, v) => match v {
-                Some(id) => {
-                    self.outbox_keys.insert(k, id);
-                }
-                None => {
-                    self.outbox_keys.remove(&k);
-                }
-            },
+            Undo::OutboxKey(k, v) => {
+                set(&mut self.outbox_keys, k, v);
+            }
             Undo::Attempt(k, v) => {
                 self.set_attempt(k, v);
             }

@@ -93,12 +93,11 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        // Every statement of the store stays prepared (the default keeps 16).
-        conn.set_prepared_statement_cache_capacity(128);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Every hot statement is prepared once and taken from this cache afterwards.
+        // Every statement of the store is prepared once and taken from this cache afterwards
+        // (the default keeps 16).
         conn.set_prepared_statement_cache_capacity(128);
         migrate(&mut conn)?;
         Ok(SqliteStore {
