@@ -601,25 +601,23 @@ impl State {
     /// The indexes built from a full scan of the rows.
     fn scan_indexes(&self) -> Indexes {
         let mut ix = Indexes::default();
-        self.plans.values().for_each(|r| ix.plan(None, Some(&**r)));
-        self.instances
-            .values()
-            .for_each(|r| ix.instance(None, Some(&**r)));
-        self.timers
-            .values()
-            .for_each(|r| ix.timer(None, Some(&**r)));
-        self.work_items
-            .values()
-            .for_each(|r| ix.work_item(None, Some(&**r)));
-        self.artefacts
-            .values()
-            .for_each(|r| ix.artefact(None, Some(&**r)));
-        self.outbox
-            .values()
-            .for_each(|r| ix.outbox(None, Some(&**r)));
-        self.attempts
-            .values()
-            .for_each(|r| ix.attempt(None, Some(&**r)));
+        // Each table's rows enter its indexes as if inserted one by one.
+        macro_rules! scan {
+            ($($table:ident => $index:ident),*) => {$(
+                for row in self.$table.values() {
+                    ix.$index(None, Some(&**row));
+                }
+            )*};
+        }
+        scan!(
+            plans => plan,
+            instances => instance,
+            timers => timer,
+            work_items => work_item,
+            artefacts => artefact,
+            outbox => outbox,
+            attempts => attempt
+        );
         for (position, row) in self.audit.iter().enumerate() {
             ix.audit(row, position, true);
         }
