@@ -31,7 +31,7 @@ struct Indexes {
     /// Deployed plans by deployment order.
     plans_by_seq: BTreeSet<(u64, String)>,
     /// Running instances.
-    running: BTreeSet<InstanceId>,
+    running: IdSet,
     /// Timers nobody holds, by (due time, id).
     timers_due: BTreeSet<(DateTime<Utc>, u64)>,
     /// Leased timers by (when they can be claimed again: the later of lease end and due time, id).
@@ -42,14 +42,14 @@ struct Indexes {
     /// (A map of sets rather than a set of pairs: no user name is copied per work item.)
     open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
     /// Open work items by id.
-    open_work: BTreeSet<u64>,
+    open_work: IdSet,
     /// Work items by instance, then (step, id): a finished step finds its own by binary
     /// search, without walking the instance's other steps.
     work_of: ListIndex<(StepIndex, u64)>,
     /// Artefacts by instance, then id.
     artefacts_of: ListIndex<u64>,
     /// Pending effects without a `not_before`, by id.
-    outbox_ready: BTreeSet<u64>,
+    outbox_ready: IdSet,
     /// Pending effects with a `not_before`, by (not before, id).
     outbox_delayed: BTreeSet<(DateTime<Utc>, u64)>,
     /// Effects by instance, then id.
@@ -66,14 +66,147 @@ struct Indexes {
 /// Moves a row's entry in one index from `old` to `new` (`None`: no entry), leaving the index
 /// alone when the entry stays the same: most updates (an instance saved, an effect leased)
 /// change only some of a row's entries.
-fn change<T: Ord>(set: &mut BTreeSet<T>, old: Option<T>, new: Option<T>) {
+fn change<T: PartialEq>(set: &mut impl SetIndex<T>, old: Option<T>, new: Option<T>) {
     if old != new {
         if let Some(old) = old {
-            set.remove(&old);
+            set.take_out(&old);
         }
         if let Some(new) = new {
-            set.insert(new);
+            set.put_in(new);
         }
+    }
+}
+
+/// A set that [`change`] moves index entries in: a tree, or an [`IdSet`] for plain ids.
+trait SetIndex<T> {
+    fn put_in(&mut self, entry: T);
+    fn take_out(&mut self, entry: &T);
+}
+
+impl<T: Ord> SetIndex<T> for BTreeSet<T> {
+    fn put_in(&mut self, entry: T) {
+        self.insert(entry);
+    }
+    fn take_out(&mut self, entry: &T) {
+        self.remove(entry);
+    }
+}
+
+impl SetIndex<u64> for IdSet {
+    fn put_in(&mut self, entry: u64) {
+        self.insert(entry);
+    }
+    fn take_out(&mut self, entry: &u64) {
+        self.remove(*entry);
+    }
+}
+
+/// A set of ids that come from a sequence (running instances, open work items, effects ready
+/// to go), as a bit per id instead of a tree: entering and leaving the set is setting and
+/// clearing a bit, where a tree searches and moves keys. Walking the set in order skips empty
+/// stretches through a second bitmap with a bit per word of the first, so a set whose members
+/// are a few recent ids among millions of old ones is walked in a few steps. Ids far beyond
+/// the bitmap go to a tree beside it, as in [`IdMap`]; every id in the tree is at least the
+/// bitmap's length in bits.
+#[derive(Default)]
+struct IdSet {
+    words: Vec<u64>,
+    /// Bit `w` is set when `words[w]` is not zero.
+    nonzero: Vec<u64>,
+    far: BTreeSet<u64>,
+}
+
+/// Equal when they hold the same ids, whatever their room.
+impl PartialEq for IdSet {
+    fn eq(&self, other: &IdSet) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Debug for IdSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// The word of a bitmap that holds bit `i`, and the bit's mask in it.
+fn bit(i: u64) -> (usize, u64) {
+    ((i / 64) as usize, 1 << (i % 64))
+}
+
+impl IdSet {
+    /// The bitmap's length in bits: the ids below it have a bit.
+    fn bits(&self) -> u64 {
+        self.words.len() as u64 * 64
+    }
+    /// Adds `id`; false when it was there.
+    fn insert(&mut self, id: u64) -> bool {
+        if id >= self.bits() {
+            if id >= self.bits().saturating_add(ID_SLACK) {
+                return self.far.insert(id);
+            }
+            self.words.resize((id / 64 + 1) as usize, 0);
+            self.nonzero.resize(self.words.len().div_ceil(64), 0);
+            let bits = self.bits();
+            while let Some(near) = self.far.first().copied().filter(|f| *f < bits) {
+                self.far.remove(&near);
+                self.insert(near);
+            }
+        }
+        let (w, mask) = bit(id);
+        let word = &mut self.words[w];
+        let added = *word & mask == 0;
+        *word |= mask;
+        let (n, nmask) = bit(w as u64);
+        self.nonzero[n] |= nmask;
+        added
+    }
+    /// Takes `id` out; false when it was not there.
+    fn remove(&mut self, id: u64) -> bool {
+        if id >= self.bits() {
+            return self.far.remove(&id);
+        }
+        let (w, mask) = bit(id);
+        let word = &mut self.words[w];
+        let removed = *word & mask != 0;
+        *word &= !mask;
+        if *word == 0 {
+            let (n, nmask) = bit(w as u64);
+            self.nonzero[n] &= !nmask;
+        }
+        removed
+    }
+    /// The ids in ascending order.
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        set_bits(&self.nonzero)
+            .flat_map(|w| {
+                let word = self.words.get(w as usize).copied().unwrap_or(0);
+                BitsOf(word).map(move |b| w * 64 + b)
+            })
+            .chain(self.far.iter().copied())
+    }
+}
+
+/// The positions of the set bits of a bitmap, in order.
+fn set_bits(words: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    words
+        .iter()
+        .enumerate()
+        .flat_map(|(i, w)| BitsOf(*w).map(move |b| i as u64 * 64 + b))
+}
+
+/// The positions of the set bits of one word, lowest first.
+struct BitsOf(u64);
+
+impl Iterator for BitsOf {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        if self.0 == 0 {
+            return None;
+        }
+        let lowest = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(u64::from(lowest))
     }
 }
 
@@ -211,7 +344,7 @@ impl Indexes {
                 self.open_work_by_user.remove(user);
             }
         }
-        self.open_work.remove(&id);
+        self.open_work.remove(id);
     }
     fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
         let of = |a: &ArtefactRow| (a.instance, a.id);
@@ -561,7 +694,7 @@ impl State {
     /// The ids of up to `limit` undelivered effects whose time has come, in order.
     fn pending_outbox_ids(&self, now: DateTime<Utc>, limit: usize) -> Vec<u64> {
         let ix = &self.ix;
-        let mut ids: Vec<u64> = ix.outbox_ready.iter().take(limit).copied().collect();
+        let mut ids: Vec<u64> = ix.outbox_ready.iter().take(limit).collect();
         let ready = ids.len();
         ids.extend(
             ix.outbox_delayed
@@ -962,7 +1095,7 @@ impl Tx for MemTx<'_> {
             .ix
             .running
             .iter()
-            .filter_map(|id| self.state.instances.get(id).map(|r| (**r).clone()))
+            .filter_map(|id| self.state.instances.get(&id).map(|r| (**r).clone()))
             .collect())
     }
 
@@ -1091,7 +1224,7 @@ impl Tx for MemTx<'_> {
             None => ix
                 .open_work
                 .iter()
-                .filter_map(|id| items.get(id).map(|r| (**r).clone()))
+                .filter_map(|id| items.get(&id).map(|r| (**r).clone()))
                 .collect(),
         })
     }
@@ -1329,6 +1462,45 @@ impl Tx for MemTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `IdSet` answers as a `BTreeSet` does, for ids near the bitmap, far beyond it, and
+    /// ids of the tree that later get a bit; it walks its ids in order.
+    #[test]
+    fn id_set_agrees_with_a_tree() {
+        let mut set = IdSet::default();
+        let mut tree: BTreeSet<u64> = BTreeSet::new();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for step in 0..20_000u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let id = match seed % 4 {
+                0 => seed % 130,
+                1 => set.bits() + seed % (2 * ID_SLACK),
+                2 => seed % 300_000,
+                _ => u64::MAX - seed % 3,
+            };
+            if (seed >> 40).is_multiple_of(3) {
+                assert_eq!(set.remove(id), tree.remove(&id), "step {step}: remove {id}");
+            } else {
+                assert_eq!(set.insert(id), tree.insert(id), "step {step}: insert {id}");
+            }
+            if step.is_multiple_of(1_000) {
+                assert!(set.iter().eq(tree.iter().copied()), "step {step}");
+            }
+        }
+        assert!(set.far.iter().all(|id| *id >= set.bits()));
+        assert!(!set.far.is_empty(), "the far ids are in the tree");
+        assert!(set.iter().eq(tree.iter().copied()));
+        for id in tree.clone() {
+            assert!(set.remove(id));
+        }
+        assert_eq!(set.iter().next(), None);
+        assert!(
+            set.nonzero.iter().all(|w| *w == 0),
+            "no word is marked as holding ids"
+        );
+    }
 
     /// An `IdMap` answers as a `BTreeMap` does, for ids near the slots, far beyond them, and
     /// ids of the tree that later get a slot.
