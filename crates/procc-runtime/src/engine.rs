@@ -1501,15 +1501,7 @@ impl Core<'_> {
     }
 
     fn tz(&self, plan: &Plan) -> Tz {
-        self.config
-            .time_zone
-            .or_else(|| {
-                plan.catalog
-                    .calendars
-                    .first()
-                    .and_then(|c| parse_tz(&c.time_zone).ok())
-            })
-            .unwrap_or(Tz::UTC)
+        time_zone(self.config.time_zone, plan)
     }
 
     fn user<'p>(&self, plan: &'p Plan, id: &str) -> Result<&'p procc_plan::User> {
@@ -1880,7 +1872,8 @@ impl Core<'_> {
         changed: &[String],
         expr: &procc_plan::Expr,
     ) -> Result<std::result::Result<Val, String>> {
-        let today = local_date(self.now, self.tz(plan));
+        let (now, configured) = (self.now, self.config.time_zone);
+        let today = || local_date(now, time_zone(configured, plan));
         let keys = [Module::Address, Module::Property, Module::Project].map(|m| (m, links.get(m)));
         let mut value = None;
         self.tx
@@ -1891,7 +1884,7 @@ impl Core<'_> {
                     property,
                     project,
                     changed,
-                    today,
+                    today: &today,
                 };
                 value = Some(eval(expr, &scope));
             })?;
@@ -3630,6 +3623,19 @@ impl Core<'_> {
 }
 
 /// The date's month and day in year `y`; 29 February is 28 February in other years.
+/// The time zone the engine works in: the configured one, else the plan's first calendar's,
+/// else UTC.
+fn time_zone(configured: Option<Tz>, plan: &Plan) -> Tz {
+    configured
+        .or_else(|| {
+            plan.catalog
+                .calendars
+                .first()
+                .and_then(|c| parse_tz(&c.time_zone).ok())
+        })
+        .unwrap_or(Tz::UTC)
+}
+
 fn in_year(d: NaiveDate, y: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, d.month(), d.day())
         .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))

@@ -49,8 +49,9 @@ pub struct Scope<'a> {
     pub project: Option<&'a RecordRow>,
     /// The fields the triggering save changed.
     pub changed: &'a [String],
-    /// Today in the tenant's time zone.
-    pub today: NaiveDate,
+    /// Today in the tenant's time zone, worked out only by the expressions that ask (most do
+    /// not, and it costs a time-zone lookup).
+    pub today: &'a dyn Fn() -> NaiveDate,
 }
 
 impl Scope<'_> {
@@ -257,9 +258,9 @@ fn call(function: Function, args: &[Expr], scope: &Scope<'_>) -> Result<Val, Str
             }
             _ => Err("is_set needs a field".to_string()),
         },
-        Function::Today => Ok(Val::Date(scope.today)),
+        Function::Today => Ok(Val::Date((scope.today)())),
         Function::DaysSince => match args.first().map(|a| eval(a, scope)).transpose()? {
-            Some(Val::Date(d)) => Ok(Val::Num((scope.today - d).num_days() as f64)),
+            Some(Val::Date(d)) => Ok(Val::Num(((scope.today)() - d).num_days() as f64)),
             other => Err(format!("days_since needs a date, not {other:?}")),
         },
         Function::InFilter => {
@@ -314,7 +315,7 @@ mod tests {
             property: Some(record),
             project: None,
             changed: &changed,
-            today: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            today: &|| NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
         };
         eval(&expr, &scope)
     }

@@ -574,6 +574,9 @@ impl<V> IdMap<V> {
     }
 }
 
+/// The room for steps a new instance's list starts with.
+const STEPS_AT_FIRST: usize = 8;
+
 /// Step rows by instance, then by step index: a slot per instance (see [`IdMap`]) holding its
 /// steps by index, so that neither a step nor an instance's steps are searched for.
 #[derive(Default)]
@@ -592,7 +595,8 @@ impl StepTable {
     ) -> Option<Box<StepRow>> {
         let index = usize::try_from(index).ok()?;
         if !self.0.contains_key(&instance) {
-            self.0.insert(instance, Vec::new());
+            // Room for a small process's steps, instead of growing one step at a time.
+            self.0.insert(instance, Vec::with_capacity(STEPS_AT_FIRST));
         }
         let steps = self.0.get_mut(&instance)?;
         if steps.len() <= index {
