@@ -1950,12 +1950,18 @@ impl Core<'_> {
             None,
             who,
             "started",
-            join!(
-                template.name,
-                " (",
-                serde_json::to_string(&started_by)?,
-                ")"
-            ),
+            match &started_by {
+                StartedBy::User { user } => join!(template.name, " (by ", *user, ")"),
+                StartedBy::Trigger { event } => join!(template.name, " (trigger: ", *event, ")"),
+                StartedBy::FollowUp { parent, step } => join!(
+                    template.name,
+                    " (follow-up of process ",
+                    *parent,
+                    " step ",
+                    *step,
+                    ")"
+                ),
+            },
         )?;
         self.enter_step(plan, template, &mut inst, 0, None)?;
         // Written once, when its first steps have run: nothing on the way reads it back. It
@@ -2448,9 +2454,14 @@ impl Core<'_> {
                 row.rungs_fired.push(*rung);
                 self.tx.put_step(row.clone())?;
                 let key = join!(inst.id, "/", row.index, "/", row.visit, "/rung", *rung);
-                let subject = format!(
-                    "Deadline of step `{}` in process {} ({}) passed",
-                    spec.name, inst.id, inst.template
+                let subject = join!(
+                    "Deadline of step `",
+                    spec.name,
+                    "` in process ",
+                    inst.id,
+                    " (",
+                    inst.template,
+                    ") passed"
                 );
                 self.audit(
                     Some(inst.id),
