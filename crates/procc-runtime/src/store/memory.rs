@@ -33,9 +33,9 @@ struct Indexes {
     /// Running instances.
     running: IdSet,
     /// Timers nobody holds, by (due time, id).
-    timers_due: BTreeSet<(DateTime<Utc>, u64)>,
+    timers_due: BTreeSet<(Moment, u64)>,
     /// Leased timers by (when they can be claimed again: the later of lease end and due time, id).
-    timers_leased: BTreeSet<(DateTime<Utc>, u64)>,
+    timers_leased: BTreeSet<(Moment, u64)>,
     /// Timers by instance, then (step, id).
     timers_of: ListIndex<(StepIndex, u64)>,
     /// Open work items by (user, id).
@@ -51,7 +51,7 @@ struct Indexes {
     /// Pending effects without a `not_before`, by id.
     outbox_ready: IdSet,
     /// Pending effects with a `not_before`, by (not before, id).
-    outbox_delayed: BTreeSet<(DateTime<Utc>, u64)>,
+    outbox_delayed: BTreeSet<(Moment, u64)>,
     /// Effects by instance, then id.
     outbox_of: ListIndex<u64>,
     /// Attempts by effect, then id.
@@ -61,6 +61,18 @@ struct Indexes {
     /// Hashed with Fx: every transition looks its instance up here, and the keys are our own
     /// ids, not input an attacker chooses.)
     audit_of: FxHashMap<InstanceId, Vec<usize>>,
+}
+
+/// A time as one integer that sorts as the time does: seconds since 1970 in the high bits,
+/// nanoseconds (up to two billion in a leap second) in the low 32. The time-ordered indexes
+/// (timers by due time, effects by their earliest time) compare keys at every step of a
+/// search, and new keys mostly go to the end, past every key of a node: one integer compares
+/// faster than a `DateTime`'s date, seconds and nanoseconds.
+type Moment = i128;
+
+/// The [`Moment`] of `t`.
+fn moment(t: DateTime<Utc>) -> Moment {
+    (i128::from(t.timestamp()) << 32) | i128::from(t.timestamp_subsec_nanos())
 }
 
 /// Moves a row's entry in one index from `old` to `new` (`None`: no entry), leaving the index
@@ -267,7 +279,7 @@ impl<T: Ord + Copy> ListIndex<T> {
 #[derive(Default, Clone, Copy)]
 struct OutboxEntries {
     ready: Option<u64>,
-    delayed: Option<(DateTime<Utc>, u64)>,
+    delayed: Option<(Moment, u64)>,
     of: Option<(InstanceId, u64)>,
 }
 
@@ -276,7 +288,7 @@ impl OutboxEntries {
         let pending = o.is_pending();
         OutboxEntries {
             ready: (pending && o.not_before.is_none()).then_some(o.id),
-            delayed: o.not_before.filter(|_| pending).map(|t| (t, o.id)),
+            delayed: o.not_before.filter(|_| pending).map(|t| (moment(t), o.id)),
             of: o.instance.map(|i| (i, o.id)),
         }
     }
@@ -296,9 +308,9 @@ impl Indexes {
         change(&mut self.running, old.and_then(key), new.and_then(key));
     }
     fn timer(&mut self, old: Option<&TimerRow>, new: Option<&TimerRow>) {
-        let due = |t: &TimerRow| t.lease_until.is_none().then_some((t.due_at, t.id));
+        let due = |t: &TimerRow| t.lease_until.is_none().then(|| (moment(t.due_at), t.id));
         change(&mut self.timers_due, old.and_then(due), new.and_then(due));
-        let leased = |t: &TimerRow| t.lease_until.map(|l| (l.max(t.due_at), t.id));
+        let leased = |t: &TimerRow| t.lease_until.map(|l| (moment(l.max(t.due_at)), t.id));
         change(
             &mut self.timers_leased,
             old.and_then(leased),
@@ -702,7 +714,7 @@ impl State {
         let ready = ids.len();
         ids.extend(
             ix.outbox_delayed
-                .range(..=(now, u64::MAX))
+                .range(..=(moment(now), u64::MAX))
                 .map(|(_, id)| *id),
         );
         if ids.len() > ready {
@@ -1165,15 +1177,15 @@ impl Tx for MemTx<'_> {
         limit: usize,
     ) -> Result<Vec<TimerRow>> {
         let ix = &self.state.ix;
-        let upto = (now, u64::MAX);
+        let upto = (moment(now), u64::MAX);
         // Free timers come in (due, id) order already; timers whose lease ran out are few
         // (a crashed worker's) and are merged in by due time.
-        let mut due: Vec<(DateTime<Utc>, u64)> =
+        let mut due: Vec<(Moment, u64)> =
             ix.timers_due.range(..=upto).take(limit).copied().collect();
         let before = due.len();
         for (_, id) in ix.timers_leased.range(..=upto) {
             if let Some(t) = self.state.timers.get(id) {
-                due.push((t.due_at, t.id));
+                due.push((moment(t.due_at), t.id));
             }
         }
         if due.len() > before {
@@ -1193,10 +1205,19 @@ impl Tx for MemTx<'_> {
         Ok(claimed)
     }
     fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
-        // A leased timer is due again when its lease runs out (its index key).
-        let ix = &self.state.ix;
-        let free = ix.timers_due.first().map(|(at, _)| *at);
-        let leased = ix.timers_leased.first().map(|(at, _)| *at);
+        // A leased timer is due again when its lease runs out (its index key). The times
+        // come from the rows: a key is only for sorting.
+        let (ix, timers) = (&self.state.ix, &self.state.timers);
+        let free = ix
+            .timers_due
+            .first()
+            .and_then(|(_, id)| timers.get(id))
+            .map(|t| t.due_at);
+        let leased = ix
+            .timers_leased
+            .first()
+            .and_then(|(_, id)| timers.get(id))
+            .and_then(|t| t.lease_until.map(|l| l.max(t.due_at)));
         Ok(match (free, leased) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -1414,9 +1435,10 @@ impl Tx for MemTx<'_> {
             .state
             .ix
             .outbox_delayed
-            .range((Bound::Excluded((now, u64::MAX)), Bound::Unbounded))
+            .range((Bound::Excluded((moment(now), u64::MAX)), Bound::Unbounded))
             .next()
-            .map(|(at, _)| *at))
+            .and_then(|(_, id)| self.state.outbox.get(id))
+            .and_then(|o| o.not_before))
     }
 
     fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
@@ -1466,6 +1488,38 @@ impl Tx for MemTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Moments sort as the times do: before 1970, in a leap second, at chrono's ends.
+    #[test]
+    fn moments_sort_as_times_do() {
+        use chrono::{NaiveDate, TimeZone};
+        let at = |y, mo, d, h, mi, s, nanos| {
+            let naive = NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|d| d.and_hms_nano_opt(h, mi, s, nanos))
+                .expect("a valid time");
+            Utc.from_utc_datetime(&naive)
+        };
+        let mut times = vec![
+            DateTime::<Utc>::MIN_UTC,
+            at(1600, 1, 1, 0, 0, 0, 0),
+            at(1969, 12, 31, 23, 59, 59, 999_999_999),
+            at(1970, 1, 1, 0, 0, 0, 0),
+            at(1970, 1, 1, 0, 0, 0, 1),
+            at(2016, 12, 31, 23, 59, 59, 0),
+            at(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+            at(2017, 1, 1, 0, 0, 0, 0),
+            at(2026, 11, 29, 9, 0, 0, 0),
+            at(2300, 1, 1, 0, 0, 0, 0),
+            DateTime::<Utc>::MAX_UTC,
+        ];
+        let sorted = times.clone();
+        times.reverse();
+        times.sort_by_key(|t| moment(*t));
+        assert_eq!(times, sorted);
+        for pair in sorted.windows(2) {
+            assert!(moment(pair[0]) < moment(pair[1]), "{pair:?}");
+        }
+    }
 
     /// An `IdSet` answers as a `BTreeSet` does, for ids near the bitmap, far beyond it, and
     /// ids of the tree that later get a bit; it walks its ids in order.
