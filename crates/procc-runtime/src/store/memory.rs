@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use procc_plan::{Module, StepIndex};
 use rustc_hash::FxHashMap;
+use smallvec::{SmallVec, smallvec};
 
 use super::{Delivery, Store, Tx};
 use crate::model::*;
@@ -241,9 +242,12 @@ fn change_list<T: Ord + Copy>(
 
 /// Entries by their owner's id (an instance, an effect), each owner's in order: a short sorted
 /// list in the owner's slot (see [`IdMap`]) instead of a tree of (owner, entry) pairs. An owner
-/// has a handful of entries, so a list is searched faster than a tree is descended.
+/// has a handful of entries, so a list is searched faster than a tree is descended. The first
+/// two entries live in the slot itself: most owners have one or two (a process's timers, work
+/// items, artefacts and effects, an effect's attempts), and each would otherwise be an
+/// allocation of its own.
 #[derive(Default, Debug, PartialEq)]
-struct ListIndex<T>(IdMap<Vec<T>>);
+struct ListIndex<T>(IdMap<SmallVec<[T; 2]>>);
 
 impl<T: Ord + Copy> ListIndex<T> {
     fn insert(&mut self, owner: u64, entry: T) {
@@ -254,7 +258,7 @@ impl<T: Ord + Copy> ListIndex<T> {
                 }
             }
             None => {
-                self.0.insert(owner, vec![entry]);
+                self.0.insert(owner, smallvec![entry]);
             }
         }
     }
@@ -270,7 +274,7 @@ impl<T: Ord + Copy> ListIndex<T> {
     }
     /// The entries of `owner`, in order.
     fn of(&self, owner: u64) -> &[T] {
-        self.0.get(&owner).map_or(&[], Vec::as_slice)
+        self.0.get(&owner).map_or(&[], SmallVec::as_slice)
     }
 }
 
@@ -836,8 +840,10 @@ impl State {
                     row.last_error = last_error;
                 });
             }
-            Undo::OutboxKey(k, v) => {
-                set(&mut self.outbox_keys, k, v);
+            Undo::OutboxKeyOf(id) => {
+                if let Some(row) = self.outbox.get(&id) {
+                    self.outbox_keys.remove(&row.idempotency_key);
+                }
             }
             Undo::Attempt(k, v) => {
                 self.set_attempt(k, v);
@@ -878,7 +884,9 @@ enum Undo {
         delivered_at: Option<DateTime<Utc>>,
         last_error: Option<String>,
     },
-    OutboxKey(String, Option<u64>),
+    /// The idempotency key of the new effect with this id was entered (undone while the
+    /// effect's row is still there to name it).
+    OutboxKeyOf(u64),
     Attempt(u64, Option<Box<AttemptRow>>),
     Audit,
     Key(String, Option<String>),
@@ -930,6 +938,15 @@ impl MemoryStore {
             attempts_of,
             audit_of
         );
+        // Every effect's idempotency key names it, and no other key is there.
+        let keys_agree = state.outbox_keys.len() == state.outbox.values().count()
+            && state
+                .outbox
+                .values()
+                .all(|row| state.outbox_keys.get(&row.idempotency_key) == Some(&row.id));
+        if !keys_agree {
+            wrong.push("outbox_keys");
+        }
         if wrong.is_empty() {
             Ok(())
         } else {
@@ -1352,9 +1369,10 @@ impl Tx for MemTx<'_> {
                 free.insert(row.id);
             }
         }
-        self.undo
-            .push(Undo::OutboxKey(row.idempotency_key.clone(), None));
-        put_indexed!(self, set_outbox, Outbox, row.id, Some(row));
+        let id = row.id;
+        put_indexed!(self, set_outbox, Outbox, id, Some(row));
+        // After the row: undone before it, while the row still names the key.
+        self.undo.push(Undo::OutboxKeyOf(id));
         Ok(true)
     }
     fn update_outbox(&mut self, row: OutboxRow) -> Result<()> {
