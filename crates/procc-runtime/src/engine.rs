@@ -2972,7 +2972,7 @@ impl Core<'_> {
                     rec.fields.insert("status".into(), json!(s));
                 }
                 self.tx.put_record(&rec)?;
-                inst.links.project = Some(id.clone());
+                inst.links.project = Some(id.as_str().into());
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
@@ -3121,7 +3121,7 @@ impl Core<'_> {
                 module_name(module)
             )));
         }
-        inst.links.set(module, Some(id));
+        inst.links.set(module, Some(id.into()));
         Ok(Outcome::Continue(None))
     }
 
@@ -3295,7 +3295,7 @@ impl Core<'_> {
         let mut links = Links::default();
         for r in carry {
             let m = record_module(*r);
-            links.set(m, inst.links.get(m).map(str::to_string));
+            links.set(m, inst.links.get(m).map(Shared::from));
         }
         let controller = match &child_template.controller {
             Controller::Starter => inst.controller.clone(),
@@ -3398,17 +3398,17 @@ impl Core<'_> {
         chain: Option<(InstanceId, u32)>,
     ) -> Result<Vec<InstanceId>> {
         let mut links = Links::default();
-        links.set(record.module, Some(record.id.clone()));
+        links.set(record.module, Some(record.id.as_str().into()));
         let (changed, email): (&[String], Option<TriggerEmail>) = match event {
             RecordEvent::Saved { changed, .. } => (changed, None),
             RecordEvent::EmailReceived {
                 property, email, ..
             } => {
-                links.property = property.clone();
+                links.property = property.as_deref().map(Shared::from);
                 (&[], Some(email.clone()))
             }
             RecordEvent::ActivityReceived { property, .. } => {
-                links.property = property.clone();
+                links.property = property.as_deref().map(Shared::from);
                 (&[], None)
             }
             RecordEvent::StatusSet { .. } => (&[], None),
@@ -3612,7 +3612,7 @@ impl Core<'_> {
                         continue;
                     }
                     let mut links = Links::default();
-                    links.set(*module, Some(record.id.clone()));
+                    links.set(*module, Some(record.id.as_str().into()));
                     if let Some(id) = self.try_trigger(
                         plan,
                         template,

@@ -26,15 +26,20 @@ pub struct PlanRow {
     pub seq: u64,
 }
 
+/// A name or id that rows share and never change (shared: an instance's links, template and
+/// owner are copied into its steps' work items, tasks and effects, and out of the store on
+/// every read, and each copy of a `String` was an allocation).
+pub type Shared = Arc<str>;
+
 /// The records a process is linked to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Links {
     /// The linked address id.
-    pub address: Option<String>,
+    pub address: Option<Shared>,
     /// The linked property id.
-    pub property: Option<String>,
+    pub property: Option<Shared>,
     /// The linked project id (set by create/assign project steps).
-    pub project: Option<String>,
+    pub project: Option<Shared>,
 }
 
 impl Links {
@@ -47,7 +52,7 @@ impl Links {
         }
     }
     /// Links a record of this module.
-    pub fn set(&mut self, module: Module, id: Option<String>) {
+    pub fn set(&mut self, module: Module, id: Option<Shared>) {
         match module {
             Module::Address => self.address = id,
             Module::Property => self.property = id,

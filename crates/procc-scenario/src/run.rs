@@ -449,7 +449,7 @@ impl<'a> Run<'a> {
                 let mut l = Links::default();
                 for (module, id) in links {
                     self.existing_record(*module, id)?;
-                    l.set(*module, Some(id.value.clone()));
+                    l.set(*module, Some(id.value.as_str().into()));
                 }
                 let request = StartRequest {
                     template: template.value.clone(),

@@ -285,9 +285,9 @@ pub async fn start_process(
         template: body.template,
         owner: body.owner.unwrap_or_else(|| principal.id().to_string()),
         links: Links {
-            address: body.address,
-            property: body.property,
-            project: body.project,
+            address: body.address.map(Into::into),
+            property: body.property.map(Into::into),
+            project: body.project.map(Into::into),
         },
         started_by: principal.id().to_string(),
         idempotency_key: body.idempotency_key.or(header_key),

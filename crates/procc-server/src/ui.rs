@@ -322,8 +322,8 @@ async fn ui_start(
             template: form.template,
             owner: user.id().to_string(),
             links: Links {
-                address: non_empty(form.address),
-                property: non_empty(form.property),
+                address: non_empty(form.address).map(Into::into),
+                property: non_empty(form.property).map(Into::into),
                 project: None,
             },
             started_by: user.id().to_string(),

@@ -111,9 +111,9 @@ pub struct LinksView {
 impl From<&Links> for LinksView {
     fn from(l: &Links) -> LinksView {
         LinksView {
-            address: l.address.clone(),
-            property: l.property.clone(),
-            project: l.project.clone(),
+            address: l.address.as_deref().map(str::to_string),
+            property: l.property.as_deref().map(str::to_string),
+            project: l.project.as_deref().map(str::to_string),
         }
     }
 }

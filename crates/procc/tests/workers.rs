@@ -197,7 +197,7 @@ fn two_run_workers_on_postgres_deliver_every_effect_once() {
                 owner: "l.fischer".into(),
                 started_by: "k.schmidt".into(),
                 links: Links {
-                    property: Some(format!("P{i}")),
+                    property: Some(format!("P{i}").into()),
                     ..Default::default()
                 },
                 ..Default::default()

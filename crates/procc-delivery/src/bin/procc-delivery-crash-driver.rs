@@ -63,7 +63,7 @@ fn start(engine: &Engine<SqliteStore>, i: u64) -> Res<()> {
         template: "hook".into(),
         owner: "k.schmidt".into(),
         links: Links {
-            property: Some(format!("P{i}")),
+            property: Some(format!("P{i}").into()),
             ..Links::default()
         },
         started_by: "k.schmidt".into(),

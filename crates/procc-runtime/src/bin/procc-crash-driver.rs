@@ -255,8 +255,8 @@ fn main() -> Res<()> {
                     template: "crash".into(),
                     owner: "j.becker".into(),
                     links: Links {
-                        address: Some(format!("A{}", 1 + i % 2)),
-                        property: Some(format!("P{}", 1 + i % 3)),
+                        address: Some(format!("A{}", 1 + i % 2).into()),
+                        property: Some(format!("P{}", 1 + i % 3).into()),
                         project: None,
                     },
                     started_by: "k.schmidt".into(),

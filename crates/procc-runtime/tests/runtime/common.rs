@@ -266,8 +266,8 @@ impl<S: Store> H<S> {
 
 pub fn links(address: Option<&str>, property: Option<&str>) -> Links {
     Links {
-        address: address.map(str::to_string),
-        property: property.map(str::to_string),
+        address: address.map(Into::into),
+        property: property.map(Into::into),
         project: None,
     }
 }
