@@ -779,9 +779,6 @@ impl State {
 
     fn undo(&mut self, entry: Undo) {
         match entry {
-            Undo::Sequence(sequence, value) => {
-                self.sequences[sequence as usize] = value;
-            }
             Undo::Plan(k, v) => {
                 self.set_plan(k, v);
             }
@@ -862,8 +859,6 @@ impl State {
 /// How to put back what one write replaced (`None`: the key did not exist). Rows are boxed
 /// so that the log's entries stay small.
 enum Undo {
-    /// The sequence had this value.
-    Sequence(Sequence, u64),
     Plan(String, Option<Box<PlanRow>>),
     Instance(InstanceId, Option<Box<InstanceRow>>),
     Step((InstanceId, StepIndex), Option<Box<StepRow>>),
@@ -966,6 +961,8 @@ impl Store for MemoryStore {
             .map_err(|_| Error::Store("memory store poisoned".into()))?;
         // The undo log of the last transaction, emptied: its room is reused.
         let undo = std::mem::take(&mut state.spare_undo);
+        // Put back as a whole if the transaction fails.
+        let sequences = state.sequences;
         let mut tx = MemTx {
             state: &mut state,
             undo,
@@ -974,6 +971,7 @@ impl Store for MemoryStore {
         let result = f(&mut tx);
         if result.is_err() {
             tx.undo_to(0);
+            tx.state.sequences = sequences;
         }
         let MemTx { mut undo, .. } = tx;
         undo.clear();
@@ -987,8 +985,10 @@ impl Store for MemoryStore {
 struct MemTx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
-    /// The length of the undo log at each open savepoint.
-    savepoints: Vec<usize>,
+    /// The length of the undo log and the sequences at each open savepoint. (The sequences
+    /// are put back as a whole on rollback, instead of an undo entry per id drawn: a
+    /// transition draws several.)
+    savepoints: Vec<(usize, [u64; Sequence::COUNT])>,
 }
 
 impl MemTx<'_> {
@@ -1048,7 +1048,8 @@ fn ids_by_step(
 
 impl Tx for MemTx<'_> {
     fn savepoint(&mut self) -> Result<()> {
-        self.savepoints.push(self.undo.len());
+        self.savepoints
+            .push((self.undo.len(), self.state.sequences));
         Ok(())
     }
     fn release_savepoint(&mut self) -> Result<()> {
@@ -1058,17 +1059,17 @@ impl Tx for MemTx<'_> {
             .ok_or_else(|| Error::Store("no savepoint to release".into()))
     }
     fn rollback_to_savepoint(&mut self) -> Result<()> {
-        let len = self
+        let (len, sequences) = self
             .savepoints
             .pop()
             .ok_or_else(|| Error::Store("no savepoint to roll back to".into()))?;
         self.undo_to(len);
+        self.state.sequences = sequences;
         Ok(())
     }
 
     fn next_id(&mut self, sequence: Sequence) -> Result<u64> {
         let last = &mut self.state.sequences[sequence as usize];
-        self.undo.push(Undo::Sequence(sequence, *last));
         *last += 1;
         Ok(*last)
     }
@@ -1506,6 +1507,34 @@ impl Tx for MemTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids drawn in a failed transaction or under a savepoint rolled back are drawn again.
+    #[test]
+    fn rolled_back_ids_are_drawn_again() -> Result<()> {
+        let store = MemoryStore::new();
+        let first = store.transaction(&mut |tx| tx.next_id(Sequence::Timer))?;
+        let failed = store.transaction(&mut |tx| {
+            tx.next_id(Sequence::Timer)?;
+            tx.next_id(Sequence::Audit)?;
+            Err::<(), _>(Error::Conflict)
+        });
+        assert!(failed.is_err());
+        let (timer, audit) = store.transaction(&mut |tx| {
+            Ok((tx.next_id(Sequence::Timer)?, tx.next_id(Sequence::Audit)?))
+        })?;
+        assert_eq!((timer, audit), (first + 1, 1));
+        let (inner, kept, again) = store.transaction(&mut |tx| {
+            tx.savepoint()?;
+            let kept = tx.next_id(Sequence::Audit)?;
+            tx.savepoint()?;
+            let inner = tx.next_id(Sequence::Timer)?;
+            tx.rollback_to_savepoint()?;
+            tx.release_savepoint()?;
+            Ok((inner, kept, tx.next_id(Sequence::Timer)?))
+        })?;
+        assert_eq!((inner, kept, again), (first + 2, 2, first + 2));
+        Ok(())
+    }
 
     /// Moments sort as the times do: before 1970, in a leap second, at chrono's ends.
     #[test]
