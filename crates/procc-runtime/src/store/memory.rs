@@ -845,7 +845,6 @@ impl State {
             Undo::Attempt(k, v) => {
                 self.set_attempt(k, v);
             }
-            Undo::Audit => self.pop_audit(),
             Undo::Key(k, v) => {
                 set(&mut self.keys, k, v);
             }
@@ -883,7 +882,6 @@ enum Undo {
     /// effect's row is still there to name it).
     OutboxKeyOf(u64),
     Attempt(u64, Option<Box<AttemptRow>>),
-    Audit,
     Key(String, Option<String>),
     Counter(String, Option<u64>),
 }
@@ -961,17 +959,15 @@ impl Store for MemoryStore {
             .map_err(|_| Error::Store("memory store poisoned".into()))?;
         // The undo log of the last transaction, emptied: its room is reused.
         let undo = std::mem::take(&mut state.spare_undo);
-        // Put back as a whole if the transaction fails.
-        let sequences = state.sequences;
         let mut tx = MemTx {
             state: &mut state,
             undo,
             savepoints: Vec::new(),
         };
+        let began = tx.mark();
         let result = f(&mut tx);
         if result.is_err() {
-            tx.undo_to(0);
-            tx.state.sequences = sequences;
+            tx.roll_back_to(began);
         }
         let MemTx { mut undo, .. } = tx;
         undo.clear();
@@ -985,13 +981,36 @@ impl Store for MemoryStore {
 struct MemTx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
-    /// The length of the undo log and the sequences at each open savepoint. (The sequences
-    /// are put back as a whole on rollback, instead of an undo entry per id drawn: a
-    /// transition draws several.)
-    savepoints: Vec<(usize, [u64; Sequence::COUNT])>,
+    /// Where each open savepoint began.
+    savepoints: Vec<Mark>,
+}
+
+/// Where a transaction or a savepoint began: what a rollback goes back to. The sequences and
+/// the audit history are put back as a whole (a copy of the counters, the history's length)
+/// instead of an undo entry per id drawn and per history row: a transition writes several.
+#[derive(Clone, Copy)]
+struct Mark {
+    undo: usize,
+    sequences: [u64; Sequence::COUNT],
+    audit: usize,
 }
 
 impl MemTx<'_> {
+    fn mark(&self) -> Mark {
+        Mark {
+            undo: self.undo.len(),
+            sequences: self.state.sequences,
+            audit: self.state.audit.len(),
+        }
+    }
+    /// Undoes everything written since `mark`.
+    fn roll_back_to(&mut self, mark: Mark) {
+        self.undo_to(mark.undo);
+        self.state.sequences = mark.sequences;
+        while self.state.audit.len() > mark.audit {
+            self.state.pop_audit();
+        }
+    }
     /// Replays the undo log back to `len` entries.
     fn undo_to(&mut self, len: usize) {
         while self.undo.len() > len {
@@ -1048,8 +1067,8 @@ fn ids_by_step(
 
 impl Tx for MemTx<'_> {
     fn savepoint(&mut self) -> Result<()> {
-        self.savepoints
-            .push((self.undo.len(), self.state.sequences));
+        let mark = self.mark();
+        self.savepoints.push(mark);
         Ok(())
     }
     fn release_savepoint(&mut self) -> Result<()> {
@@ -1059,12 +1078,11 @@ impl Tx for MemTx<'_> {
             .ok_or_else(|| Error::Store("no savepoint to release".into()))
     }
     fn rollback_to_savepoint(&mut self) -> Result<()> {
-        let (len, sequences) = self
+        let mark = self
             .savepoints
             .pop()
             .ok_or_else(|| Error::Store("no savepoint to roll back to".into()))?;
-        self.undo_to(len);
-        self.state.sequences = sequences;
+        self.roll_back_to(mark);
         Ok(())
     }
 
@@ -1462,7 +1480,6 @@ impl Tx for MemTx<'_> {
 
     fn insert_audit(&mut self, row: AuditRow) -> Result<()> {
         self.state.push_audit(row);
-        self.undo.push(Undo::Audit);
         Ok(())
     }
     fn audit(&mut self, instance: Option<InstanceId>) -> Result<Vec<AuditRow>> {
