@@ -480,14 +480,19 @@ impl AuditLog {
 }
 
 /// Rows by id, where the ids come from a sequence (1, 2, 3, ...): a slot per id instead of a
-/// search tree, so that finding a row is an index into a vector. An id far beyond the slots
-/// (only tests choose their own ids) goes to a tree beside them, so that no id makes the slots
-/// grow without bound; every id in the tree is at least the number of slots, so the slots
-/// followed by the tree are in id order.
+/// search tree, so that finding a row is an index into a vector. The slots come in chunks of
+/// [`ID_CHUNK`]: the map grows by a chunk, instead of copying all its slots into a vector
+/// twice the size (a memory store of a million instances has index slots of tens of
+/// megabytes). An id far beyond the slots (only tests choose their own ids) goes to a tree
+/// beside them, so that no id makes the slots grow without bound; every id in the tree is at
+/// least the number of slots, so the slots followed by the tree are in id order.
 struct IdMap<V> {
-    slots: Vec<Option<V>>,
+    chunks: Vec<Box<[Option<V>]>>,
     far: BTreeMap<u64, V>,
 }
+
+/// Slots per chunk of an [`IdMap`].
+const ID_CHUNK: usize = 1024;
 
 /// How far beyond the last slot an id may be and still get a slot (the slots between stay
 /// empty).
@@ -496,7 +501,7 @@ const ID_SLACK: u64 = 4096;
 impl<V> Default for IdMap<V> {
     fn default() -> IdMap<V> {
         IdMap {
-            slots: Vec::new(),
+            chunks: Vec::new(),
             far: BTreeMap::new(),
         }
     }
@@ -516,19 +521,24 @@ impl<V: std::fmt::Debug> std::fmt::Debug for IdMap<V> {
 }
 
 impl<V> IdMap<V> {
-    /// The slot of `id`, when it has one.
-    fn slot(&self, id: u64) -> Option<usize> {
-        usize::try_from(id).ok().filter(|i| *i < self.slots.len())
+    /// How many ids have a slot: every id below this.
+    fn capacity(&self) -> u64 {
+        (self.chunks.len() * ID_CHUNK) as u64
+    }
+    /// The chunk of `id` and its place in it, when it has a slot.
+    fn slot(&self, id: u64) -> Option<(usize, usize)> {
+        let i = usize::try_from(id).ok().filter(|_| id < self.capacity())?;
+        Some((i / ID_CHUNK, i % ID_CHUNK))
     }
     fn get(&self, id: &u64) -> Option<&V> {
         match self.slot(*id) {
-            Some(i) => self.slots.get(i)?.as_ref(),
+            Some((c, i)) => self.chunks.get(c)?.get(i)?.as_ref(),
             None => self.far.get(id),
         }
     }
     fn get_mut(&mut self, id: &u64) -> Option<&mut V> {
         match self.slot(*id) {
-            Some(i) => self.slots.get_mut(i)?.as_mut(),
+            Some((c, i)) => self.chunks.get_mut(c)?.get_mut(i)?.as_mut(),
             None => self.far.get_mut(id),
         }
     }
@@ -537,54 +547,62 @@ impl<V> IdMap<V> {
     }
     /// Puts `value` at `id`; the value it replaces.
     fn insert(&mut self, id: u64, value: V) -> Option<V> {
-        if let Some(slot) = self.slot(id).and_then(|i| self.slots.get_mut(i)) {
-            return slot.replace(value);
-        }
-        let near = id < (self.slots.len() as u64).saturating_add(ID_SLACK);
-        let Some(new_len) = usize::try_from(id)
-            .ok()
-            .and_then(|i| i.checked_add(1))
-            .filter(|_| near)
-        else {
-            return self.far.insert(id, value);
-        };
-        self.slots.resize_with(new_len, || None);
-        // Ids of the tree that now have a slot move into it (up to `id`, which may be one).
-        while let Some(entry) = self.far.first_entry() {
-            if *entry.key() > id {
-                break;
+        if id >= self.capacity() {
+            if id >= self.capacity().saturating_add(ID_SLACK) {
+                return self.far.insert(id, value);
             }
-            let (k, v) = entry.remove_entry();
-            if let Some(slot) = usize::try_from(k).ok().and_then(|k| self.slots.get_mut(k)) {
-                *slot = Some(v);
+            while id >= self.capacity() {
+                self.chunks.push((0..ID_CHUNK).map(|_| None).collect());
+            }
+            // Ids of the tree that now have a slot move into it.
+            let capacity = self.capacity();
+            while let Some(entry) = self.far.first_entry() {
+                if *entry.key() >= capacity {
+                    break;
+                }
+                let (k, v) = entry.remove_entry();
+                if let Some((c, i)) = self.slot(k) {
+                    self.chunks[c][i] = Some(v);
+                }
             }
         }
-        self.slots.get_mut(new_len - 1)?.replace(value)
+        let (c, i) = self.slot(id)?;
+        self.chunks[c][i].replace(value)
     }
     fn remove(&mut self, id: &u64) -> Option<V> {
         match self.slot(*id) {
-            Some(i) => self.slots.get_mut(i)?.take(),
+            Some((c, i)) => self.chunks.get_mut(c)?.get_mut(i)?.take(),
             None => self.far.remove(id),
         }
     }
+    /// The slots in id order.
+    fn slots(&self) -> impl Iterator<Item = &Option<V>> {
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    }
     /// The ids and rows in id order.
     fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
-        let slots = self.slots.iter().enumerate();
-        slots
+        self.slots()
+            .enumerate()
             .filter_map(|(id, v)| Some((id as u64, v.as_ref()?)))
             .chain(self.far.iter().map(|(id, v)| (*id, v)))
     }
     /// The rows in id order.
     fn values(&self) -> impl Iterator<Item = &V> {
-        self.slots.iter().flatten().chain(self.far.values())
+        self.slots().flatten().chain(self.far.values())
     }
     /// The rows from id `from` on, in id order.
     fn range_from(&self, from: u64) -> impl Iterator<Item = &V> {
-        let start = usize::try_from(from).map_or(self.slots.len(), |f| f.min(self.slots.len()));
-        self.slots
-            .get(start..)
+        let start = usize::try_from(from.min(self.capacity())).unwrap_or(usize::MAX);
+        let (first, skip) = (start / ID_CHUNK, start % ID_CHUNK);
+        self.chunks
+            .get(first..)
             .unwrap_or_default()
             .iter()
+            .enumerate()
+            .flat_map(move |(n, chunk)| {
+                let from = if n == 0 { skip } else { 0 };
+                chunk.get(from..).unwrap_or_default().iter()
+            })
             .flatten()
             .chain(self.far.range(from..).map(|(_, v)| v))
     }
@@ -1638,7 +1656,7 @@ mod tests {
             seed ^= seed << 17;
             let id = match seed % 4 {
                 0 => seed % 64,
-                1 => map.slots.len() as u64 + seed % (2 * ID_SLACK),
+                1 => map.capacity() + seed % (2 * ID_SLACK),
                 2 => seed % 200_000,
                 _ => u64::MAX - seed % 3,
             };
@@ -1660,9 +1678,9 @@ mod tests {
             }
             assert_eq!(map.get(&id), tree.get(&id));
         }
-        assert!(map.far.keys().all(|k| *k >= map.slots.len() as u64));
+        assert!(map.far.keys().all(|k| *k >= map.capacity()));
         assert!(
-            map.slots.len() as u64 <= highest_near + 1,
+            map.capacity() <= (highest_near / ID_CHUNK as u64 + 1) * ID_CHUNK as u64,
             "only ids near the slots made them grow"
         );
         assert!(!map.far.is_empty(), "the far ids are in the tree");
