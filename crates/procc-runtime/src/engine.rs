@@ -2648,15 +2648,19 @@ impl Core<'_> {
                     .iter()
                     .find(|t| &t.id == mail)
                     .map(|t| t.subject.clone());
-                self.emit(
-                    EffectKind::Email,
-                    &to,
-                    json!({"template": mail, "subject": subject, "signature": signature,
-                           "mailbox": mailbox, "from_user": responsible,
-                           "instance": inst.id, "address": address}),
-                    &key("email"),
-                    not_before,
-                )?;
+                let mut payload = json!({"template": mail, "signature": signature,
+                                         "from_user": responsible, "instance": inst.id,
+                                         "address": address});
+                // Optional fields only when set (absent reads as unset, and most e-mail
+                // steps name no mailbox).
+                if let Some(fields) = payload.as_object_mut() {
+                    for (field, value) in [("subject", subject), ("mailbox", mailbox.clone())] {
+                        if let Some(value) = value {
+                            fields.insert(field.to_string(), value.into());
+                        }
+                    }
+                }
+                self.emit(EffectKind::Email, &to, payload, &key("email"), not_before)?;
                 Ok(Outcome::Continue(None))
             }
             Action::ForwardEmail {
