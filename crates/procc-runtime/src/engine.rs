@@ -347,14 +347,23 @@ fn pause_after_conflict(attempt: u32) {
     ));
 }
 
+/// The plans an engine has parsed (each once).
+#[derive(Default)]
+struct PlanCache {
+    /// By hash. (A tree: every operation looks its plan up, and comparing with the few
+    /// deployed hashes costs less than SipHashing 64 characters.)
+    by_hash: BTreeMap<String, Arc<Plan>>,
+    /// The plan the store last named current, and its hash.
+    current: Option<(Shared, Arc<Plan>)>,
+}
+
 /// The engine over a store.
 pub struct Engine<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
-    /// Parsed plans by hash. (A tree: every operation looks its plan up, and comparing with
-    /// the few deployed hashes costs less than SipHashing 64 characters.)
-    plans: Mutex<BTreeMap<String, Arc<Plan>>>,
+    /// Parsed plans.
+    plans: Mutex<PlanCache>,
     notify: Arc<Notify>,
     /// Further listeners (a dispatcher next to the scheduler), each told of every write.
     listeners: Mutex<Vec<Arc<Notify>>>,
@@ -367,7 +376,7 @@ impl<S: Store> Engine<S> {
             store,
             clock,
             config,
-            plans: Mutex::new(BTreeMap::new()),
+            plans: Mutex::new(PlanCache::default()),
             notify: Arc::new(Notify::new()),
             listeners: Mutex::new(Vec::new()),
         }
@@ -1136,7 +1145,7 @@ enum Outcome {
 struct Core<'a> {
     tx: &'a mut dyn Tx,
     config: &'a EngineConfig,
-    plans: &'a Mutex<BTreeMap<String, Arc<Plan>>>,
+    plans: &'a Mutex<PlanCache>,
     now: DateTime<Utc>,
     budget: u32,
     /// Whether this transaction wrote a timer or an effect (the scheduler must look again).
@@ -1149,7 +1158,7 @@ impl<'a> Core<'a> {
     fn new(
         tx: &'a mut dyn Tx,
         config: &'a EngineConfig,
-        plans: &'a Mutex<BTreeMap<String, Arc<Plan>>>,
+        plans: &'a Mutex<PlanCache>,
         now: DateTime<Utc>,
         writes: bool,
     ) -> Core<'a> {
@@ -1474,7 +1483,12 @@ impl Core<'_> {
     }
 
     fn plan(&mut self, hash: &str) -> Result<Arc<Plan>> {
-        if let Some(p) = self.plans.lock().ok().and_then(|m| m.get(hash).cloned()) {
+        if let Some(p) = self
+            .plans
+            .lock()
+            .ok()
+            .and_then(|m| m.by_hash.get(hash).cloned())
+        {
             return Ok(p);
         }
         let row = self
@@ -1484,15 +1498,26 @@ impl Core<'_> {
         let plan: Plan = serde_json::from_str(&row.json)?;
         let plan = Arc::new(plan);
         if let Ok(mut m) = self.plans.lock() {
-            m.insert(hash.to_string(), plan.clone());
+            m.by_hash.insert(hash.to_string(), plan.clone());
         }
         Ok(plan)
     }
 
     fn current_plan(&mut self) -> Result<Arc<Plan>> {
-        // Only the hash is read: the plan itself comes from the cache after its first use.
+        // The plan found current last time, if the store still says so (every start asks);
+        // else the plan of the hash the store names, from the cache after its first use.
+        let last = self.plans.lock().ok().and_then(|m| m.current.clone());
+        if let Some((hash, plan)) = last
+            && self.tx.is_current_plan(&hash)?
+        {
+            return Ok(plan);
+        }
         let hash = self.tx.current_plan_hash()?.ok_or(Error::NoPlan)?;
-        self.plan(&hash)
+        let plan = self.plan(&hash)?;
+        if let Ok(mut m) = self.plans.lock() {
+            m.current = Some((hash.into(), plan.clone()));
+        }
+        Ok(plan)
     }
 
     fn template<'p>(&self, plan: &'p Plan, inst: &InstanceRow) -> Result<&'p Template> {

@@ -1129,6 +1129,10 @@ impl Tx for MemTx<'_> {
             .last()
             .map(|(_, hash)| hash.clone()))
     }
+    fn is_current_plan(&mut self, hash: &str) -> Result<bool> {
+        let last = self.state.ix.plans_by_seq.last();
+        Ok(last.is_some_and(|(_, current)| current == hash))
+    }
     fn plans(&mut self) -> Result<Vec<PlanRow>> {
         Ok(self
             .state

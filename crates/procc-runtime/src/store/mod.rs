@@ -141,6 +141,10 @@ pub trait Tx {
     fn plan(&mut self, hash: &str) -> Result<Option<PlanRow>>;
     /// The hash of the plan deployed last (without reading the plan).
     fn current_plan_hash(&mut self) -> Result<Option<String>>;
+    /// Whether the plan with this hash is the one deployed last.
+    fn is_current_plan(&mut self, hash: &str) -> Result<bool> {
+        Ok(self.current_plan_hash()?.as_deref() == Some(hash))
+    }
     /// Every deployed plan, in order of deployment.
     fn plans(&mut self) -> Result<Vec<PlanRow>>;
 
