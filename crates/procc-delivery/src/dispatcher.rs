@@ -266,7 +266,7 @@ impl<S: Store + 'static> Dispatcher<S> {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = wake.notified() => next = None,
+                _ = wake.notify().notified() => next = None,
                 _ = shared.pump.notified() => {}
                 _ = &mut shutdown, if !stopping => stopping = true,
             }

@@ -357,6 +357,29 @@ struct PlanCache {
     current: Option<(Shared, Arc<Plan>)>,
 }
 
+/// A listener of an engine's writes ([`Engine::subscribe`]); dropping it stops the
+/// notifications (a dispatcher that drains again and again must not leave a listener behind
+/// each time).
+pub struct Subscription<'e> {
+    listeners: &'e Mutex<Vec<Arc<Notify>>>,
+    notify: Arc<Notify>,
+}
+
+impl Subscription<'_> {
+    /// The `Notify` that is told of each write.
+    pub fn notify(&self) -> &Arc<Notify> {
+        &self.notify
+    }
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.retain(|l| !Arc::ptr_eq(l, &self.notify));
+        }
+    }
+}
+
 /// The engine over a store.
 pub struct Engine<S: Store> {
     store: S,
@@ -403,13 +426,17 @@ impl<S: Store> Engine<S> {
     }
 
     /// A further listener, notified after every write that adds timers or effects, like
-    /// [`Engine::notifier`] (which one task uses: a `Notify` wakes one waiter).
-    pub fn subscribe(&self) -> Arc<Notify> {
+    /// [`Engine::notifier`] (which one task uses: a `Notify` wakes one waiter), until the
+    /// subscription is dropped.
+    pub fn subscribe(&self) -> Subscription<'_> {
         let notify = Arc::new(Notify::new());
         if let Ok(mut listeners) = self.listeners.lock() {
             listeners.push(notify.clone());
         }
-        notify
+        Subscription {
+            listeners: &self.listeners,
+            notify,
+        }
     }
 
     /// Tells the scheduler and the listeners to look at the next due time again: after a

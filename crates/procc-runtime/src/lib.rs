@@ -70,7 +70,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use effects::{AttemptReport, AttemptResult, Connector, RecordingConnector, endpoint_of};
 pub use engine::{
     Applied, Engine, EngineConfig, InboxEntry, InstanceView, Operation, RecordEvent, StartRequest,
-    StepInput, ViewOf,
+    StepInput, Subscription, ViewOf,
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};

@@ -71,3 +71,32 @@ async fn the_runtime_wakes_at_the_due_time_without_polling() {
     stop.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// A subscription is told of writes until it is dropped, and then leaves no listener behind
+/// (a dispatcher drains again and again, subscribing each time).
+#[tokio::test]
+async fn a_dropped_subscription_leaves_no_listener_behind() {
+    let clock = VirtualClock::new(t0());
+    let engine = Engine::new(MemoryStore::new(), Arc::new(clock), config());
+    engine.deploy(&small()).unwrap();
+    let subscription = engine.subscribe();
+    let notify = subscription.notify().clone();
+    assert_eq!(
+        Arc::strong_count(&notify),
+        3,
+        "the engine, the subscription, here"
+    );
+    engine
+        .start(&StartRequest {
+            template: "hours".into(),
+            owner: "j.becker".into(),
+            started_by: "k.schmidt".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), notify.notified())
+        .await
+        .expect("told of the start, which wrote a timer");
+    drop(subscription);
+    assert_eq!(Arc::strong_count(&notify), 1, "the engine let go of it");
+}
