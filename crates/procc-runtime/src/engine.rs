@@ -1790,9 +1790,11 @@ impl Core<'_> {
         let row = self.tx.step(inst.id, origin.step)?.filter(|r| {
             r.visit == origin.visit && r.state == StepState::Active && r.degraded.is_none()
         });
-        let Some(row) = row else {
+        let Some(mut row) = row else {
             return Ok(None);
         };
+        // Delivered or given up: it waits for nothing any more.
+        row.awaits_delivery = false;
         let plan = self.plan(&inst.plan_hash)?;
         Ok(Some((inst, plan, row)))
     }
@@ -2053,6 +2055,7 @@ impl Core<'_> {
             rungs_fired: Vec::new(),
             answer: None,
             task: None,
+            awaits_delivery: false,
         };
         if let Some(delay) = &spec.start_after {
             let at = add_delay(self.now, delay, self.tz(plan), &plan.catalog.calendars)?;
@@ -2177,6 +2180,7 @@ impl Core<'_> {
                         "step_waits_for_delivery",
                         &spec.name,
                     )?;
+                    row.awaits_delivery = true;
                     return self.tx.put_step(row);
                 }
                 Err(Error::InvalidInput(reason)) => {

@@ -28,7 +28,8 @@
 //!
 //! A deployed plan is stored by hash; the last deployed is current. An instance records the
 //! plan hash it started with and stays on it. Instance status is `running_due` (a step waits
-//! for a person), `running_waiting` (only scheduled steps), `completed` or `cancelled` (with
+//! for a person), `running_waiting` (only scheduled steps, or a webhook step waiting for its
+//! delivery: `StepRow::awaits_delivery`), `completed` or `cancelled` (with
 //! who and when). A step row exists once the flow reaches the step and holds its latest
 //! *visit*: state (`scheduled(at)`, `active`, `done`, `skipped`, `cancelled`), the degraded
 //! reason of an automatic step that became manual, the responsible user, activation and

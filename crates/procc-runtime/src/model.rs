@@ -269,6 +269,10 @@ pub struct StepRow {
     pub answer: Option<bool>,
     /// The task of a task step.
     pub task: Option<u64>,
+    /// An automatic step that waits for its effect to be delivered (a webhook): active, but
+    /// nobody has to act, so it does not make its instance due.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaits_delivery: bool,
 }
 
 /// What a timer does.

@@ -1204,7 +1204,7 @@ impl Tx for MemTx<'_> {
             .state
             .steps
             .of(instance)
-            .any(|s| s.state == StepState::Active))
+            .any(|s| s.state == StepState::Active && !s.awaits_delivery))
     }
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
         Ok(self.state.steps.get(&(instance, index)).cloned())

@@ -167,13 +167,14 @@ pub trait Tx {
     fn steps(&mut self, instance: InstanceId) -> Result<Vec<StepRow>>;
     /// One step row of an instance (without reading the others).
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>>;
-    /// Whether a step of the instance is active (waits for a person). A store that can answer
-    /// without copying the rows overrides this.
+    /// Whether a step of the instance waits for a person: active, and not an automatic step
+    /// waiting for its delivery. A store that can answer without copying the rows overrides
+    /// this.
     fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
         Ok(self
             .steps(instance)?
             .iter()
-            .any(|s| s.state == StepState::Active))
+            .any(|s| s.state == StepState::Active && !s.awaits_delivery))
     }
 
     /// Inserts a timer.

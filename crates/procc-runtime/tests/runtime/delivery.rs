@@ -51,6 +51,11 @@ fn a_webhook_step_waits_for_its_delivery_and_continues_when_delivered() {
     let (id, hook) = start_revaluation(&h);
     assert_eq!(h.state(id, "valuation"), StepState::Active);
     assert!(h.view(id).work_items.is_empty(), "nobody has to act yet");
+    assert_eq!(
+        h.view(id).instance.status,
+        InstanceStatus::RunningWaiting,
+        "a step waiting for its delivery does not make the process due"
+    );
     let origin = hook.origin.unwrap();
     assert_eq!((origin.instance, origin.step, origin.visit), (id, 0, 1));
     assert_eq!(hook.payload["parameters"]["mode"], "full");
@@ -117,6 +122,7 @@ fn a_webhook_step_waits_for_its_delivery_and_continues_when_delivered() {
 fn a_given_up_webhook_makes_its_step_manual_and_tells_the_controller() {
     let h = memory(&examples());
     let (id, hook) = start_revaluation(&h);
+    assert_eq!(h.view(id).instance.status, InstanceStatus::RunningWaiting);
     h.engine.claim_effects(10, Duration::minutes(2)).unwrap();
     h.engine
         .record_attempt(
@@ -131,6 +137,11 @@ fn a_given_up_webhook_makes_its_step_manual_and_tells_the_controller() {
         )
         .unwrap();
     let v = h.view(id);
+    assert_eq!(
+        v.instance.status,
+        InstanceStatus::RunningDue,
+        "the step is manual now: a person has to act"
+    );
     let step = v.step("valuation").unwrap();
     assert_eq!(step.state, StepState::Active);
     assert_eq!(

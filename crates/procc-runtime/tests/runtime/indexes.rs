@@ -65,6 +65,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 rungs_fired: Vec::new(),
                 answer: None,
                 task: None,
+                awaits_delivery: rng.chance(20),
             })?;
             String::new()
         }
