@@ -281,6 +281,17 @@ pub async fn start_process(
                 .map_err(|_| ApiError::bad_request("the Idempotency-Key header is not text"))
         })
         .transpose()?;
+    check_key(
+        "the idempotency key",
+        body.idempotency_key.as_deref().or(header_key.as_deref()),
+    )?;
+    for (what, id) in [
+        ("the address id", &body.address),
+        ("the property id", &body.property),
+        ("the project id", &body.project),
+    ] {
+        check_key(what, id.as_deref())?;
+    }
     let request = StartRequest {
         template: body.template,
         owner: body.owner.unwrap_or_else(|| principal.id().to_string()),
@@ -899,6 +910,7 @@ pub async fn create_record(
     if body.id.trim().is_empty() {
         return Err(ApiError::invalid("a record needs a non-empty `id`"));
     }
+    check_key("the record id", Some(&body.id))?;
     let view = state
         .run(move |engine| {
             let plan = engine.current_plan()?;
@@ -921,6 +933,36 @@ pub async fn create_record(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The longest id or key the API takes, in bytes.
+const MAX_KEY: usize = 200;
+
+/// Refuses an id or key (when given) that is longer than [`MAX_KEY`] bytes or holds a control
+/// character: none belongs in an id, and PostgreSQL cannot store a NUL in text at all, so such
+/// a request would otherwise fail inside the store.
+fn check_key(what: &str, key: Option<&str>) -> Result<(), ApiError> {
+    let Some(key) = key else {
+        return Ok(());
+    };
+    if key.len() > MAX_KEY {
+        return Err(ApiError::invalid(format!(
+            "{what} is longer than {MAX_KEY} bytes"
+        )));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(ApiError::invalid(format!(
+            "{what} holds a control character"
+        )));
+    }
+    Ok(())
+}
+
+/// [`check_key`] for the ids of a received e-mail or activity.
+fn check_event_keys(id: &str, address: &str, property: Option<&str>) -> Result<(), ApiError> {
+    check_key("the event id", Some(id))?;
+    check_key("the address id", Some(address))?;
+    check_key("the property id", property)
 }
 
 fn parse_module(name: &str) -> Result<Module, ApiError> {
@@ -1024,13 +1066,15 @@ fn field_type_words(ty: FieldType) -> &'static str {
 #[utoipa::path(get, path = "/api/v1/records/{module}/{id}", tag = "records", security(("token" = [])),
     params(("module" = String, Path, description = "`address`, `property` or `project`"),
         ("id" = String, Path, description = "The record id")),
-    responses((status = 200, body = RecordView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RecordView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn get_record(
     State(state): State<AppState>,
     _principal: Principal,
     ApiPath((module_name, id)): ApiPath<(String, String)>,
 ) -> Result<Json<RecordView>, ApiError> {
     let module = parse_module(&module_name)?;
+    check_key("the record id", Some(&id))?;
     let record = state
         .run(move |engine| {
             engine
@@ -1083,6 +1127,7 @@ pub async fn update_record(
     ApiJson(body): ApiJson<RecordUpdate>,
 ) -> Result<Json<RecordUpdated>, ApiError> {
     let module = parse_module(&module_name)?;
+    check_key("the record id", Some(&id))?;
     let occurrence = occurrence(body.occurrence, &headers)?;
     let updated = state
         .run(move |engine| {
@@ -1143,13 +1188,16 @@ pub async fn update_record(
 /// new random one (then a repeated request is a new event).
 fn occurrence(given: Option<String>, headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(o) = given {
+        check_key("the occurrence", Some(&o))?;
         return Ok(o);
     }
     if let Some(v) = headers.get("idempotency-key") {
-        return v
+        let key = v
             .to_str()
             .map(str::to_string)
-            .map_err(|_| ApiError::bad_request("the Idempotency-Key header is not text"));
+            .map_err(|_| ApiError::bad_request("the Idempotency-Key header is not text"))?;
+        check_key("the idempotency key", Some(&key))?;
+        return Ok(key);
     }
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
@@ -1192,6 +1240,7 @@ pub async fn email_received(
     _principal: Principal,
     ApiJson(body): ApiJson<EmailEvent>,
 ) -> Result<Json<Started>, ApiError> {
+    check_event_keys(&body.id, &body.address, body.property.as_deref())?;
     let occurrence = format!("email/{}", body.id);
     let event = RecordEvent::EmailReceived {
         address: body.address,
@@ -1238,6 +1287,7 @@ pub async fn activity_received(
     _principal: Principal,
     ApiJson(body): ApiJson<ActivityEvent>,
 ) -> Result<Json<Started>, ApiError> {
+    check_event_keys(&body.id, &body.address, body.property.as_deref())?;
     let occurrence = format!("activity/{}", body.id);
     let event = RecordEvent::ActivityReceived {
         address: body.address,

@@ -1002,3 +1002,61 @@ async fn an_operator_enables_an_endpoint_that_answered_410() {
     );
     server.stop().await;
 }
+
+/// Ids and keys with a control character (a NUL cannot be stored in PostgreSQL text) or of
+/// more than 200 bytes are refused with 422 before they reach the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_and_keys_with_control_characters_or_too_long_are_refused() {
+    let server = TestServer::start().await;
+    let long = "P".repeat(201);
+    let refused = [
+        (
+            "/api/v1/records/property",
+            json!({"id": "P\u{0}7"}),
+            "the record id holds a control character",
+        ),
+        (
+            "/api/v1/records/property",
+            json!({"id": long}),
+            "the record id is longer than 200 bytes",
+        ),
+        (
+            "/api/v1/instances",
+            json!({"template": "seller_acquisition", "property": "P3\u{0}", "address": "A1"}),
+            "the property id holds a control character",
+        ),
+        (
+            "/api/v1/instances",
+            json!({"template": "seller_acquisition", "property": "P3", "address": "A1",
+                "idempotency_key": "k\n1"}),
+            "the idempotency key holds a control character",
+        ),
+        (
+            "/api/v1/events/email",
+            json!({"address": "A1", "id": "m\u{0}1", "from": "a@example.org", "subject": "Hi"}),
+            "the event id holds a control character",
+        ),
+    ];
+    for (path, body, message) in refused {
+        let (status, answer) = server.post(path, "t.wagner", body).await;
+        assert_eq!(status, 422, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_input", "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{path}: {answer}"
+        );
+    }
+    let (status, answer) = server
+        .get("/api/v1/records/property/P%007", "t.wagner")
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    // The same request without the bad character goes through.
+    let (status, answer) = server
+        .post("/api/v1/records/property", "t.wagner", json!({"id": "P77"}))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    server.stop().await;
+}
