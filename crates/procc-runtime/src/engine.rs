@@ -355,6 +355,9 @@ struct PlanCache {
     by_hash: BTreeMap<String, Arc<Plan>>,
     /// The plan the store last named current, and its hash.
     current: Option<(Shared, Arc<Plan>)>,
+    /// The time zones of the plans' calendars by name, parsed once (deadlines and delays in
+    /// days are counted in them: a step of most processes asks).
+    zones: Vec<(String, Tz)>,
 }
 
 /// A listener of an engine's writes ([`Engine::subscribe`]); dropping it stops the
@@ -1553,7 +1556,24 @@ impl Core<'_> {
     }
 
     fn tz(&self, plan: &Plan) -> Tz {
-        time_zone(self.config.time_zone, plan)
+        if let Some(configured) = self.config.time_zone {
+            return configured;
+        }
+        let Some(name) = plan.catalog.calendars.first().map(|c| c.time_zone.as_str()) else {
+            return Tz::UTC;
+        };
+        let known = self.plans.lock().ok().and_then(|cache| {
+            let zone = cache.zones.iter().find(|(known, _)| known == name);
+            zone.map(|(_, tz)| *tz)
+        });
+        if let Some(tz) = known {
+            return tz;
+        }
+        let tz = time_zone(None, plan);
+        if let Ok(mut cache) = self.plans.lock() {
+            cache.zones.push((name.to_string(), tz));
+        }
+        tz
     }
 
     fn user<'p>(&self, plan: &'p Plan, id: &str) -> Result<&'p procc_plan::User> {
