@@ -1547,6 +1547,25 @@ impl Tx for MemTx<'_> {
 mod tests {
     use super::*;
 
+    /// The next number of a xorshift sequence.
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// An id for the random tests: a low one, one just past `edge` (the end of the slots or
+    /// bits), one anywhere below `wide`, or one of the last three.
+    fn some_id(seed: u64, low: u64, edge: u64, wide: u64) -> u64 {
+        match seed % 4 {
+            0 => seed % low,
+            1 => edge + seed % (2 * ID_SLACK),
+            2 => seed % wide,
+            _ => u64::MAX - seed % 3,
+        }
+    }
+
     /// Ids drawn in a failed transaction or under a savepoint rolled back are drawn again.
     #[test]
     fn rolled_back_ids_are_drawn_again() -> Result<()> {
@@ -1615,15 +1634,8 @@ mod tests {
         let mut tree: BTreeSet<u64> = BTreeSet::new();
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         for step in 0..20_000u64 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let id = match seed % 4 {
-                0 => seed % 130,
-                1 => set.bits() + seed % (2 * ID_SLACK),
-                2 => seed % 300_000,
-                _ => u64::MAX - seed % 3,
-            };
+            let seed = xorshift(&mut seed);
+            let id = some_id(seed, 130, set.bits(), 300_000);
             if (seed >> 40).is_multiple_of(3) {
                 assert_eq!(set.remove(id), tree.remove(&id), "step {step}: remove {id}");
             } else {
@@ -1655,15 +1667,8 @@ mod tests {
         let mut seed: u64 = 0x853c_49e6_748f_ea9b;
         let mut highest_near = 0;
         for step in 0..20_000u64 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let id = match seed % 4 {
-                0 => seed % 64,
-                1 => map.capacity() + seed % (2 * ID_SLACK),
-                2 => seed % 200_000,
-                _ => u64::MAX - seed % 3,
-            };
+            let seed = xorshift(&mut seed);
+            let id = some_id(seed, 64, map.capacity(), 200_000);
             if (seed >> 40).is_multiple_of(3) {
                 assert_eq!(
                     map.remove(&id),

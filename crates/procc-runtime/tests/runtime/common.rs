@@ -264,6 +264,16 @@ impl<S: Store> H<S> {
     }
 }
 
+/// A start of the fixture's `hours` template by k.schmidt for j.becker.
+pub fn hours_request() -> StartRequest {
+    StartRequest {
+        template: "hours".into(),
+        owner: "j.becker".into(),
+        started_by: "k.schmidt".into(),
+        ..Default::default()
+    }
+}
+
 pub fn links(address: Option<&str>, property: Option<&str>) -> Links {
     Links {
         address: address.map(Into::into),

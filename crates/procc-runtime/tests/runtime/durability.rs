@@ -85,14 +85,7 @@ fn a_leased_timer_comes_back_after_its_lease_runs_out() {
     let clock = VirtualClock::new(t0());
     let engine = open(&path, &clock);
     engine.deploy(&small()).unwrap();
-    let id = engine
-        .start(&StartRequest {
-            template: "hours".into(),
-            owner: "j.becker".into(),
-            started_by: "k.schmidt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let id = engine.start(&hours_request()).unwrap();
     clock.advance(Duration::hours(5));
     // Another worker claims the timer and dies before processing it.
     let claimed = engine
@@ -307,14 +300,7 @@ trait LeaseEngine {
 impl<S: Store> LeaseEngine for Engine<S> {
     fn run(&self, clock: &VirtualClock) {
         self.deploy(&small()).unwrap();
-        let id = self
-            .start(&StartRequest {
-                template: "hours".into(),
-                owner: "j.becker".into(),
-                started_by: "k.schmidt".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let id = self.start(&hours_request()).unwrap();
         clock.advance(Duration::hours(5));
         let lease_until = clock.now() + Duration::minutes(5);
         let claimed = self

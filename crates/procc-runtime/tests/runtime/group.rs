@@ -8,12 +8,7 @@ use crate::fixtures::small;
 use crate::on_every_store;
 
 fn start_hours() -> Operation {
-    Operation::Start(StartRequest {
-        template: "hours".into(),
-        owner: "j.becker".into(),
-        started_by: "k.schmidt".into(),
-        ..Default::default()
-    })
+    Operation::Start(hours_request())
 }
 
 on_every_store!(savepoints_nest_and_roll_back_alone, small(), |h| {

@@ -28,16 +28,7 @@ async fn the_runtime_wakes_at_the_due_time_without_polling() {
     });
     let engine = Arc::new(Engine::new(MemoryStore::new(), clock.clone(), config()));
     engine.deploy(&small()).unwrap();
-    let start = |engine: &Engine<MemoryStore>| {
-        engine
-            .start(&StartRequest {
-                template: "hours".into(),
-                owner: "j.becker".into(),
-                started_by: "k.schmidt".into(),
-                ..Default::default()
-            })
-            .unwrap()
-    };
+    let start = |engine: &Engine<MemoryStore>| engine.start(&hours_request()).unwrap();
     let first = start(&engine);
     let runtime = Runtime::new(engine.clone(), Arc::new(RecordingConnector::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -86,14 +77,7 @@ async fn a_dropped_subscription_leaves_no_listener_behind() {
         3,
         "the engine, the subscription, here"
     );
-    engine
-        .start(&StartRequest {
-            template: "hours".into(),
-            owner: "j.becker".into(),
-            started_by: "k.schmidt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    engine.start(&hours_request()).unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), notify.notified())
         .await
         .expect("told of the start, which wrote a timer");
