@@ -1556,24 +1556,7 @@ impl Core<'_> {
     }
 
     fn tz(&self, plan: &Plan) -> Tz {
-        if let Some(configured) = self.config.time_zone {
-            return configured;
-        }
-        let Some(name) = plan.catalog.calendars.first().map(|c| c.time_zone.as_str()) else {
-            return Tz::UTC;
-        };
-        let known = self.plans.lock().ok().and_then(|cache| {
-            let zone = cache.zones.iter().find(|(known, _)| known == name);
-            zone.map(|(_, tz)| *tz)
-        });
-        if let Some(tz) = known {
-            return tz;
-        }
-        let tz = time_zone(None, plan);
-        if let Ok(mut cache) = self.plans.lock() {
-            cache.zones.push((name.to_string(), tz));
-        }
-        tz
+        time_zone(self.plans, self.config.time_zone, plan)
     }
 
     fn user<'p>(&self, plan: &'p Plan, id: &str) -> Result<&'p procc_plan::User> {
@@ -1946,8 +1929,8 @@ impl Core<'_> {
         changed: &[String],
         expr: &procc_plan::Expr,
     ) -> Result<std::result::Result<Val, String>> {
-        let (now, configured) = (self.now, self.config.time_zone);
-        let today = || local_date(now, time_zone(configured, plan));
+        let (now, plans, configured) = (self.now, self.plans, self.config.time_zone);
+        let today = || local_date(now, time_zone(plans, configured, plan));
         let keys = [Module::Address, Module::Property, Module::Project].map(|m| (m, links.get(m)));
         let mut value = None;
         self.tx
@@ -3713,20 +3696,30 @@ impl Core<'_> {
     }
 }
 
-/// The date's month and day in year `y`; 29 February is 28 February in other years.
-/// The time zone the engine works in: the configured one, else the plan's first calendar's,
-/// else UTC.
-fn time_zone(configured: Option<Tz>, plan: &Plan) -> Tz {
-    configured
-        .or_else(|| {
-            plan.catalog
-                .calendars
-                .first()
-                .and_then(|c| parse_tz(&c.time_zone).ok())
-        })
-        .unwrap_or(Tz::UTC)
+/// The time zone the engine works in: the configured one, else the plan's first calendar's
+/// (parsed once per engine: `plans` keeps it), else UTC.
+fn time_zone(plans: &Mutex<PlanCache>, configured: Option<Tz>, plan: &Plan) -> Tz {
+    if let Some(configured) = configured {
+        return configured;
+    }
+    let Some(name) = plan.catalog.calendars.first().map(|c| c.time_zone.as_str()) else {
+        return Tz::UTC;
+    };
+    let known = plans.lock().ok().and_then(|cache| {
+        let zone = cache.zones.iter().find(|(known, _)| known == name);
+        zone.map(|(_, tz)| *tz)
+    });
+    if let Some(tz) = known {
+        return tz;
+    }
+    let tz = parse_tz(name).unwrap_or(Tz::UTC);
+    if let Ok(mut cache) = plans.lock() {
+        cache.zones.push((name.to_string(), tz));
+    }
+    tz
 }
 
+/// The date's month and day in year `y`; 29 February is 28 February in other years.
 fn in_year(d: NaiveDate, y: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, d.month(), d.day())
         .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))

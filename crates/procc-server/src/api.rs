@@ -864,6 +864,7 @@ pub async fn enable_endpoint(
     ApiJson(body): ApiJson<EnableEndpoint>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Right::Design)?;
+    check_key("the endpoint", Some(&body.endpoint))?;
     let by = principal.user.id.clone();
     let endpoint = body.endpoint.clone();
     let enabled = state
@@ -941,7 +942,7 @@ const MAX_KEY: usize = 200;
 /// Refuses an id or key (when given) that is longer than [`MAX_KEY`] bytes or holds a control
 /// character: none belongs in an id, and PostgreSQL cannot store a NUL in text at all, so such
 /// a request would otherwise fail inside the store.
-fn check_key(what: &str, key: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_key(what: &str, key: Option<&str>) -> Result<(), ApiError> {
     let Some(key) = key else {
         return Ok(());
     };
@@ -1321,6 +1322,7 @@ pub fn import_records(engine: &ServerEngine, text: &str) -> Result<usize, ApiErr
     let plan = engine.current_plan()?;
     for r in &records {
         let module = parse_module(&r.module)?;
+        check_key("the record id", Some(&r.id))?;
         validate_fields(&plan, module, &r.fields)
             .map_err(|e| ApiError::invalid(format!("{} `{}`: {}", r.module, r.id, e.message)))?;
     }

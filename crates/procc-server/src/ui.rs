@@ -22,7 +22,7 @@ use procc_runtime::{
 };
 use serde::Deserialize;
 
-use crate::api::{complete, detail, visible_instance};
+use crate::api::{check_key, complete, detail, visible_instance};
 use crate::auth::{self, COOKIE, Principal};
 use crate::view::{StepView, enum_text, is_failed, is_overdue};
 use crate::{ApiError, AppState};
@@ -318,12 +318,15 @@ async fn ui_start(
     let started = async {
         same_origin(&headers)?;
         user.require(Right::Start)?;
+        let (address, property) = (non_empty(form.address), non_empty(form.property));
+        check_key("the address id", address.as_deref())?;
+        check_key("the property id", property.as_deref())?;
         let request = StartRequest {
             template: form.template,
             owner: user.id().to_string(),
             links: Links {
-                address: non_empty(form.address).map(Into::into),
-                property: non_empty(form.property).map(Into::into),
+                address: address.map(Into::into),
+                property: property.map(Into::into),
                 project: None,
             },
             started_by: user.id().to_string(),

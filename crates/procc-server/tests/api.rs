@@ -1036,9 +1036,14 @@ async fn ids_and_keys_with_control_characters_or_too_long_are_refused() {
             json!({"address": "A1", "id": "m\u{0}1", "from": "a@example.org", "subject": "Hi"}),
             "the event id holds a control character",
         ),
+        (
+            "/api/v1/endpoints/enable",
+            json!({"endpoint": "https://valuation.example.org\u{0}"}),
+            "the endpoint holds a control character",
+        ),
     ];
     for (path, body, message) in refused {
-        let (status, answer) = server.post(path, "t.wagner", body).await;
+        let (status, answer) = server.post(path, "k.schmidt", body).await;
         assert_eq!(status, 422, "{path}: {answer}");
         assert_eq!(answer["error"]["code"], "invalid_input", "{answer}");
         assert!(
@@ -1053,6 +1058,16 @@ async fn ids_and_keys_with_control_characters_or_too_long_are_refused() {
         .get("/api/v1/records/property/P%007", "t.wagner")
         .await;
     assert_eq!(status, 422, "{answer}");
+    // Records imported at start (`procc serve --import`) are held to the same rule.
+    let imported = procc_server::api::import_records(
+        &server.engine,
+        r#"[{"module": "property", "id": "P\u00007"}]"#,
+    )
+    .expect_err("refused");
+    assert!(
+        imported.message.contains("control character"),
+        "{imported:?}"
+    );
     // The same request without the bad character goes through.
     let (status, answer) = server
         .post("/api/v1/records/property", "t.wagner", json!({"id": "P77"}))
