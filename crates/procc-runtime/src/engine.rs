@@ -24,19 +24,6 @@ use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_loca
 
 /// The key that remembers the last day the daily scan ran for.
 const SCAN_KEY: &str = "daily_scan/last";
-/// `format!` into a string with room for 64 bytes from the start. `format!` starts a string
-/// that begins with an argument empty and grows it two or three times; the keys and audit
-/// details of every transition are such short strings.
-macro_rules! format_short {
-    ($($arg:tt)*) => {{
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(64);
-        // Writing into a `String` cannot fail.
-        let _ = text.write_fmt(format_args!($($arg)*));
-        text
-    }};
-}
-
 /// Joins texts and numbers into a string with room for 64 bytes, without the formatting
 /// machinery: the idempotency keys and audit details that every transition writes are plain
 /// joins, and `format!` spent several times the work of the join on them.
@@ -2527,7 +2514,7 @@ impl Core<'_> {
                     Some(row.index),
                     SYSTEM,
                     "deadline_rung",
-                    format_short!("rung {rung}: {:?}", r.action),
+                    format!("rung {rung}: {:?}", r.action),
                 )?;
                 match &r.action {
                     RungAction::EmailController => {

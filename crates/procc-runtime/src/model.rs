@@ -26,9 +26,9 @@ pub struct PlanRow {
     pub seq: u64,
 }
 
-/// A name or id that rows share and never change (shared: an instance's links, template and
-/// owner are copied into its steps' work items, tasks and effects, and out of the store on
-/// every read, and each copy of a `String` was an allocation).
+/// An id that rows share and never change: an instance's linked record ids are copied into
+/// its steps' work items, tasks and effects, and out of the store on every read, and each
+/// copy of a `String` was an allocation.
 pub type Shared = Arc<str>;
 
 /// The records a process is linked to.
@@ -227,6 +227,14 @@ pub enum StepState {
     Skipped,
     /// Cancelled with its process.
     Cancelled,
+}
+
+impl StepRow {
+    /// Whether the step waits for a person: active, and not an automatic step waiting for
+    /// its delivery.
+    pub fn waits_for_person(&self) -> bool {
+        self.state == StepState::Active && !self.awaits_delivery
+    }
 }
 
 impl StepState {

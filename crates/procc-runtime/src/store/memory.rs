@@ -1,5 +1,6 @@
 //! The in-memory store: same semantics as SQLite, nothing on disk. Writes go straight into the
-//! maps and leave an undo entry; a failed transaction (or savepoint) replays the undo log.
+//! maps and leave an undo entry; a failed transaction (or savepoint) replays the undo log and
+//! puts the sequences and the audit history back as they were when it began (a [`Mark`]).
 //!
 //! Every query an operation makes is answered from an index, never by scanning all rows: the
 //! cost of an operation must not grow with the number of instances (timers by due time and by
@@ -57,11 +58,10 @@ struct Indexes {
     outbox_of: ListIndex<u64>,
     /// Attempts by effect, then id.
     attempts_of: ListIndex<u64>,
-    /// Audit rows by (instance, position in the history).
-    /// (Positions only grow, and undo removes the last one: a list per instance is enough.
-    /// Hashed with Fx: every transition looks its instance up here, and the keys are our own
-    /// ids, not input an attacker chooses.)
-    audit_of: FxHashMap<InstanceId, Vec<usize>>,
+    /// Audit rows by instance: their positions in the history, in the instance's slot.
+    /// (Positions only grow, and a rollback removes the last ones: a list per instance is
+    /// enough.)
+    audit_of: IdMap<Vec<usize>>,
 }
 
 /// A time as one integer that sorts as the time does: seconds since 1970 in the high bits,
@@ -90,7 +90,8 @@ fn change<T: PartialEq>(set: &mut impl SetIndex<T>, old: Option<T>, new: Option<
     }
 }
 
-/// A set that [`change`] moves index entries in: a tree, or an [`IdSet`] for plain ids.
+/// A set that [`change`] moves index entries in: a tree, an [`IdSet`] for plain ids, or a
+/// [`ListIndex`] for entries by owner.
 trait SetIndex<T> {
     fn put_in(&mut self, entry: T);
     fn take_out(&mut self, entry: &T);
@@ -102,6 +103,16 @@ impl<T: Ord> SetIndex<T> for BTreeSet<T> {
     }
     fn take_out(&mut self, entry: &T) {
         self.remove(entry);
+    }
+}
+
+/// A [`ListIndex`]'s entries are (owner, entry) pairs.
+impl<T: Ord + Copy> SetIndex<(u64, T)> for ListIndex<T> {
+    fn put_in(&mut self, (owner, entry): (u64, T)) {
+        self.insert(owner, entry);
+    }
+    fn take_out(&mut self, (owner, entry): &(u64, T)) {
+        self.remove(*owner, *entry);
     }
 }
 
@@ -223,23 +234,6 @@ impl Iterator for BitsOf {
     }
 }
 
-/// Moves a row's entry in a [`ListIndex`] from `old` to `new` (owner and entry; `None`: no
-/// entry), leaving the index alone when the entry stays the same.
-fn change_list<T: Ord + Copy>(
-    index: &mut ListIndex<T>,
-    old: Option<(u64, T)>,
-    new: Option<(u64, T)>,
-) {
-    if old != new {
-        if let Some((owner, entry)) = old {
-            index.remove(owner, entry);
-        }
-        if let Some((owner, entry)) = new {
-            index.insert(owner, entry);
-        }
-    }
-}
-
 /// Entries by their owner's id (an instance, an effect), each owner's in order: a short sorted
 /// list in the owner's slot (see [`IdMap`]) instead of a tree of (owner, entry) pairs. An owner
 /// has a handful of entries, so a list is searched faster than a tree is descended. The first
@@ -321,7 +315,7 @@ impl Indexes {
             new.and_then(leased),
         );
         let of = |t: &TimerRow| (t.instance, (t.step, t.id));
-        change_list(&mut self.timers_of, old.map(of), new.map(of));
+        change(&mut self.timers_of, old.map(of), new.map(of));
     }
     fn work_item(&mut self, old: Option<&WorkItemRow>, new: Option<&WorkItemRow>) {
         fn open(w: &WorkItemRow) -> Option<(&str, u64)> {
@@ -337,7 +331,7 @@ impl Indexes {
             }
         }
         let of = |w: &WorkItemRow| (w.instance, (w.step, w.id));
-        change_list(&mut self.work_of, old.map(of), new.map(of));
+        change(&mut self.work_of, old.map(of), new.map(of));
     }
     /// Enters an open work item in the open-work indexes.
     fn list_open_work(&mut self, user: &str, id: u64) {
@@ -364,7 +358,7 @@ impl Indexes {
     }
     fn artefact(&mut self, old: Option<&ArtefactRow>, new: Option<&ArtefactRow>) {
         let of = |a: &ArtefactRow| (a.instance, a.id);
-        change_list(&mut self.artefacts_of, old.map(of), new.map(of));
+        change(&mut self.artefacts_of, old.map(of), new.map(of));
     }
     fn outbox(&mut self, old: Option<&OutboxRow>, new: Option<&OutboxRow>) {
         self.move_outbox(
@@ -375,21 +369,25 @@ impl Indexes {
     fn move_outbox(&mut self, old: OutboxEntries, new: OutboxEntries) {
         change(&mut self.outbox_ready, old.ready, new.ready);
         change(&mut self.outbox_delayed, old.delayed, new.delayed);
-        change_list(&mut self.outbox_of, old.of, new.of);
+        change(&mut self.outbox_of, old.of, new.of);
     }
     fn attempt(&mut self, old: Option<&AttemptRow>, new: Option<&AttemptRow>) {
         let of = |a: &AttemptRow| (a.effect, a.id);
-        change_list(&mut self.attempts_of, old.map(of), new.map(of));
+        change(&mut self.attempts_of, old.map(of), new.map(of));
     }
     fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
         if let Some(i) = a.instance {
             if add {
                 // Room for a whole small process's history at once, instead of growing
                 // the list row by row.
-                self.audit_of
-                    .entry(i)
-                    .or_insert_with(|| Vec::with_capacity(16))
-                    .push(position);
+                match self.audit_of.get_mut(&i) {
+                    Some(positions) => positions.push(position),
+                    None => {
+                        let mut positions = Vec::with_capacity(16);
+                        positions.push(position);
+                        self.audit_of.insert(i, positions);
+                    }
+                }
             } else if let Some(positions) = self.audit_of.get_mut(&i) {
                 positions.retain(|p| *p != position);
                 if positions.is_empty() {
@@ -663,17 +661,6 @@ trait Table<K, V> {
 }
 
 impl<K: Ord, V> Table<K, V> for BTreeMap<K, V> {
-    fn put(&mut self, key: K, value: V) -> Option<V> {
-        self.insert(key, value)
-    }
-    fn take(&mut self, key: &K) -> Option<V> {
-        self.remove(key)
-    }
-}
-
-impl<K: std::hash::Hash + Eq, V, H: std::hash::BuildHasher> Table<K, V>
-    for std::collections::HashMap<K, V, H>
-{
     fn put(&mut self, key: K, value: V) -> Option<V> {
         self.insert(key, value)
     }
@@ -1021,20 +1008,16 @@ impl MemTx<'_> {
             audit: self.state.audit.len(),
         }
     }
-    /// Undoes everything written since `mark`.
+    /// Undoes everything written since `mark`: the undo log replayed back to it, newest
+    /// first, then the sequences and the history put back as they were.
     fn roll_back_to(&mut self, mark: Mark) {
-        self.undo_to(mark.undo);
+        let from = mark.undo.min(self.undo.len());
+        for entry in self.undo.drain(from..).rev() {
+            self.state.undo(entry);
+        }
         self.state.sequences = mark.sequences;
         while self.state.audit.len() > mark.audit {
             self.state.pop_audit();
-        }
-    }
-    /// Replays the undo log back to `len` entries.
-    fn undo_to(&mut self, len: usize) {
-        while self.undo.len() > len {
-            if let Some(entry) = self.undo.pop() {
-                self.state.undo(entry);
-            }
         }
     }
 }
@@ -1200,11 +1183,7 @@ impl Tx for MemTx<'_> {
     }
 
     fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
-        Ok(self
-            .state
-            .steps
-            .of(instance)
-            .any(|s| s.state == StepState::Active && !s.awaits_delivery))
+        Ok(self.state.steps.of(instance).any(StepRow::waits_for_person))
     }
     fn step(&mut self, instance: InstanceId, index: StepIndex) -> Result<Option<StepRow>> {
         Ok(self.state.steps.get(&(instance, index)).cloned())

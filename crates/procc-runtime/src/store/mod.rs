@@ -171,10 +171,7 @@ pub trait Tx {
     /// waiting for its delivery. A store that can answer without copying the rows overrides
     /// this.
     fn has_active_step(&mut self, instance: InstanceId) -> Result<bool> {
-        Ok(self
-            .steps(instance)?
-            .iter()
-            .any(|s| s.state == StepState::Active && !s.awaits_delivery))
+        Ok(self.steps(instance)?.iter().any(StepRow::waits_for_person))
     }
 
     /// Inserts a timer.
