@@ -9,7 +9,7 @@ mod generate;
 
 /// The same allocator as the `procc` binary, so that the figures are the binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: procc_alloc::Allocator = procc_alloc::Allocator;
 
 use std::time::{Duration, Instant};
 

@@ -33,7 +33,7 @@ use serde_json::json;
 /// The allocator of the `procc` binary, which runs the dispatcher in `procc run` and `procc
 /// serve` (the system allocator spends a third of this benchmark in `malloc` and `free`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: procc_alloc::Allocator = procc_alloc::Allocator;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const BODY: &str = "{\"event\": \"bench\", \"property\": \"P1\"}";

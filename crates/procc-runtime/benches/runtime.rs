@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 /// The allocator of the `procc` binary, which runs this engine in `procc run` and `procc serve`:
 /// measured with the allocator it runs with.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: procc_alloc::Allocator = procc_alloc::Allocator;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()

@@ -26,10 +26,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::project::UsageError;
 
-/// Parsing allocates many small names and texts; mimalloc makes that about 10% faster than the
-/// system allocator (measured with `procc-bench`).
+/// Parsing and the runtime allocate many small names and texts; mimalloc (through `procc-alloc`)
+/// makes that about 10% faster than the system allocator (measured with `procc-bench`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: procc_alloc::Allocator = procc_alloc::Allocator;
 
 /// Exit code: the command ran and found no problems (warnings are allowed).
 pub(crate) const EXIT_CLEAN: u8 = 0;
