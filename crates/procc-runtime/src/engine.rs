@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, VirtualClock};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
+use crate::keys::{check_key, check_occurrence};
 use crate::model::*;
 use crate::store::{Delivery, Store, Tx, isolated};
 use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
@@ -195,6 +196,70 @@ pub struct StartRequest {
     pub idempotency_key: Option<String>,
     /// The e-mail it is started from.
     pub email: Option<TriggerEmail>,
+}
+
+impl StartRequest {
+    /// Refuses the ids and keys of the request that [`check_key`] refuses (the idempotency
+    /// key, the linked ids, the e-mail's id): what [`Engine::start`] checks first, for a
+    /// caller that reads the linked records before starting.
+    pub fn check_keys(&self) -> Result<()> {
+        if let Some(key) = &self.idempotency_key {
+            check_key("the idempotency key", key)?;
+        }
+        check_links(&self.links)?;
+        if let Some(email) = &self.email {
+            check_key("the event id", &email.id)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`check_key`] for each linked id.
+fn check_links(links: &Links) -> Result<()> {
+    for module in [Module::Address, Module::Property, Module::Project] {
+        if let Some(id) = links.get(module) {
+            check_key(id_name(module), id)?;
+        }
+    }
+    Ok(())
+}
+
+/// How [`check_key`] names the id of a record of this module.
+fn id_name(module: Module) -> &'static str {
+    match module {
+        Module::Address => "the address id",
+        Module::Property => "the property id",
+        Module::Project => "the project id",
+    }
+}
+
+/// [`check_key`] for the ids an event names and for its occurrence.
+fn check_event(event: &RecordEvent, occurrence: &str) -> Result<()> {
+    match event {
+        RecordEvent::Saved { record, .. } => check_key("the record id", &record.id)?,
+        RecordEvent::StatusSet { id, .. } => check_key("the record id", id)?,
+        RecordEvent::EmailReceived {
+            address,
+            property,
+            email,
+            ..
+        } => {
+            check_key("the event id", &email.id)?;
+            check_key("the address id", address)?;
+            if let Some(property) = property {
+                check_key("the property id", property)?;
+            }
+        }
+        RecordEvent::ActivityReceived {
+            address, property, ..
+        } => {
+            check_key("the address id", address)?;
+            if let Some(property) = property {
+                check_key("the property id", property)?;
+            }
+        }
+    }
+    check_occurrence(occurrence)
 }
 
 /// What a person enters when completing a step.
@@ -553,7 +618,8 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Starts a process by hand.
+    /// Starts a process by hand. Its ids and keys are checked first
+    /// ([`StartRequest::check_keys`]).
     pub fn start(&self, request: &StartRequest) -> Result<InstanceId> {
         self.write(|core| core.op_start(request))
     }
@@ -628,24 +694,24 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Inserts or replaces a record without firing triggers (imports, test data).
+    /// Inserts or replaces a record without firing triggers (imports, test data); its id
+    /// must pass [`check_key`].
     pub fn put_record(&self, record: &RecordRow) -> Result<()> {
-        self.write(|core| core.tx.put_record(record))
+        self.write(|core| core.op_put_record(record))
     }
 
-    /// A record.
+    /// A record; an id that [`check_key`] refuses is refused (no record can have it).
     pub fn record(&self, module: Module, id: &str) -> Result<Option<RecordRow>> {
+        check_key("the record id", id)?;
         self.read(|core| core.tx.record(module, id))
     }
 
     /// Applies a record event and starts the templates whose triggers match, once per
     /// template, record and `occurrence` (the CRM's id of the event). Returns the started
-    /// instances.
+    /// instances. The ids the event names must pass [`check_key`], the occurrence likewise
+    /// but up to [`MAX_OCCURRENCE`](crate::MAX_OCCURRENCE) bytes.
     pub fn record_event(&self, event: &RecordEvent, occurrence: &str) -> Result<Vec<InstanceId>> {
-        self.write(|core| {
-            let plan = core.current_plan()?;
-            core.record_event(&plan, event, occurrence, None)
-        })
+        self.write(|core| core.op_record_event(event, occurrence))
     }
 
     /// The daily scan of date triggers for `date` (in the tenant's time zone); idempotent per
@@ -893,6 +959,7 @@ impl<S: Store> Engine<S> {
 
     /// Why an endpoint (see [`OutboxRow::to`]) is disabled, or `None` while it is enabled.
     pub fn endpoint_disabled(&self, endpoint: &str) -> Result<Option<String>> {
+        check_key("the endpoint", endpoint)?;
         self.read(|core| {
             Ok(core
                 .tx
@@ -917,8 +984,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// Enables a disabled endpoint again (an operator's action, audited); `false` when it
-    /// was not disabled (nothing changes then).
+    /// was not disabled (nothing changes then). The endpoint must pass [`check_key`].
     pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<bool> {
+        check_key("the endpoint", endpoint)?;
         self.write(|core| {
             let key = endpoint_key(endpoint);
             if core.tx.key(&key)?.is_none_or(|reason| reason.is_empty()) {
@@ -1261,18 +1329,33 @@ impl Core<'_> {
             Operation::DecideByToken(token) => self.op_decide(token)?,
             Operation::Skip { instance, step, by } => self.op_skip(*instance, *step, by)?,
             Operation::Cancel { instance, by } => self.op_cancel(*instance, by)?,
-            Operation::PutRecord(record) => self.tx.put_record(record)?,
+            Operation::PutRecord(record) => self.op_put_record(record)?,
             Operation::RecordEvent { event, occurrence } => {
-                let plan = self.current_plan()?;
                 return self
-                    .record_event(&plan, event, occurrence, None)
+                    .op_record_event(event, occurrence)
                     .map(Applied::Triggered);
             }
         }
         Ok(Applied::Done)
     }
 
+    fn op_put_record(&mut self, record: &RecordRow) -> Result<()> {
+        check_key("the record id", &record.id)?;
+        self.tx.put_record(record)
+    }
+
+    fn op_record_event(
+        &mut self,
+        event: &RecordEvent,
+        occurrence: &str,
+    ) -> Result<Vec<InstanceId>> {
+        check_event(event, occurrence)?;
+        let plan = self.current_plan()?;
+        self.record_event(&plan, event, occurrence, None)
+    }
+
     fn op_start(&mut self, request: &StartRequest) -> Result<InstanceId> {
+        request.check_keys()?;
         if let Some(key) = &request.idempotency_key
             && let Some(id) = self.tx.key(&format!("start/{key}"))?
         {
@@ -3165,6 +3248,7 @@ impl Core<'_> {
                     module_name(module)
                 ))
             })?;
+        check_key(id_name(module), &id)?;
         if !self.tx.has_record(module, &id)? {
             return Err(Error::InvalidInput(format!(
                 "there is no {} `{id}`",

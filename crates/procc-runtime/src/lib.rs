@@ -8,7 +8,9 @@
 //!   transaction** that changes the instance, its steps, timers and work items, writes the
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
 //!   [`Error`] and changes nothing. [`Engine::batch`] applies many operations in one
-//!   transaction (one commit), each isolated by a savepoint.
+//!   transaction (one commit), each isolated by a savepoint. The ids and keys callers hand in
+//!   (record ids, links, idempotency keys, event ids, occurrences, endpoints) are checked
+//!   first ([`check_key`]: at most [`MAX_KEY`] bytes, no control character).
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
 //!   `synchronous=FULL`, ordered migrations at open), [`PostgresStore`] (several workers on
 //!   one database: serializable transactions, timers and effects claimed with
@@ -61,6 +63,7 @@ mod effects;
 mod engine;
 mod error;
 mod eval;
+mod keys;
 mod model;
 mod scheduler;
 mod store;
@@ -75,6 +78,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
+pub use keys::{MAX_KEY, MAX_OCCURRENCE, check_key};
 pub use model::*;
 pub use scheduler::Runtime;
 pub use store::{AnyStore, Delivery, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};

@@ -22,7 +22,7 @@ use procc_runtime::{
 };
 use serde::Deserialize;
 
-use crate::api::{check_key, complete, detail, visible_instance};
+use crate::api::{complete, detail, visible_instance};
 use crate::auth::{self, COOKIE, Principal};
 use crate::view::{StepView, enum_text, is_failed, is_overdue};
 use crate::{ApiError, AppState};
@@ -319,8 +319,6 @@ async fn ui_start(
         same_origin(&headers)?;
         user.require(Right::Start)?;
         let (address, property) = (non_empty(form.address), non_empty(form.property));
-        check_key("the address id", address.as_deref())?;
-        check_key("the property id", property.as_deref())?;
         let request = StartRequest {
             template: form.template,
             owner: user.id().to_string(),

@@ -475,3 +475,35 @@ fn run_refuses_delivery_settings_it_does_not_know() {
         text(&out.stderr)
     );
 }
+
+/// The engine refuses a bad endpoint, so the command line gets the API's refusal: a clear
+/// message and exit code 2, with nothing written.
+#[test]
+fn endpoint_enable_refuses_an_endpoint_too_long_or_with_a_control_character() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let db = dir.path().join("state.db");
+    drop(procc_runtime::SqliteStore::open(&db).expect("an empty database"));
+    let long = format!("https://hooks.example.org/{}", "h".repeat(200));
+    for (endpoint, message) in [
+        (long.as_str(), "the endpoint is longer than 200 bytes"),
+        (
+            "https://hooks.example.org/\nvaluation",
+            "the endpoint holds a control character",
+        ),
+    ] {
+        let out = procc(
+            dir.path(),
+            &[
+                "endpoint", "enable", endpoint, "--db", "state.db", "--by", "ops",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    }
+    let engine = procc_runtime::Engine::new(
+        procc_runtime::SqliteStore::open(&db).expect("the database opens"),
+        std::sync::Arc::new(procc_runtime::SystemClock),
+        procc_runtime::EngineConfig::default(),
+    );
+    assert_eq!(engine.audit().expect("the audit reads"), vec![]);
+}

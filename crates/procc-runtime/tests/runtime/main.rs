@@ -13,6 +13,7 @@ mod flow;
 mod group;
 mod indexes;
 mod invalid;
+mod keys;
 mod scheduler;
 mod time;
 mod triggers;
