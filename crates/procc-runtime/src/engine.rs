@@ -2592,12 +2592,19 @@ impl Core<'_> {
                     inst.template,
                     ") passed"
                 );
+                // The rung's action as `{:?}` prints it; the common two joined without the
+                // formatting machinery.
+                let detail = match &r.action {
+                    RungAction::EmailController => join!("rung ", *rung, ": EmailController"),
+                    RungAction::RemindResponsible => join!("rung ", *rung, ": RemindResponsible"),
+                    RungAction::Reassign(_) => format!("rung {rung}: {:?}", r.action),
+                };
                 self.audit(
                     Some(inst.id),
                     Some(row.index),
                     SYSTEM,
                     "deadline_rung",
-                    format!("rung {rung}: {:?}", r.action),
+                    detail,
                 )?;
                 match &r.action {
                     RungAction::EmailController => {

@@ -188,6 +188,20 @@ on_every_store!(deadline_rungs_fire_once_each, small(), |h| {
         Some("m.weber")
     );
     assert_eq!(h.engine.inbox("m.weber").unwrap().len(), 1);
+    let rungs: Vec<&str> = v
+        .history
+        .iter()
+        .filter(|a| a.event == "deadline_rung")
+        .map(|a| a.detail.as_str())
+        .collect();
+    assert_eq!(
+        rungs,
+        [
+            "rung 0: RemindResponsible",
+            "rung 1: EmailController",
+            "rung 2: Reassign(User(\"m.weber\"))"
+        ]
+    );
     // Nothing fires again.
     h.advance(Duration::days(30));
     assert_eq!(h.emails_to("j.becker@example-immobilien.de").len(), 1);
