@@ -1,9 +1,9 @@
 //! The asynchronous delivery loop. The pump claims due effects ahead of the free slots into a
 //! queue; a chain of attempts per busy slot takes effects from that queue one after another
 //! (within an overall limit and a limit per endpoint), decides retries, and leaves its results
-//! for the pump. A turn of the pump records the results that finished and claims the next
-//! group in one commit; the chains go on with what is queued meanwhile, so a commit does not
-//! hold up delivery.
+//! for the pump. A turn of the pump records the results that finished, gives back the effects
+//! whose endpoint was busy and claims the next group in one commit; the chains go on with what
+//! is queued meanwhile, so a commit does not hold up delivery.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -31,6 +31,25 @@ const GROUP_WAIT: Duration = Duration::from_millis(5);
 /// An attempt's result on its way to the next turn.
 type Finished = (u64, AttemptReport);
 
+/// What the chains leave for the next turn: results, and effects whose endpoint was busy (id
+/// and claim's attempt), to give back.
+#[derive(Default)]
+struct Settled {
+    results: Vec<Finished>,
+    bounced: Vec<(u64, u32)>,
+}
+
+impl Settled {
+    fn len(&self) -> usize {
+        self.results.len() + self.bounced.len()
+    }
+
+    fn append(&mut self, other: &mut Settled) {
+        self.results.append(&mut other.results);
+        self.bounced.append(&mut other.bounced);
+    }
+}
+
 /// Delivers an engine's outbox with a [`Deliverer`].
 ///
 /// A slow or dead receiver holds at most `per_endpoint` of the `concurrency` slots: an
@@ -53,8 +72,8 @@ struct Shared<S: Store + 'static> {
     /// Results or free places worth a turn while attempts run (a quarter of the limit).
     group: usize,
     queue: Mutex<Queue>,
-    /// Results of finished attempts, for the next turn.
-    finished: Mutex<Vec<Finished>>,
+    /// Results of finished attempts and effects to give back, for the next turn.
+    settled: Mutex<Settled>,
     /// Wakes the pump: a first result or a group of them, a queue running low, a chain that
     /// ended, a release that was committed.
     pump: Notify,
@@ -97,7 +116,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                 endpoints: Mutex::new(HashMap::new()),
                 group: (limits.concurrency / 4).clamp(1, BATCH),
                 queue: Mutex::new(Queue::default()),
-                finished: Mutex::new(Vec::new()),
+                settled: Mutex::new(Settled::default()),
                 pump: Notify::new(),
                 attempts: AtomicUsize::new(0),
                 deliverer,
@@ -150,8 +169,8 @@ impl<S: Store + 'static> Dispatcher<S> {
         let wake = shared.engine.subscribe();
         tokio::pin!(shutdown);
         let attempts_before = shared.attempts.load(Ordering::Relaxed);
-        // Results taken from the chains, recorded by the next turn.
-        let mut finished: Vec<Finished> = Vec::new();
+        // Results and busy effects taken from the chains, settled by the next turn.
+        let mut settled = Settled::default();
         // When the oldest of them arrived.
         let mut results_since: Option<Instant> = None;
         // The next due time as the last turn read it; `None`: not known (a write added
@@ -161,8 +180,8 @@ impl<S: Store + 'static> Dispatcher<S> {
         let mut paused_until: Option<Instant> = None;
         let mut stopping = false;
         let outcome = loop {
-            finished.append(&mut lock(&shared.finished));
-            if !finished.is_empty() {
+            settled.append(&mut lock(&shared.settled));
+            if settled.len() > 0 {
                 results_since.get_or_insert_with(Instant::now);
             }
             if stopping {
@@ -191,38 +210,42 @@ impl<S: Store + 'static> Dispatcher<S> {
                 // A turn costs a commit: while other attempts run and effects are queued for
                 // them, it waits for a group of results or of free places; results wait at
                 // most `GROUP_WAIT`.
-                let running = in_flight > finished.len();
-                let record = !finished.is_empty()
+                let running = in_flight > settled.len();
+                let record = settled.len() > 0
                     && (stopping
                         || !running
-                        || finished.len() >= shared.group
+                        || settled.len() >= shared.group
                         || results_since.is_some_and(|t| t.elapsed() >= GROUP_WAIT));
                 let claim = want > 0 && (want >= shared.group || ready == 0);
                 if record || claim {
-                    let batch: Vec<Finished> =
-                        finished.drain(..finished.len().min(BATCH)).collect();
+                    let results = &mut settled.results;
+                    let batch: Vec<Finished> = results.drain(..results.len().min(BATCH)).collect();
+                    let bounced = std::mem::take(&mut settled.bounced);
                     results_since = None;
                     let lease = self.lease;
                     let turn = self
                         .store_op(move |engine| {
-                            Ok((claim_turn(engine, &batch, want, lease), batch))
+                            let turn = claim_turn(engine, &batch, &bounced, want, lease);
+                            Ok((turn, batch, bounced))
                         })
                         .await;
                     match turn {
-                        Ok((Ok((claimed, read)), batch)) => {
+                        Ok((Ok((claimed, read)), batch, bounced)) => {
                             // A turn that read no due time leaves it unknown: it claimed all
                             // it asked for, or it only recorded results, which may retry soon.
                             next = read;
                             let mut queue = lock(&shared.queue);
                             // Out of flight only once committed: see `idle` below.
-                            queue.in_flight = queue.in_flight.saturating_sub(batch.len());
+                            queue.in_flight =
+                                queue.in_flight.saturating_sub(batch.len() + bounced.len());
                             queue.ready.extend(claimed);
                         }
                         // Other workers on a shared database kept winning, or the database
                         // cannot be reached: keep the results and try again after the error's
                         // pause (a result whose commit was cut off may be recorded twice).
-                        Ok((Err(e), batch)) => {
-                            finished.splice(0..0, batch);
+                        Ok((Err(e), batch, bounced)) => {
+                            settled.results.splice(0..0, batch);
+                            settled.bounced.extend(bounced);
                             let Some(pause) = e.retry_pause() else {
                                 break Err(e);
                             };
@@ -233,7 +256,7 @@ impl<S: Store + 'static> Dispatcher<S> {
                     continue;
                 }
             }
-            let idle = ready == 0 && finished.is_empty() && in_flight == 0;
+            let idle = ready == 0 && settled.len() == 0 && in_flight == 0;
             if idle && stopping {
                 break Ok(());
             }
@@ -273,9 +296,9 @@ impl<S: Store + 'static> Dispatcher<S> {
         };
         if outcome.is_err() {
             // Nothing records results any more: the queued effects go back, and the results
-            // not yet recorded stay for the next run of this dispatcher.
+            // and busy effects not yet settled stay for the next run of this dispatcher.
             shared.give_back_unstarted();
-            lock(&shared.finished).append(&mut finished);
+            lock(&shared.settled).append(&mut settled);
         }
         outcome.map(|()| shared.attempts.load(Ordering::Relaxed) - attempts_before)
     }
@@ -314,15 +337,17 @@ impl<S: Store + 'static> Dispatcher<S> {
 /// read it in the same turn; `None` inside: nothing waits).
 type Claimed = (Vec<OutboxRow>, Option<Option<DateTime<Utc>>>);
 
-/// A turn's work: records `batch`, claims up to `want` effects, reads the next due time when
-/// it got fewer.
+/// A turn's work: records `batch`, gives the `bounced` effects back for [`BUSY_PAUSE`], claims
+/// up to `want` effects, reads the next due time when it got fewer.
 fn claim_turn<S: Store + 'static>(
     engine: &Engine<S>,
     batch: &[Finished],
+    bounced: &[(u64, u32)],
     want: usize,
     lease: chrono::Duration,
 ) -> Result<Claimed> {
-    let claimed = engine.record_and_claim(batch, want, lease)?;
+    let release_at = engine.clock().now() + BUSY_PAUSE;
+    let claimed = engine.record_and_claim(batch, bounced, release_at, want, lease)?;
     let read = if claimed.len() < want {
         Some(engine.next_effect_due()?)
     } else {
@@ -340,8 +365,13 @@ impl<S: Store + 'static> Shared<S> {
     }
 
     /// Makes attempts, holding one slot, while effects are queued: an effect whose endpoint
-    /// is busy is given back for a moment instead.
+    /// is busy is left for the next turn to give back for a moment instead.
     async fn chain(self: Arc<Self>, slot: OwnedSemaphorePermit) {
+        let mut hand = InHand {
+            shared: self.clone(),
+            slot: Some(slot),
+            effect: None,
+        };
         loop {
             let effect = {
                 let mut queue = lock(&self.queue);
@@ -354,23 +384,25 @@ impl<S: Store + 'static> Shared<S> {
                 }
                 effect
             };
+            let effect = &*hand.effect.insert(effect);
             let Ok(turn) = self
-                .endpoint(self.deliverer.limit_key(&effect))
+                .endpoint(self.deliverer.limit_key(effect))
                 .try_acquire_owned()
             else {
-                let at = self.engine.clock().now() + BUSY_PAUSE;
-                self.give_back(vec![(effect.id, effect.attempts)], at);
+                let bounced = (effect.id, effect.attempts);
+                hand.effect = None;
+                self.settle(|settled| settled.bounced.push(bounced));
                 continue;
             };
             self.attempts.fetch_add(1, Ordering::Relaxed);
             let started_at = self.engine.clock().now();
             let clock = Instant::now();
-            let attempt = self.deliverer.attempt(&effect).await;
+            let attempt = self.deliverer.attempt(effect).await;
             let latency = clock.elapsed();
             drop(turn);
             let result = decide(
                 &self.deliverer,
-                &effect,
+                effect,
                 attempt.verdict,
                 self.engine.clock().now(),
             );
@@ -382,17 +414,23 @@ impl<S: Store + 'static> Shared<S> {
                 excerpt: attempt.excerpt,
                 result,
             };
-            let waiting = {
-                let mut finished = lock(&self.finished);
-                finished.push((effect.id, report));
-                finished.len()
-            };
-            if waiting == 1 || waiting >= self.group {
-                self.pump.notify_one();
-            }
+            let id = effect.id;
+            hand.effect = None;
+            self.settle(|settled| settled.results.push((id, report)));
         }
-        drop(slot);
-        self.pump.notify_one();
+    }
+
+    /// Leaves a result or a busy effect for the next turn; wakes the pump for the first of
+    /// them or a group.
+    fn settle(&self, add: impl FnOnce(&mut Settled)) {
+        let waiting = {
+            let mut settled = lock(&self.settled);
+            add(&mut settled);
+            settled.len()
+        };
+        if waiting == 1 || waiting >= self.group {
+            self.pump.notify_one();
+        }
     }
 
     /// Releases claimed effects (id and claim's attempt) without an attempt, due again at
@@ -421,6 +459,44 @@ impl<S: Store + 'static> Shared<S> {
         if !unstarted.is_empty() {
             self.give_back(unstarted, self.engine.clock().now());
         }
+    }
+}
+
+/// A chain's slot and the effect it is working on, settled however the chain ends: an effect
+/// still in hand when the chain's task panics (a bug in delivery code) or is dropped would
+/// otherwise stay counted in flight, and `drain` would never end.
+struct InHand<S: Store + 'static> {
+    shared: Arc<Shared<S>>,
+    slot: Option<OwnedSemaphorePermit>,
+    effect: Option<OutboxRow>,
+}
+
+impl<S: Store + 'static> Drop for InHand<S> {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        if let Some(effect) = self.effect.take() {
+            // Whether a request went out is unknown: a failed attempt, retried on the
+            // schedule with the same key (and given up when the attempts run out, so a
+            // connector that always panics does not loop).
+            let now = shared.engine.clock().now();
+            let error = "the attempt ended without a result (its task panicked or was stopped)";
+            let verdict = Verdict::Retry {
+                error: error.to_string(),
+                after: None,
+            };
+            let report = AttemptReport {
+                attempt: effect.attempts,
+                started_at: now,
+                status: None,
+                latency: Duration::ZERO,
+                excerpt: None,
+                result: decide(&shared.deliverer, &effect, verdict, now),
+            };
+            lock(&shared.settled).results.push((effect.id, report));
+        }
+        // The slot is free before the pump looks for one.
+        drop(self.slot.take());
+        shared.pump.notify_one();
     }
 }
 

@@ -60,15 +60,16 @@ impl Rng {
 }
 
 /// A receiver that takes a moment per request (so that kills land while deliveries are in
-/// flight) and answers 503 to the first call for every fifth property (so that retries are
-/// in flight too).
+/// flight, and the driver, at most `per_endpoint` requests at a time, is still busy after
+/// most of the kills) and answers 503 to the first call for every fifth property (so that
+/// retries are in flight too).
 async fn receiver(calls: Arc<Mutex<Vec<Call>>>) -> String {
     let secrets = vec![WebhookSecret::parse(SECRET).unwrap()];
     let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
         let calls = calls.clone();
         let secrets = secrets.clone();
         async move {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(40)).await;
             let header = |n: &str| {
                 headers
                     .get(n)

@@ -883,17 +883,24 @@ impl<S: Store> Engine<S> {
         self.write(|core| core.claim_effects(limit, lease))
     }
 
-    /// [`Engine::record_attempts`] and then [`Engine::claim_effects`] in one transaction: a
-    /// dispatcher pays one commit per turn instead of two.
+    /// [`Engine::record_attempts`], [`Engine::release_effects`] (`released`, due again at
+    /// `release_at`) and then [`Engine::claim_effects`] in one transaction: a dispatcher pays
+    /// one commit per turn instead of three. The released effects are not claimed again in the
+    /// same turn unless `release_at` is due already.
     pub fn record_and_claim(
         &self,
         reports: &[(u64, AttemptReport)],
+        released: &[(u64, u32)],
+        release_at: DateTime<Utc>,
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<OutboxRow>> {
         self.write(|core| {
             for (effect, report) in reports {
                 core.record_attempt(*effect, report)?;
+            }
+            for &(effect, attempt) in released {
+                core.release_effect(effect, attempt, release_at)?;
             }
             if limit == 0 {
                 return Ok(Vec::new());
@@ -933,15 +940,7 @@ impl<S: Store> Engine<S> {
     pub fn release_effects(&self, effects: &[(u64, u32)], at: DateTime<Utc>) -> Result<()> {
         self.write(|core| {
             for &(effect, attempt) in effects {
-                if let Some(mut row) = core.tx.outbox_row(effect)?
-                    && row.is_pending()
-                    && row.attempts == attempt
-                {
-                    row.attempts = row.attempts.saturating_sub(1);
-                    row.not_before = Some(at);
-                    core.wake = true;
-                    core.tx.update_outbox(row)?;
-                }
+                core.release_effect(effect, attempt, at)?;
             }
             Ok(())
         })
@@ -1271,6 +1270,20 @@ impl Core<'_> {
             self.tx.wake_other_workers();
         }
         self.wake
+    }
+
+    /// See [`Engine::release_effect`].
+    fn release_effect(&mut self, effect: u64, attempt: u32, at: DateTime<Utc>) -> Result<()> {
+        if let Some(mut row) = self.tx.outbox_row(effect)?
+            && row.is_pending()
+            && row.attempts == attempt
+        {
+            row.attempts = row.attempts.saturating_sub(1);
+            row.not_before = Some(at);
+            self.wake = true;
+            self.tx.update_outbox(row)?;
+        }
+        Ok(())
     }
 
     /// See [`Engine::claim_effects`].

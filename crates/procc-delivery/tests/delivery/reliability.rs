@@ -432,3 +432,139 @@ async fn a_stopped_dispatcher_gives_back_what_it_claimed_and_did_not_start() {
         );
     }
 }
+
+/// A letter connector with a bug: it panics for its first `panics` calls, then delivers.
+struct PanickingConnector {
+    panics: usize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Connector for PanickingConnector {
+    fn deliver(&self, _effect: &OutboxRow) -> Result<(), String> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(call >= self.panics, "a bug in the letter connector");
+        Ok(())
+    }
+}
+
+/// Starts one letter and drains with a letter connector that panics `panics` times; the
+/// letter's effect and the connector's calls. The drain must end: a timeout fails the test.
+async fn drain_with_panics(panics: usize, schedule: &str) -> (OutboxRow, Vec<AttemptRow>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let letter = template(
+        "write",
+        serde_json::json!({"kind": "letter", "template": "L1", "format": "pdf", "description": null}),
+    );
+    let plan = plan("http://127.0.0.1:9/unused", vec![letter]);
+    let engine = engine(dir.path(), &plan);
+    let id = start(&engine, "write");
+    let connector = Arc::new(PanickingConnector {
+        panics,
+        calls: Default::default(),
+    });
+    let deliverer = procc_delivery::Deliverer::new(
+        engine.clone(),
+        Arc::new(plan.clone()),
+        config(dir.path(), &[("retry_schedule", schedule)], ""),
+        Some(connector.clone()),
+    )
+    .unwrap();
+    let d = procc_delivery::Dispatcher::new(engine.clone(), deliverer);
+    tokio::time::timeout(Duration::from_secs(60), d.drain())
+        .await
+        .expect("drain ended")
+        .unwrap();
+    let letters: Vec<OutboxRow> = engine
+        .deliveries(id)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == EffectKind::Letter)
+        .collect();
+    assert_eq!(letters.len(), 1);
+    let attempts = engine.attempts(letters[0].id).unwrap();
+    let calls = connector.calls.load(std::sync::atomic::Ordering::SeqCst);
+    (letters[0].clone(), attempts, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_that_panics_is_retried_and_drain_ends() {
+    let (letter, attempts, calls) = drain_with_panics(1, "[0, 0, 0]").await;
+    assert_eq!(calls, 2);
+    assert_eq!(
+        attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(),
+        vec![AttemptOutcome::Retry, AttemptOutcome::Delivered]
+    );
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("ended without a result"),
+        "{attempts:?}"
+    );
+    assert!(letter.delivered_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_effect_whose_attempt_panicked_stays_pending_for_its_next_attempt() {
+    let (letter, attempts, calls) = drain_with_panics(usize::MAX, "[0, 3600]").await;
+    assert_eq!(calls, 1);
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Retry);
+    assert!(letter.is_pending(), "{letter:?}");
+    assert_eq!(letter.attempts, 1);
+    assert_eq!(letter.not_before, attempts[0].next_at);
+    assert!(letter.not_before.unwrap() > chrono::Utc::now());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn effects_for_a_busy_endpoint_are_given_back_and_each_delivered_once() {
+    let (slow, hold) = holding_receiver().await;
+    // The receiver answers its held requests every few milliseconds: one endpoint, slow.
+    let ticker = tokio::spawn(async move {
+        loop {
+            hold.notify_waiters();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/slow", slow.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let ids: Vec<_> = (0..16).map(|_| start(&engine, "sync")).collect();
+    let d = dispatcher(
+        &engine,
+        &plan,
+        config(
+            dir.path(),
+            &[("concurrency", "4"), ("per_endpoint", "1")],
+            "",
+        ),
+    );
+    tokio::time::timeout(Duration::from_secs(120), d.drain())
+        .await
+        .expect("drain ended")
+        .unwrap();
+    ticker.abort();
+    let effects: Vec<OutboxRow> = ids.iter().flat_map(|id| hooks(&engine, *id)).collect();
+    assert_eq!(effects.len(), 16);
+    for effect in &effects {
+        assert!(effect.delivered_at.is_some(), "{effect:?} was lost");
+        // Being given back while the endpoint was busy is not an attempt.
+        assert_eq!(effect.attempts, 1, "{effect:?}");
+        let attempts = engine.attempts(effect.id).unwrap();
+        assert_eq!(attempts.len(), 1, "{attempts:?}");
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Delivered);
+    }
+    let mut keys: Vec<String> = slow
+        .seen()
+        .iter()
+        .map(|s| s.header("webhook-id").unwrap().to_string())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(slow.seen().len(), 16, "each effect is requested once");
+    assert_eq!(keys.len(), 16);
+}
