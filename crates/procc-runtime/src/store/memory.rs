@@ -42,7 +42,7 @@ struct Indexes {
     timers_of: ListIndex<(StepIndex, u64)>,
     /// Open work items by (user, id).
     /// (A map of sets rather than a set of pairs: no user name is copied per work item.)
-    open_work_by_user: BTreeMap<String, BTreeSet<u64>>,
+    open_work_by_user: BTreeMap<String, WordSet>,
     /// Open work items by id.
     open_work: IdSet,
     /// Work items by instance, then (step, id): a finished step finds its own by binary
@@ -211,6 +211,41 @@ impl IdSet {
     }
 }
 
+/// A set of ids as the non-empty 64-bit words of a bitmap, in a tree by word. Ids that come
+/// close together (the open work of one user, drawn from one sequence) share a word, so adding
+/// the next id mostly sets a bit in a word the tree already has, where a tree of ids would be
+/// descended and grown for each id; ids far apart cost a key and a word each.
+#[derive(Default, Debug, PartialEq)]
+struct WordSet {
+    words: BTreeMap<u64, u64>,
+}
+
+impl WordSet {
+    /// Adds `id`.
+    fn insert(&mut self, id: u64) {
+        *self.words.entry(id / 64).or_default() |= 1 << (id % 64);
+    }
+    /// Takes `id` out; a word left empty goes.
+    fn remove(&mut self, id: u64) {
+        if let Some(word) = self.words.get_mut(&(id / 64)) {
+            *word &= !(1 << (id % 64));
+            if *word == 0 {
+                self.words.remove(&(id / 64));
+            }
+        }
+    }
+    /// Whether it holds no id.
+    fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+    /// The ids in ascending order.
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.words
+            .iter()
+            .flat_map(|(w, word)| BitsOf(*word).map(move |b| w * 64 + b))
+    }
+}
+
 /// The positions of the set bits of a bitmap, in order.
 fn set_bits(words: &[u64]) -> impl Iterator<Item = u64> + '_ {
     words
@@ -336,12 +371,11 @@ impl Indexes {
     /// Enters an open work item in the open-work indexes.
     fn list_open_work(&mut self, user: &str, id: u64) {
         match self.open_work_by_user.get_mut(user) {
-            Some(ids) => {
-                ids.insert(id);
-            }
+            Some(ids) => ids.insert(id),
             None => {
-                self.open_work_by_user
-                    .insert(user.to_string(), BTreeSet::from([id]));
+                let mut ids = WordSet::default();
+                ids.insert(id);
+                self.open_work_by_user.insert(user.to_string(), ids);
             }
         }
         self.open_work.insert(id);
@@ -349,7 +383,7 @@ impl Indexes {
     /// Takes a work item out of the open-work indexes (it is done, or gone).
     fn unlist_open_work(&mut self, user: &str, id: u64) {
         if let Some(ids) = self.open_work_by_user.get_mut(user) {
-            ids.remove(&id);
+            ids.remove(id);
             if ids.is_empty() {
                 self.open_work_by_user.remove(user);
             }
@@ -1280,8 +1314,8 @@ impl Tx for MemTx<'_> {
                 .open_work_by_user
                 .get(u)
                 .into_iter()
-                .flatten()
-                .filter_map(|id| items.get(id).map(|r| (**r).clone()))
+                .flat_map(WordSet::iter)
+                .filter_map(|id| items.get(&id).map(|r| (**r).clone()))
                 .collect(),
             None => ix
                 .open_work
@@ -1635,6 +1669,34 @@ mod tests {
             set.nonzero.iter().all(|w| *w == 0),
             "no word is marked as holding ids"
         );
+    }
+
+    /// A `WordSet` holds what a `BTreeSet` holds, in the same order, and keeps no empty word.
+    #[test]
+    fn word_set_agrees_with_a_tree() {
+        let mut set = WordSet::default();
+        let mut tree: BTreeSet<u64> = BTreeSet::new();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for step in 0..20_000u64 {
+            let seed = xorshift(&mut seed);
+            let id = some_id(seed, 130, 5_000, 300_000);
+            if (seed >> 40).is_multiple_of(3) {
+                set.remove(id);
+                tree.remove(&id);
+            } else {
+                set.insert(id);
+                tree.insert(id);
+            }
+            if step.is_multiple_of(500) {
+                assert!(set.iter().eq(tree.iter().copied()), "step {step}");
+            }
+        }
+        assert!(set.iter().eq(tree.iter().copied()));
+        assert!(set.words.values().all(|word| *word != 0), "no empty word");
+        for id in tree {
+            set.remove(id);
+        }
+        assert!(set.is_empty());
     }
 
     /// An `IdMap` answers as a `BTreeMap` does, for ids near the slots, far beyond them, and
