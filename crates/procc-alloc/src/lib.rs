@@ -7,6 +7,9 @@
 //! `mi_malloc` already returns blocks aligned to their size up to 16 bytes (mimalloc's
 //! `mi_malloc_is_naturally_aligned`), so requests within that guarantee go there and only the
 //! rest take the aligned path.
+//!
+//! The guarantee is that of a release build of mimalloc: with libmimalloc-sys's `debug`
+//! features, guarded blocks may be aligned less. The workspace enables neither.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The longest pause of a retry schedule, in seconds (30 days): a retry further away is not a
+/// retry, and the time it names must stay within the calendar's range.
+pub const MAX_RETRY_PAUSE: u64 = 30 * 24 * 3600;
+
 /// The retry schedule Standard Webhooks recommends, in seconds after the previous attempt:
 /// immediately, 5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours, 10 hours, 10 hours.
 pub const DEFAULT_SCHEDULE: [u64; 8] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
@@ -182,6 +186,12 @@ impl DeliveryConfig {
                 "`delivery.retry_schedule` needs at least one entry (the first attempt)".into(),
             ));
         }
+        if let Some(pause) = d.retry_schedule.iter().find(|p| **p > MAX_RETRY_PAUSE) {
+            return Err(ConfigError(format!(
+                "`delivery.retry_schedule` has a pause of {pause} seconds; at most \
+                 {MAX_RETRY_PAUSE} (30 days) between two attempts"
+            )));
+        }
         if d.timeout_seconds == 0 || d.connect_timeout_seconds == 0 {
             return Err(ConfigError(
                 "delivery timeouts must be at least 1 second".into(),
@@ -272,6 +282,14 @@ token_env = "SMS_TOKEN"
         let e = DeliveryConfig::from_toml("[delivery]\nretry_schedule = []", Path::new("."))
             .unwrap_err();
         assert!(e.0.contains("retry_schedule"), "{e}");
+        let e =
+            DeliveryConfig::from_toml("[delivery]\nretry_schedule = [0, 2592001]", Path::new("."))
+                .unwrap_err();
+        assert!(e.0.contains("a pause of 2592001 seconds"), "{e}");
+        assert!(
+            DeliveryConfig::from_toml("[delivery]\nretry_schedule = [0, 2592000]", Path::new("."))
+                .is_ok()
+        );
         let e = DeliveryConfig::from_toml(
             "[smtp]\nhost = \"h\"\nfrom = \"a@b\"\nsecurity = \"ssl\"",
             Path::new("."),

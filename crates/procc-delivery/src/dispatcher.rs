@@ -346,8 +346,7 @@ fn claim_turn<S: Store + 'static>(
     want: usize,
     lease: chrono::Duration,
 ) -> Result<Claimed> {
-    let release_at = engine.clock().now() + BUSY_PAUSE;
-    let claimed = engine.record_and_claim(batch, bounced, release_at, want, lease)?;
+    let claimed = engine.record_and_claim(batch, bounced, BUSY_PAUSE, want, lease)?;
     let read = if claimed.len() < want {
         Some(engine.next_effect_due()?)
     } else {
@@ -527,8 +526,12 @@ fn decide<S: Store + 'static>(
                     let pause = after.unwrap_or_else(|| jitter(Duration::from_secs(*pause)));
                     let pause =
                         chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::days(1));
+                    // Never past the calendar's end: this also runs while a chain unwinds
+                    // (`InHand`), where a second panic would abort.
                     AttemptResult::Retry {
-                        at: now + pause,
+                        at: now
+                            .checked_add_signed(pause)
+                            .unwrap_or(DateTime::<Utc>::MAX_UTC),
                         error,
                     }
                 }

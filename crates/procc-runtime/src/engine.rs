@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, VirtualClock};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
-use crate::keys::{check_key, check_occurrence};
+use crate::keys::{check_endpoint, check_key, check_occurrence};
 use crate::model::*;
 use crate::store::{Delivery, Store, Tx, isolated};
 use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_local};
@@ -883,15 +883,15 @@ impl<S: Store> Engine<S> {
         self.write(|core| core.claim_effects(limit, lease))
     }
 
-    /// [`Engine::record_attempts`], [`Engine::release_effects`] (`released`, due again at
-    /// `release_at`) and then [`Engine::claim_effects`] in one transaction: a dispatcher pays
-    /// one commit per turn instead of three. The released effects are not claimed again in the
-    /// same turn unless `release_at` is due already.
+    /// [`Engine::record_attempts`], [`Engine::release_effects`] (`released`, due again `pause`
+    /// after the transaction's time) and then [`Engine::claim_effects`] in one transaction: a
+    /// dispatcher pays one commit per turn instead of three. The released effects are not
+    /// claimed again in the same turn (unless `pause` is not positive).
     pub fn record_and_claim(
         &self,
         reports: &[(u64, AttemptReport)],
         released: &[(u64, u32)],
-        release_at: DateTime<Utc>,
+        pause: Duration,
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<OutboxRow>> {
@@ -899,6 +899,7 @@ impl<S: Store> Engine<S> {
             for (effect, report) in reports {
                 core.record_attempt(*effect, report)?;
             }
+            let release_at = core.now + pause;
             for &(effect, attempt) in released {
                 core.release_effect(effect, attempt, release_at)?;
             }
@@ -958,7 +959,7 @@ impl<S: Store> Engine<S> {
 
     /// Why an endpoint (see [`OutboxRow::to`]) is disabled, or `None` while it is enabled.
     pub fn endpoint_disabled(&self, endpoint: &str) -> Result<Option<String>> {
-        check_key("the endpoint", endpoint)?;
+        check_endpoint(endpoint)?;
         self.read(|core| {
             Ok(core
                 .tx
@@ -983,9 +984,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// Enables a disabled endpoint again (an operator's action, audited); `false` when it
-    /// was not disabled (nothing changes then). The endpoint must pass [`check_key`].
+    /// was not disabled (nothing changes then). The endpoint must pass [`check_endpoint`].
     pub fn enable_endpoint(&self, endpoint: &str, by: &str) -> Result<bool> {
-        check_key("the endpoint", endpoint)?;
+        check_endpoint(endpoint)?;
         self.write(|core| {
             let key = endpoint_key(endpoint);
             if core.tx.key(&key)?.is_none_or(|reason| reason.is_empty()) {
@@ -1716,7 +1717,7 @@ impl Core<'_> {
             id,
             kind,
             to: to.to_string(),
-            payload: Arc::new(payload),
+            payload: Payload::from(payload),
             idempotency_key: key.to_string(),
             created_at: self.now,
             not_before,

@@ -19,6 +19,13 @@ pub fn check_key(what: &str, key: &str) -> Result<()> {
     check_bounded(what, key, MAX_KEY)
 }
 
+/// [`check_key`] for an endpoint (a webhook URL without its query), of any length: a URL may be
+/// long, and the engine disables an endpoint it is told is gone whatever its length, so an
+/// operator must be able to name it to enable it again. Only control characters are refused.
+pub fn check_endpoint(endpoint: &str) -> Result<()> {
+    check_bounded("the endpoint", endpoint, usize::MAX)
+}
+
 /// [`check_key`] for an occurrence, which may be up to [`MAX_OCCURRENCE`] bytes long.
 pub(crate) fn check_occurrence(occurrence: &str) -> Result<()> {
     check_bounded("the occurrence", occurrence, MAX_OCCURRENCE)

@@ -78,7 +78,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
-pub use keys::{MAX_KEY, MAX_OCCURRENCE, check_key};
+pub use keys::{MAX_KEY, MAX_OCCURRENCE, check_endpoint, check_key};
 pub use model::*;
 pub use scheduler::Runtime;
 pub use store::{AnyStore, Delivery, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};

@@ -486,10 +486,8 @@ pub struct OutboxRow {
     pub kind: EffectKind,
     /// To whom or where (an e-mail address, a phone number, a URL, a portal).
     pub to: String,
-    /// The details. (Shared: a row is copied out of the store each time it is claimed and
-    /// recorded, and the details never change after the effect is written.)
-    #[serde(with = "shared_value")]
-    pub payload: Arc<serde_json::Value>,
+    /// The details.
+    pub payload: Payload,
     /// Stable across redeliveries; connectors deduplicate on it.
     pub idempotency_key: String,
     /// When it was written.
@@ -591,23 +589,86 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// (De)serialises a shared JSON value as the value itself (without serde's `rc` feature,
-/// which would rebuild every crate that uses serde).
-mod shared_value {
-    use std::sync::Arc;
+/// The details of an effect (a JSON object), shared and never changed once the effect is
+/// written: a row is copied out of the store each time it is claimed and recorded.
+///
+/// They are kept in the form they were had in, and the other form is made once, when first
+/// asked for: the engine makes them as a value, which the memory store keeps as it is, while a
+/// row read from a store that keeps JSON brings them as text, which is written back verbatim
+/// when the row is (leased, delivered) and parsed only if someone reads a field.
+#[derive(Clone)]
+pub struct Payload(Arc<PayloadForms>);
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// The two forms of a [`Payload`]; at least one is set.
+struct PayloadForms {
+    value: std::sync::OnceLock<serde_json::Value>,
+    text: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+}
 
-    pub fn serialize<S: Serializer>(
-        value: &Arc<serde_json::Value>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        value.as_ref().serialize(serializer)
+impl Payload {
+    /// The details as a JSON value (parsed from the text on first use; `null` if the text were
+    /// not JSON, which text read back from a store always is).
+    pub fn value(&self) -> &serde_json::Value {
+        self.0.value.get_or_init(|| match self.0.text.get() {
+            Some(text) => serde_json::from_str(text.get()).unwrap_or_default(),
+            None => serde_json::Value::Null,
+        })
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Arc<serde_json::Value>, D::Error> {
-        serde_json::Value::deserialize(deserializer).map(Arc::new)
+    /// One field of the details.
+    pub fn get(&self, field: &str) -> Option<&serde_json::Value> {
+        self.value().get(field)
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Payload {
+        Payload(Arc::new(PayloadForms {
+            value: std::sync::OnceLock::from(value),
+            text: std::sync::OnceLock::new(),
+        }))
+    }
+}
+
+/// A field of the details, `null` when absent (as indexing a `serde_json::Value`).
+impl std::ops::Index<&str> for Payload {
+    type Output = serde_json::Value;
+    fn index(&self, field: &str) -> &serde_json::Value {
+        &self.value()[field]
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value().fmt(f)
+    }
+}
+
+/// The value when there is one (any serializer takes it), else the text as it was read.
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (self.0.value.get(), self.0.text.get()) {
+            (None, Some(text)) => text.serialize(serializer),
+            _ => self.value().serialize(serializer),
+        }
+    }
+}
+
+/// As text: the stores keep rows as serde_json text, the one format a `RawValue` can be read
+/// from.
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(deserializer).map(|text| {
+            Payload(Arc::new(PayloadForms {
+                value: std::sync::OnceLock::new(),
+                text: std::sync::OnceLock::from(text),
+            }))
+        })
     }
 }

@@ -479,13 +479,14 @@ fn run_refuses_delivery_settings_it_does_not_know() {
 /// The engine refuses a bad endpoint, so the command line gets the API's refusal: a clear
 /// message and exit code 2, with nothing written.
 #[test]
-fn endpoint_enable_refuses_an_endpoint_too_long_or_with_a_control_character() {
+fn endpoint_enable_refuses_an_endpoint_with_a_control_character_not_a_long_one() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let db = dir.path().join("state.db");
     drop(procc_runtime::SqliteStore::open(&db).expect("an empty database"));
     let long = format!("https://hooks.example.org/{}", "h".repeat(200));
     for (endpoint, message) in [
-        (long.as_str(), "the endpoint is longer than 200 bytes"),
+        // A URL may be long: a long endpoint passes the check and is answered as not disabled.
+        (long.as_str(), "is not disabled"),
         (
             "https://hooks.example.org/\nvaluation",
             "the endpoint holds a control character",

@@ -4,8 +4,6 @@
 //! on the memory store and on SQLite side by side; every query answers alike and the memory
 //! store's indexes agree with a full scan after each transaction.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use procc_runtime::*;
 use serde_json::json;
@@ -135,7 +133,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 id: fresh,
                 kind: EffectKind::Email,
                 to: "anna@example.org".into(),
-                payload: Arc::new(json!({"subject": "Exposé \"P1\"", "lines": [1, 2]})),
+                payload: Payload::from(json!({"subject": "Exposé \"P1\"", "lines": [1, 2]})),
                 idempotency_key: format!("key{}", rng.below(60)),
                 created_at: t0(),
                 not_before: rng.maybe_minute(50),
