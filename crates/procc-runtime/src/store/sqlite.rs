@@ -82,10 +82,15 @@ fn in_blocks(sequence: Sequence) -> bool {
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
-    /// The rest of each committed id block, by sequence (locked only under `conn`).
+    open: Mutex<Open>,
+}
+
+/// The connection and what goes with it, under one lock.
+struct Open {
+    conn: Connection,
+    /// The rest of each committed id block, by sequence.
     /// (Boxed: the store stays small next to the others in `AnyStore`.)
-    ids: Mutex<Box<[Range<u64>; Sequence::COUNT]>>,
+    ids: Box<[Range<u64>; Sequence::COUNT]>,
 }
 
 impl SqliteStore {
@@ -101,23 +106,25 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(128);
         migrate(&mut conn)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            ids: Mutex::new(Box::new(std::array::from_fn(|_| 0..0))),
+            open: Mutex::new(Open {
+                conn,
+                ids: Box::new(std::array::from_fn(|_| 0..0)),
+            }),
         })
     }
 
     /// The schema version of the open file (the number of applied migrations).
     pub fn schema_version(&self) -> Result<u32> {
-        let conn = self.lock()?;
-        Ok(conn.query_row(
+        let open = self.lock()?;
+        Ok(open.conn.query_row(
             "SELECT COALESCE(MAX(version), 0) FROM migrations",
             [],
             |r| r.get(0),
         )?)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Open>> {
+        self.open
             .lock()
             .map_err(|_| Error::Store("sqlite store poisoned".into()))
     }
@@ -167,15 +174,12 @@ impl SqliteStore {
         behavior: TransactionBehavior,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.lock()?;
-        let mut ids = self
-            .ids
-            .lock()
-            .map_err(|_| Error::Store("sqlite store poisoned".into()))?;
+        let mut open = self.lock()?;
+        let Open { conn, ids } = &mut *open;
         let tx = conn.transaction_with_behavior(behavior)?;
         let mut stx = SqlTx {
             tx: &tx,
-            ids: &mut ids,
+            ids,
             reserved: Vec::new(),
             savepoints: Vec::new(),
         };
