@@ -580,6 +580,14 @@ impl Tx for SqlTx<'_> {
             params![id as i64],
         )
     }
+    fn mark_artefact_done(&mut self, id: u64) -> Result<()> {
+        // In the row's JSON, without reading it into a row and writing it back.
+        self.exec(
+            "UPDATE artefacts SET data = json_set(data, '$.done', json('true')) WHERE id = ?1",
+            params![id as i64],
+        )?;
+        Ok(())
+    }
     fn artefacts_of(&mut self, instance: InstanceId) -> Result<Vec<ArtefactRow>> {
         self.many(
             "SELECT data FROM artefacts WHERE instance = ?1 ORDER BY id",

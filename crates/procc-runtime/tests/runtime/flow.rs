@@ -108,10 +108,24 @@ on_every_store!(
             Some("a.yilmaz")
         );
         assert_eq!(h.engine.inbox("a.yilmaz").unwrap().len(), 1);
+        let undone = h.view(id).artefacts[0].clone();
+        assert!(!undone.done);
         h.engine.complete_task(task, "a.yilmaz").unwrap();
         assert_eq!(h.state(id, "call"), StepState::Done);
         assert_eq!(h.state(id, "visit"), StepState::Active);
         assert!(h.engine.inbox("a.yilmaz").unwrap().is_empty());
+        // The task is done and otherwise as it was; a second completion is refused.
+        assert_eq!(
+            h.view(id).artefacts[0],
+            ArtefactRow {
+                done: true,
+                ..undone
+            }
+        );
+        assert!(matches!(
+            h.engine.complete_task(task, "a.yilmaz"),
+            Err(Error::InvalidInput(_))
+        ));
     }
 );
 
