@@ -592,7 +592,7 @@ pub struct AuditRow {
 /// The details of an effect (a JSON object), shared and never changed once the effect is
 /// written: a row is copied out of the store each time it is claimed and recorded.
 ///
-/// They are kept in the form they were had in, and the other form is made once, when first
+/// They are kept in the form they came in, and the other form is made once, when first
 /// asked for: the engine makes them as a value, which the memory store keeps as it is, while a
 /// row read from a store that keeps JSON brings them as text, which is written back verbatim
 /// when the row is (leased, delivered) and parsed only if someone reads a field.
