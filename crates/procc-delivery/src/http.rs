@@ -537,9 +537,6 @@ fn reqwest_method(method: HttpMethod) -> reqwest::Method {
     }
 }
 
-/// Sends and classifies: 2xx delivered; 410 gone; 408, 429 and 5xx (and failures to
-/// connect, time-outs and resets) retried, with `Retry-After` when the receiver gave one;
-/// any other status refused.
 /// The scheme, host and port of a URL, lowercased and without a default port, read from its
 /// text: the key of an endpoint's concurrency limit, taken before every attempt, where a full
 /// parse (`Url::parse`, several microseconds with an IP address for a host) would be needed
@@ -561,6 +558,9 @@ fn origin_of(url: &str) -> String {
     format!("{scheme}://{}", host_port.to_ascii_lowercase())
 }
 
+/// Sends and classifies: 2xx delivered; 410 gone; 408, 429 and 5xx (and failures to
+/// connect, time-outs and resets) retried, with `Retry-After` when the receiver gave one;
+/// any other status refused.
 async fn send(request: reqwest::RequestBuilder) -> Attempt {
     let mut response = match request.send().await {
         Ok(r) => r,

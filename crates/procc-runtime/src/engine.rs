@@ -224,6 +224,14 @@ fn check_links(links: &Links) -> Result<()> {
     Ok(())
 }
 
+/// [`check_key`] for the address and property an e-mail or activity names.
+fn check_linked(address: &str, property: Option<&str>) -> Result<()> {
+    check_key(id_name(Module::Address), address)?;
+    property.map_or(Ok(()), |property| {
+        check_key(id_name(Module::Property), property)
+    })
+}
+
 /// How [`check_key`] names the id of a record of this module.
 fn id_name(module: Module) -> &'static str {
     match module {
@@ -245,19 +253,11 @@ fn check_event(event: &RecordEvent, occurrence: &str) -> Result<()> {
             ..
         } => {
             check_key("the event id", &email.id)?;
-            check_key("the address id", address)?;
-            if let Some(property) = property {
-                check_key("the property id", property)?;
-            }
+            check_linked(address, property.as_deref())?;
         }
         RecordEvent::ActivityReceived {
             address, property, ..
-        } => {
-            check_key("the address id", address)?;
-            if let Some(property) = property {
-                check_key("the property id", property)?;
-            }
-        }
+        } => check_linked(address, property.as_deref())?,
     }
     check_occurrence(occurrence)
 }
@@ -1273,7 +1273,7 @@ impl Core<'_> {
         self.wake
     }
 
-    /// See [`Engine::release_effect`].
+    /// Gives one claimed effect back (see [`Engine::release_effects`]).
     fn release_effect(&mut self, effect: u64, attempt: u32, at: DateTime<Utc>) -> Result<()> {
         if let Some(mut row) = self.tx.outbox_row(effect)?
             && row.is_pending()

@@ -22,7 +22,7 @@ pub fn check_key(what: &str, key: &str) -> Result<()> {
 /// [`check_key`] for an endpoint (a webhook URL without its query), of any length: a URL may be
 /// long, and the engine disables an endpoint it is told is gone whatever its length, so an
 /// operator must be able to name it to enable it again. Only control characters are refused.
-pub fn check_endpoint(endpoint: &str) -> Result<()> {
+pub(crate) fn check_endpoint(endpoint: &str) -> Result<()> {
     check_bounded("the endpoint", endpoint, usize::MAX)
 }
 

@@ -9,8 +9,9 @@
 //!   audit rows and the effects (outbox rows) together. A refused operation returns a typed
 //!   [`Error`] and changes nothing. [`Engine::batch`] applies many operations in one
 //!   transaction (one commit), each isolated by a savepoint. The ids and keys callers hand in
-//!   (record ids, links, idempotency keys, event ids, occurrences, endpoints) are checked
-//!   first ([`check_key`]: at most [`MAX_KEY`] bytes, no control character).
+//!   are checked, and a refused one changes nothing: record ids, links, idempotency keys and
+//!   event ids ([`check_key`]: at most [`MAX_KEY`] bytes, no control character), occurrences
+//!   (up to [`MAX_OCCURRENCE`] bytes) and endpoints (URLs: no control character).
 //! - [`Store`] / [`Tx`]: storage behind a transaction trait. [`SqliteStore`] (one file, WAL,
 //!   `synchronous=FULL`, ordered migrations at open), [`PostgresStore`] (several workers on
 //!   one database: serializable transactions, timers and effects claimed with
@@ -78,7 +79,7 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use eval::{Scope, Val, eval, typed};
-pub use keys::{MAX_KEY, MAX_OCCURRENCE, check_endpoint, check_key};
+pub use keys::{MAX_KEY, MAX_OCCURRENCE, check_key};
 pub use model::*;
 pub use scheduler::Runtime;
 pub use store::{AnyStore, Delivery, Listener, MemoryStore, PostgresStore, SqliteStore, Store, Tx};

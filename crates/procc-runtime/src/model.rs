@@ -592,26 +592,28 @@ pub struct AuditRow {
 /// The details of an effect (a JSON object), shared and never changed once the effect is
 /// written: a row is copied out of the store each time it is claimed and recorded.
 ///
-/// They are kept in the form they came in, and the other form is made once, when first
-/// asked for: the engine makes them as a value, which the memory store keeps as it is, while a
-/// row read from a store that keeps JSON brings them as text, which is written back verbatim
-/// when the row is (leased, delivered) and parsed only if someone reads a field.
+/// The engine makes them as a value, which the memory store keeps as it is. A row read from a
+/// store that keeps JSON brings them as text, which is written back verbatim when the row is
+/// (leased, delivered) and parsed, once, only if someone reads a field.
 #[derive(Clone)]
 pub struct Payload(Arc<PayloadForms>);
 
-/// The two forms of a [`Payload`]; at least one is set.
+/// The forms of a [`Payload`]: the value is there from the start, or parsed from the text.
 struct PayloadForms {
     value: std::sync::OnceLock<serde_json::Value>,
-    text: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+    text: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl Payload {
     /// The details as a JSON value (parsed from the text on first use; `null` if the text were
     /// not JSON, which text read back from a store always is).
     pub fn value(&self) -> &serde_json::Value {
-        self.0.value.get_or_init(|| match self.0.text.get() {
-            Some(text) => serde_json::from_str(text.get()).unwrap_or_default(),
-            None => serde_json::Value::Null,
+        self.0.value.get_or_init(|| {
+            self.0
+                .text
+                .as_ref()
+                .and_then(|text| serde_json::from_str(text.get()).ok())
+                .unwrap_or_default()
         })
     }
 
@@ -625,7 +627,7 @@ impl From<serde_json::Value> for Payload {
     fn from(value: serde_json::Value) -> Payload {
         Payload(Arc::new(PayloadForms {
             value: std::sync::OnceLock::from(value),
-            text: std::sync::OnceLock::new(),
+            text: None,
         }))
     }
 }
@@ -653,7 +655,7 @@ impl std::fmt::Debug for Payload {
 /// The value when there is one (any serializer takes it), else the text as it was read.
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match (self.0.value.get(), self.0.text.get()) {
+        match (self.0.value.get(), &self.0.text) {
             (None, Some(text)) => text.serialize(serializer),
             _ => self.value().serialize(serializer),
         }
@@ -667,7 +669,7 @@ impl<'de> Deserialize<'de> for Payload {
         Box::<serde_json::value::RawValue>::deserialize(deserializer).map(|text| {
             Payload(Arc::new(PayloadForms {
                 value: std::sync::OnceLock::new(),
-                text: std::sync::OnceLock::from(text),
+                text: Some(text),
             }))
         })
     }

@@ -318,13 +318,12 @@ async fn ui_start(
     let started = async {
         same_origin(&headers)?;
         user.require(Right::Start)?;
-        let (address, property) = (non_empty(form.address), non_empty(form.property));
         let request = StartRequest {
             template: form.template,
             owner: user.id().to_string(),
             links: Links {
-                address: address.map(Into::into),
-                property: property.map(Into::into),
+                address: non_empty(form.address).map(Into::into),
+                property: non_empty(form.property).map(Into::into),
                 project: None,
             },
             started_by: user.id().to_string(),
