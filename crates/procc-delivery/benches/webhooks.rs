@@ -166,13 +166,10 @@ fn ceiling(url: &str, concurrency: usize, seconds: usize, dir: &Path) -> Option<
 }
 
 /// Requests per second reqwest alone gets from the receiver: `concurrency` tasks POSTing
-/// the same body with a client set up like the deliverer's, no engine and no signing.
+/// the same body with a client set up like the deliverer's, on one thread like the
+/// dispatcher's, no engine and no signing.
 fn client_alone(url: &str, n: usize, concurrency: usize) -> Rate {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = delivery_runtime();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
@@ -203,6 +200,15 @@ fn client_alone(url: &str, n: usize, concurrency: usize) -> Rate {
             }
         });
     })
+}
+
+/// A runtime like `DeliveryThread`'s (one thread, current-thread flavour), on which `drain`
+/// runs as `procc run`'s dispatcher does.
+fn delivery_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Starts `n` processes (each writes one webhook), then times draining the outbox.
@@ -245,11 +251,7 @@ fn deliver<S: Store + 'static>(
         dir,
     )
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = delivery_runtime();
     let dispatcher = {
         let _inside = runtime.enter();
         let deliverer =

@@ -2,12 +2,13 @@
 //! SMS) and classifying the receiver's answer.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use procc_plan::{HttpMethod, Module, Plan};
 use procc_runtime::{Connector, EffectKind, Engine, OutboxRow, Store};
+use reqwest::header::HeaderName;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
@@ -62,6 +63,14 @@ impl Attempt {
     }
 }
 
+/// URLs of free webhooks kept parsed and allowed at most; a URL made from record macros may
+/// differ for every call, so the cache starts afresh when full.
+const ALLOWED_URLS_KEPT: usize = 1024;
+
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+
 /// Delivers effects for real: webhooks over HTTP (marketplace services signed as the CRM's
 /// marketplace does, free webhooks signed as Standard Webhooks says), e-mail over SMTP, SMS
 /// through the HTTP gateway. Letters and portal syncs go to the `fallback` connector.
@@ -75,6 +84,9 @@ pub struct Deliverer<S: Store + 'static> {
     webhook_secrets: Result<Vec<WebhookSecret>, String>,
     sms_token: Result<Option<String>, String>,
     allowed_hosts: Vec<String>,
+    /// Free webhooks' URLs that [`Deliverer::allowed`] parsed and allowed: a template's URL
+    /// is called again and again, and parsing it costs more than the rest of the request.
+    allowed_urls: Mutex<HashMap<String, Url>>,
     fallback: Option<Arc<dyn Connector>>,
 }
 
@@ -153,6 +165,7 @@ impl<S: Store + 'static> Deliverer<S> {
             webhook_secrets,
             sms_token,
             allowed_hosts,
+            allowed_urls: Mutex::new(HashMap::new()),
             fallback,
         })
     }
@@ -356,6 +369,13 @@ impl<S: Store + 'static> Deliverer<S> {
     /// Whether a free webhook may call this URL: http(s), and its host is a service's host
     /// or in `delivery.allowed_hosts`.
     pub fn allowed(&self, url: &str) -> Result<Url, String> {
+        let mut allowed = self
+            .allowed_urls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(parsed) = allowed.get(url) {
+            return Ok(parsed.clone());
+        }
         let parsed = Url::parse(url).map_err(|e| format!("refused: `{url}` is not a URL ({e})"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("refused: `{url}` is not an http(s) URL"));
@@ -370,6 +390,10 @@ impl<S: Store + 'static> Deliverer<S> {
                 "refused: host `{host}` is neither a service's nor in `delivery.allowed_hosts`"
             ));
         }
+        if allowed.len() >= ALLOWED_URLS_KEPT {
+            allowed.clear();
+        }
+        allowed.insert(url.to_string(), parsed.clone());
         Ok(parsed)
     }
 
@@ -415,10 +439,10 @@ impl<S: Store + 'static> Deliverer<S> {
             }
         }
         let request = request
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", timestamp.to_string())
+            .header(WEBHOOK_ID, &id)
+            .header(WEBHOOK_TIMESTAMP, timestamp)
             .header(
-                "webhook-signature",
+                WEBHOOK_SIGNATURE,
                 standard::sign(secrets, &id, timestamp, &body),
             )
             .body(body);
@@ -590,18 +614,21 @@ async fn send(request: reqwest::RequestBuilder) -> Attempt {
     }
     excerpt.truncate(EXCERPT_BYTES);
     let excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned()).filter(|e| !e.is_empty());
-    let error = format!("HTTP {status}");
+    let error = || format!("HTTP {status}");
     let verdict = if status.is_success() {
         Verdict::Delivered
     } else if status == StatusCode::GONE {
-        Verdict::Gone(error)
+        Verdict::Gone(error())
     } else if status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()
     {
-        Verdict::Retry { error, after }
+        Verdict::Retry {
+            error: error(),
+            after,
+        }
     } else {
-        Verdict::Refused(error)
+        Verdict::Refused(error())
     };
     Attempt {
         status: Some(status.as_u16()),

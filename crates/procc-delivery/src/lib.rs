@@ -11,7 +11,7 @@
 //! - [`Dispatcher`]: the asynchronous delivery loop: claims due effects from the engine,
 //!   runs attempts concurrently within an overall limit and a limit per endpoint, schedules
 //!   retries with exponential backoff and jitter (or the receiver's `Retry-After`), and
-//!   records every attempt.
+//!   records every attempt. [`DeliveryThread`] runs one on a thread of its own.
 //! - [`DeliveryConfig`]: the `[delivery]`, `[smtp]` and `[sms_gateway]` tables of
 //!   `procc.toml`.
 //!
@@ -25,5 +25,5 @@ pub mod marketplace;
 pub mod standard;
 
 pub use config::{ConfigError, DeliveryConfig};
-pub use dispatcher::Dispatcher;
+pub use dispatcher::{DeliveryThread, Dispatcher};
 pub use http::{Attempt, Deliverer, EXCERPT_BYTES, SMS_MAX_CHARS, Verdict, retry_after, sms_text};

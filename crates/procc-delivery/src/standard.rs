@@ -11,9 +11,21 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A signing secret: `whsec_<base64 of the key bytes>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WebhookSecret(Vec<u8>);
+/// A signing secret: `whsec_<base64 of the key bytes>`, with the HMAC already keyed by it
+/// (keying hashes two blocks, which every signature would otherwise repeat).
+#[derive(Clone)]
+pub struct WebhookSecret {
+    key: Vec<u8>,
+    keyed: HmacSha256,
+}
+
+impl PartialEq for WebhookSecret {
+    fn eq(&self, other: &WebhookSecret) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for WebhookSecret {}
 
 impl std::fmt::Debug for WebhookSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,7 +47,10 @@ impl WebhookSecret {
                 key.len()
             ));
         }
-        Ok(WebhookSecret(key))
+        // HMAC takes keys of any length: `new_from_slice` never fails for it.
+        let keyed = <HmacSha256 as KeyInit>::new_from_slice(&key)
+            .map_err(|_| "a webhook secret cannot key an HMAC".to_string())?;
+        Ok(WebhookSecret { key, keyed })
     }
 
     /// Several secrets separated by spaces or commas (during a rotation).
@@ -51,23 +66,29 @@ impl WebhookSecret {
         Ok(list)
     }
 
-    fn signature(&self, content: &str) -> String {
-        // HMAC takes keys of any length: `new_from_slice` never fails for it.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
-        mac.update(content.as_bytes());
-        STANDARD.encode(mac.finalize().into_bytes())
+    /// The HMAC-SHA256 of `{id}.{timestamp}.{body}`, fed in pieces rather than joined first.
+    fn mac(&self, id: &str, timestamp: i64, body: &str) -> impl AsRef<[u8]> {
+        let mut mac = self.keyed.clone();
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(itoa::Buffer::new().format(timestamp).as_bytes());
+        mac.update(b".");
+        mac.update(body.as_bytes());
+        mac.finalize().into_bytes()
     }
 }
 
 /// The `webhook-signature` header value: `v1,<sig>` for each secret, space separated.
 pub fn sign(secrets: &[WebhookSecret], id: &str, timestamp: i64, body: &str) -> String {
-    let content = format!("{id}.{timestamp}.{body}");
-    secrets
-        .iter()
-        .map(|s| format!("v1,{}", s.signature(&content)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut header = String::with_capacity(secrets.len() * 48);
+    for secret in secrets {
+        if !header.is_empty() {
+            header.push(' ');
+        }
+        header.push_str("v1,");
+        STANDARD.encode_string(secret.mac(id, timestamp, body), &mut header);
+    }
+    header
 }
 
 /// Checks a received call: one of the `v1` signatures in `header` must match one of
@@ -84,11 +105,10 @@ pub fn verify(
     if (now - timestamp).abs() > tolerance {
         return Err("the webhook timestamp is too old or too new".to_string());
     }
-    let content = format!("{id}.{timestamp}.{body}");
     let found = header.split(' ').filter_map(|s| s.strip_prefix("v1,"));
     for candidate in found {
         for secret in secrets {
-            let expected = secret.signature(&content);
+            let expected = STANDARD.encode(secret.mac(id, timestamp, body));
             if constant_eq(expected.as_bytes(), candidate.as_bytes()) {
                 return Ok(());
             }

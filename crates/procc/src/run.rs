@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
+use procc_delivery::{Deliverer, DeliveryConfig, DeliveryThread, Dispatcher};
 use procc_runtime::{
     AnyStore, Connector, Engine, EngineConfig, Listener, OutboxRow, PostgresStore, Runtime,
     SqliteStore, SystemClock,
@@ -234,9 +234,11 @@ fn run_engine(
         .build()
         .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
+    let delivery_thread = DeliveryThread::new()
+        .map_err(|e| UsageError::new(format!("cannot start the delivery runtime: {e}")))?;
     let deliverer = {
         // The SMTP connection pool starts a tokio task when it is built.
-        let _inside = tokio.enter();
+        let _inside = delivery_thread.enter();
         Deliverer::new(
             engine.clone(),
             Arc::new(plan.clone()),
@@ -252,8 +254,7 @@ fn run_engine(
         |p| p.display().to_string(),
     );
     tokio
-        // `move`: the dispatcher is dropped inside the runtime, where its SMTP pool can
-        // close its connections.
+        // The dispatcher moves to its thread, and is dropped there.
         .block_on(async move {
             // The handlers exist before the ready line, so a stop right after it is graceful.
             let stop = Shutdown::listen()?;
@@ -274,7 +275,7 @@ fn run_engine(
             tokio::try_join!(
                 signal,
                 runtime.run(until(stopped.clone())),
-                dispatcher.run_apart(until(stopped)),
+                delivery_thread.run(dispatcher, until(stopped)),
             )
             .map(|_| ())
             .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
+use procc_delivery::{Deliverer, DeliveryConfig, DeliveryThread, Dispatcher};
 use procc_runtime::{Connector, Engine, Runtime, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
@@ -83,9 +83,11 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
+    let delivery_thread = DeliveryThread::new()
+        .map_err(|e| UsageError::new(format!("cannot start the delivery runtime: {e}")))?;
     let deliverer = {
         // The SMTP connection pool starts a tokio task when it is built.
-        let _inside = tokio.enter();
+        let _inside = delivery_thread.enter();
         Deliverer::new(
             engine.clone(),
             Arc::new(plan.clone()),
@@ -109,7 +111,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
             tokio::spawn(async move {
                 tokio::try_join!(
                     runtime.run(until(stopped.clone())),
-                    dispatcher.run_apart(until(stopped)),
+                    delivery_thread.run(dispatcher, until(stopped)),
                 )
             })
         };

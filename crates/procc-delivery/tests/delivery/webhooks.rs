@@ -177,3 +177,34 @@ async fn a_free_webhook_to_a_host_outside_the_allowlist_is_refused() {
     // Refused at once, not retried.
     assert_eq!(engine.attempts(hooks(&engine, id)[0].id).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_allowlist_keeps_the_urls_it_allowed_and_none_it_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook("http://127.0.0.1:9/")],
+    );
+    let engine = engine(dir.path(), &plan);
+    let dispatcher = dispatcher(&engine, &plan, config(dir.path(), &[], ""));
+    let deliverer = dispatcher.deliverer();
+    // Asked twice: the second answer comes from what the first kept.
+    for _ in 0..2 {
+        let url = deliverer.allowed("http://127.0.0.1:8080/hook?a=1").unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/hook?a=1");
+        let refused = deliverer
+            .allowed("https://attacker.example/steal")
+            .unwrap_err();
+        assert!(refused.contains("neither a service's"), "{refused}");
+        assert!(deliverer.allowed("ftp://127.0.0.1/x").is_err());
+    }
+    // More URLs than are kept: each is still its own.
+    for port in 1..1500u16 {
+        let url = format!("http://127.0.0.1:{port}/");
+        assert_eq!(
+            deliverer.allowed(&url).unwrap().port_or_known_default(),
+            Some(port)
+        );
+    }
+    assert!(deliverer.allowed("https://attacker.example/steal").is_err());
+}
