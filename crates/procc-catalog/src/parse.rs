@@ -1821,6 +1821,7 @@ fn read_files(cx: &mut Cx, top: &mut Tbl<'_, '_>) -> Option<Vec<String>> {
 const DELIVERY_KEYS: &[&str] = &[
     "concurrency",
     "per_endpoint",
+    "threads",
     "connect_timeout_seconds",
     "timeout_seconds",
     "retry_schedule",
@@ -1938,6 +1939,12 @@ fn read_delivery(cx: &mut Cx, top: &mut Tbl<'_, '_>) {
             format!("lower it to at most {all}, or raise `delivery.concurrency`"),
         );
     }
+    positive(
+        cx,
+        &mut t,
+        "threads",
+        "leave it out for one delivery thread per core",
+    );
     positive(
         cx,
         &mut t,

@@ -191,12 +191,21 @@ fn the_runtime_table_is_accepted_and_delivery_tables_are_checked() {
 #[test]
 fn p5007_delivery_settings_that_cannot_work() {
     let (_, seen) = check(&with_tenant(
-        "[delivery]\nconcurrency = 4\nper_endpoint = 16\ntimeout_seconds = 0\nretry_schedule = []\n",
+        "[delivery]\nconcurrency = 4\nper_endpoint = 16\nthreads = 0\ntimeout_seconds = 0\nretry_schedule = []\n",
     ));
     let found: Vec<(&str, &str)> = seen.iter().map(|s| (s.code, s.at.as_str())).collect();
     assert_eq!(
         found,
-        vec![("P5007", "16"), ("P5007", "0"), ("P5007", "[]")],
+        vec![
+            ("P5007", "16"),
+            ("P5007", "0"),
+            ("P5007", "0"),
+            ("P5007", "[]")
+        ],
+        "{seen:#?}"
+    );
+    assert!(
+        seen[1].message.contains("`delivery.threads` is 0"),
         "{seen:#?}"
     );
     assert!(seen[0].message.contains("above `delivery.concurrency` (4)"));
@@ -205,7 +214,7 @@ fn p5007_delivery_settings_that_cannot_work() {
         Some("lower it to at most 4, or raise `delivery.concurrency`")
     );
     assert!(
-        seen[2]
+        seen[3]
             .message
             .contains("no effect would ever be attempted")
     );

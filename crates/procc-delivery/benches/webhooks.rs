@@ -9,12 +9,13 @@
 //!
 //! 1. The ceiling: `wrk -t1 -c<concurrency> -d<S>s` POSTing a small JSON body to the receiver
 //!    (skipped with a note when `wrk` is not installed).
-//! 2. reqwest alone: `N` requests from `concurrency` tasks with no engine, the most the
-//!    dispatcher's HTTP client can do on this machine.
+//! 2. reqwest alone: `N` requests from `concurrency` tasks with no engine, on one thread per
+//!    core as the delivery runs: the most the deliverer's HTTP client can do on this machine.
 //! 3. For the memory store and for SQLite: `N` processes whose only step is an automatic
 //!    free webhook (Standard Webhooks signed) are started first; then the clock runs while
-//!    the dispatcher drains the outbox (claim, HTTP POST, record the attempt), with
-//!    `concurrency` attempts in flight overall and per endpoint.
+//!    the delivery threads (`Delivery`, one per core, as in `procc run`) drain the outbox
+//!    (claim, HTTP POST, record the attempt), with `concurrency` attempts in flight overall
+//!    and per endpoint.
 
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used)]
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
+use procc_delivery::{Delivery, DeliveryConfig};
 use procc_plan::{Module, Plan, Template};
 use procc_runtime::*;
 use serde_json::json;
@@ -165,50 +166,56 @@ fn ceiling(url: &str, concurrency: usize, seconds: usize, dir: &Path) -> Option<
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Requests per second reqwest alone gets from the receiver: `concurrency` tasks POSTing
-/// the same body with a client set up like the deliverer's, on one thread like the
-/// dispatcher's, no engine and no signing.
+/// Requests per second reqwest alone gets from the receiver: on as many threads as the
+/// delivery uses (one per core), each a current-thread runtime with its own client set up
+/// like the deliverer's and its share of `concurrency` tasks POSTing the same body; no engine
+/// and no signing.
 fn client_alone(url: &str, n: usize, concurrency: usize) -> Rate {
-    let runtime = delivery_runtime();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .unwrap();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(concurrency);
+    let tasks = concurrency / threads;
     Rate::measure(n, || {
-        runtime.block_on(async {
-            let tasks: Vec<_> = (0..concurrency)
-                .map(|task| {
-                    let client = client.clone();
-                    let url = url.to_string();
-                    tokio::spawn(async move {
-                        for _ in (task..n).step_by(concurrency) {
-                            let response = client
-                                .post(&url)
-                                .header("Content-Type", "application/json")
-                                .body(BODY)
-                                .send()
-                                .await
-                                .unwrap();
-                            assert!(response.status().is_success());
-                            response.bytes().await.unwrap();
+        std::thread::scope(|scope| {
+            for thread in 0..threads {
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    let client = reqwest::Client::builder()
+                        .pool_max_idle_per_host(tasks)
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        let all: Vec<_> = (0..tasks)
+                            .map(|task| {
+                                let client = client.clone();
+                                let url = url.to_string();
+                                let first = thread * tasks + task;
+                                tokio::spawn(async move {
+                                    for _ in (first..n).step_by(tasks * threads) {
+                                        let response = client
+                                            .post(&url)
+                                            .header("Content-Type", "application/json")
+                                            .body(BODY)
+                                            .send()
+                                            .await
+                                            .unwrap();
+                                        assert!(response.status().is_success());
+                                        response.bytes().await.unwrap();
+                                    }
+                                })
+                            })
+                            .collect();
+                        for task in all {
+                            task.await.unwrap();
                         }
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.unwrap();
+                    });
+                });
             }
         });
     })
-}
-
-/// A runtime like `DeliveryThread`'s (one thread, current-thread flavour), on which `drain`
-/// runs as `procc run`'s dispatcher does.
-fn delivery_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Starts `n` processes (each writes one webhook), then times draining the outbox.
@@ -251,17 +258,9 @@ fn deliver<S: Store + 'static>(
         dir,
     )
     .unwrap();
-    let runtime = delivery_runtime();
-    let dispatcher = {
-        let _inside = runtime.enter();
-        let deliverer =
-            Deliverer::new(engine.clone(), Arc::new(plan.clone()), config, None).unwrap();
-        Dispatcher::new(engine.clone(), deliverer)
-    };
+    let delivery = Delivery::new(&engine, &Arc::new(plan.clone()), &config, None).unwrap();
     let mut attempts = 0;
-    let rate = Rate::measure(n, || {
-        attempts = runtime.block_on(async { dispatcher.drain().await.unwrap() });
-    });
+    let rate = Rate::measure(n, || attempts = delivery.drain().unwrap());
     let delivered = engine
         .outbox()
         .unwrap()

@@ -38,6 +38,8 @@ pub struct Limits {
     pub concurrency: usize,
     /// Deliveries in flight at once to one endpoint (scheme, host and port).
     pub per_endpoint: usize,
+    /// Threads that deliver, each with its own connections; `None`: one per core.
+    pub threads: Option<usize>,
     /// Seconds to wait for a connection.
     pub connect_timeout_seconds: u64,
     /// Seconds one attempt may take in all (a service's `timeout_seconds` overrides it).
@@ -60,6 +62,7 @@ impl Default for Limits {
         Limits {
             concurrency: 64,
             per_endpoint: 8,
+            threads: None,
             connect_timeout_seconds: 10,
             timeout_seconds: 30,
             retry_schedule: DEFAULT_SCHEDULE.to_vec(),
@@ -181,6 +184,9 @@ impl DeliveryConfig {
                 "`delivery.concurrency` and `delivery.per_endpoint` must be at least 1".into(),
             ));
         }
+        if d.threads == Some(0) {
+            return Err(ConfigError("`delivery.threads` must be at least 1".into()));
+        }
         if d.retry_schedule.is_empty() {
             return Err(ConfigError(
                 "`delivery.retry_schedule` needs at least one entry (the first attempt)".into(),
@@ -282,6 +288,10 @@ token_env = "SMS_TOKEN"
         let e = DeliveryConfig::from_toml("[delivery]\nretry_schedule = []", Path::new("."))
             .unwrap_err();
         assert!(e.0.contains("retry_schedule"), "{e}");
+        let e = DeliveryConfig::from_toml("[delivery]\nthreads = 0", Path::new(".")).unwrap_err();
+        assert!(e.0.contains("`delivery.threads` must be at least 1"), "{e}");
+        let c = DeliveryConfig::from_toml("[delivery]\nthreads = 3", Path::new(".")).unwrap();
+        assert_eq!(c.delivery.threads, Some(3));
         let e =
             DeliveryConfig::from_toml("[delivery]\nretry_schedule = [0, 2592001]", Path::new("."))
                 .unwrap_err();

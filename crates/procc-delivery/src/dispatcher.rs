@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,6 @@ const BATCH: usize = 512;
 /// How long a result may wait for others to be recorded with it in one commit, while other
 /// attempts still run.
 const GROUP_WAIT: Duration = Duration::from_millis(5);
-
-/// A turn that took less than this runs the next one in place on a current-thread runtime,
-/// holding up the attempts for that long; a longer one (a commit that waits for the disk)
-/// sends the next to the blocking pool, so that attempts go on while it commits.
-const QUICK_TURN: Duration = Duration::from_millis(1);
 
 /// An attempt's result on its way to the next turn.
 type Finished = (u64, AttemptReport);
@@ -66,8 +61,6 @@ pub struct Dispatcher<S: Store + 'static> {
     /// commits.
     ahead: usize,
     lease: chrono::Duration,
-    /// Whether the last turn was quick (see [`QUICK_TURN`]).
-    quick_turns: AtomicBool,
 }
 
 /// What the pump and the chains of attempts share.
@@ -117,7 +110,6 @@ impl<S: Store + 'static> Dispatcher<S> {
             global: Arc::new(Semaphore::new(limits.concurrency)),
             ahead: limits.concurrency.min(BATCH),
             lease: chrono::Duration::seconds(lease),
-            quick_turns: AtomicBool::new(false),
             shared: Arc::new(Shared {
                 engine,
                 per_endpoint: limits.per_endpoint,
@@ -300,31 +292,26 @@ impl<S: Store + 'static> Dispatcher<S> {
         outcome.map(|()| shared.attempts.load(Ordering::Relaxed) - attempts_before)
     }
 
-    /// Runs a store operation of the pump. On a current-thread runtime (a [`DeliveryThread`],
-    /// or a test), in place when the last one was quick, else on the blocking pool: the
-    /// memory store's turns are shorter than the round trip to the pool, a commit to disk is
-    /// not. On a multi-threaded runtime, in place (tokio hands this worker's other tasks, the
-    /// chains, to another worker meanwhile, which costs far less than a round trip through
-    /// the blocking pool, and the store's data stays in this thread's caches).
+    /// Runs a store operation of the pump. On a current-thread runtime (a
+    /// [`crate::Delivery`] thread, or a test): in place when the store never waits for I/O
+    /// (the memory store, whose turns are shorter than a round trip to another thread), else
+    /// on the blocking pool, so that the attempts go on while it commits (and PostgreSQL's
+    /// client, which runs a runtime of its own, is not started inside this one). On a
+    /// multi-threaded runtime, in place (tokio hands this worker's other tasks, the chains, to
+    /// another worker meanwhile, which costs far less than a round trip through the blocking
+    /// pool, and the store's data stays in this thread's caches).
     async fn store_op<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Engine<S>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let engine = self.shared.engine.clone();
-        let timed = move || {
-            let start = Instant::now();
-            let result = op(&engine);
-            (result, start.elapsed())
-        };
-        let (result, took) = match tokio::runtime::Handle::current().runtime_flavor() {
-            RuntimeFlavor::CurrentThread if self.quick_turns.load(Ordering::Relaxed) => timed(),
-            RuntimeFlavor::CurrentThread => {
-                tokio::task::spawn_blocking(timed).await.map_err(failed)?
-            }
-            _ => tokio::task::block_in_place(timed),
-        };
-        self.quick_turns.store(took < QUICK_TURN, Ordering::Relaxed);
-        result
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            RuntimeFlavor::CurrentThread if engine.store().in_process() => op(&engine),
+            RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(move || op(&engine))
+                .await
+                .map_err(failed)?,
+            _ => tokio::task::block_in_place(move || op(&engine)),
+        }
     }
 
     /// Starts a chain of attempts for each queued effect while slots are free.
@@ -336,57 +323,6 @@ impl<S: Store + 'static> Dispatcher<S> {
             };
             tokio::spawn(self.shared.clone().chain(slot));
         }
-    }
-}
-
-/// A runtime of one thread for a dispatcher: its attempts, their connections and its pump
-/// share that thread, so an answer never waits for another thread to be woken. On 2 cores
-/// that takes a quarter off the CPU time of a delivery (`docs/performance.md`, Delivery).
-pub struct DeliveryThread {
-    runtime: tokio::runtime::Runtime,
-}
-
-impl DeliveryThread {
-    /// A current-thread runtime with time and I/O; it runs once [`DeliveryThread::run`] starts
-    /// its thread.
-    pub fn new() -> std::io::Result<DeliveryThread> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(DeliveryThread { runtime })
-    }
-
-    /// Enters the runtime, so that what a [`Deliverer`] starts while it is built (the SMTP
-    /// pool's task) lives on the delivery thread.
-    pub fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
-        self.runtime.enter()
-    }
-
-    /// Runs `dispatcher` until `shutdown` completes ([`Dispatcher::run`]) on a thread named
-    /// `procc-delivery`; its result once the thread has stopped.
-    pub async fn run<S: Store + 'static>(
-        self,
-        dispatcher: Dispatcher<S>,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<()> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let runtime = self.runtime;
-        std::thread::Builder::new()
-            .name("procc-delivery".into())
-            .spawn(move || {
-                let outcome = runtime.block_on(async move {
-                    let outcome = dispatcher.run(shutdown).await;
-                    // Inside the runtime, where the SMTP pool can close its connections.
-                    drop(dispatcher);
-                    outcome
-                });
-                drop(runtime);
-                let _ = done.send(outcome);
-            })
-            .map_err(|e| Error::Store(format!("cannot start the delivery thread: {e}")))?;
-        result.await.map_err(|_| {
-            Error::Store("the delivery thread stopped without a result (it panicked)".into())
-        })?
     }
 }
 

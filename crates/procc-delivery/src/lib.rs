@@ -11,7 +11,9 @@
 //! - [`Dispatcher`]: the asynchronous delivery loop: claims due effects from the engine,
 //!   runs attempts concurrently within an overall limit and a limit per endpoint, schedules
 //!   retries with exponential backoff and jitter (or the receiver's `Retry-After`), and
-//!   records every attempt. [`DeliveryThread`] runs one on a thread of its own.
+//!   records every attempt.
+//! - [`Delivery`]: a dispatcher on each of several threads of their own (one per core), as
+//!   `procc run` and `procc serve` deliver.
 //! - [`DeliveryConfig`]: the `[delivery]`, `[smtp]` and `[sms_gateway]` tables of
 //!   `procc.toml`.
 //!
@@ -23,7 +25,9 @@ mod http;
 mod mail;
 pub mod marketplace;
 pub mod standard;
+mod threads;
 
 pub use config::{ConfigError, DeliveryConfig};
-pub use dispatcher::{DeliveryThread, Dispatcher};
+pub use dispatcher::Dispatcher;
 pub use http::{Attempt, Deliverer, EXCERPT_BYTES, SMS_MAX_CHARS, Verdict, retry_after, sms_text};
+pub use threads::Delivery;

@@ -57,10 +57,33 @@ impl Mailer {
     pub(crate) async fn send<S: Store + 'static>(
         &self,
         engine: &Arc<Engine<S>>,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         effect: &OutboxRow,
     ) -> Attempt {
-        let message = match compose(engine, plan, effect, &self.from) {
+        // Composing reads the process and its records: in place from the memory store, on
+        // the blocking pool from a database (a read waits for it, and PostgreSQL's client runs
+        // a runtime of its own, which cannot start inside this one).
+        let composed = if engine.store().in_process() {
+            compose(engine, plan, effect, &self.from)
+        } else {
+            let (engine, plan) = (engine.clone(), plan.clone());
+            let (effect, from) = (effect.clone(), self.from.clone());
+            match tokio::task::spawn_blocking(move || compose(&engine, &plan, &effect, &from)).await
+            {
+                Ok(composed) => composed,
+                Err(e) => {
+                    return Attempt {
+                        status: None,
+                        excerpt: None,
+                        verdict: Verdict::Retry {
+                            error: format!("composing the message failed: {e}"),
+                            after: None,
+                        },
+                    };
+                }
+            }
+        };
+        let message = match composed {
             Ok(m) => m,
             Err(e) => {
                 return Attempt {

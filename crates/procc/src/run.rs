@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use procc_delivery::{Deliverer, DeliveryConfig, DeliveryThread, Dispatcher};
+use procc_delivery::{Delivery, DeliveryConfig};
 use procc_runtime::{
     AnyStore, Connector, Engine, EngineConfig, Listener, OutboxRow, PostgresStore, Runtime,
     SqliteStore, SystemClock,
@@ -234,27 +234,15 @@ fn run_engine(
         .build()
         .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
-    let delivery_thread = DeliveryThread::new()
-        .map_err(|e| UsageError::new(format!("cannot start the delivery runtime: {e}")))?;
-    let deliverer = {
-        // The SMTP connection pool starts a tokio task when it is built.
-        let _inside = delivery_thread.enter();
-        Deliverer::new(
-            engine.clone(),
-            Arc::new(plan.clone()),
-            delivery,
-            Some(fallback),
-        )
-        .map_err(UsageError::new)?
-    };
-    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
+    let delivery = Delivery::new(&engine, &Arc::new(plan.clone()), &delivery, Some(&fallback))
+        .map_err(UsageError::new)?;
     let runtime = Runtime::timers_only(engine);
     let target = effects.map_or_else(
         || "standard output".to_string(),
         |p| p.display().to_string(),
     );
     tokio
-        // The dispatcher moves to its thread, and is dropped there.
+        // The dispatchers move to their threads, and are dropped there.
         .block_on(async move {
             // The handlers exist before the ready line, so a stop right after it is graceful.
             let stop = Shutdown::listen()?;
@@ -275,7 +263,7 @@ fn run_engine(
             tokio::try_join!(
                 signal,
                 runtime.run(until(stopped.clone())),
-                delivery_thread.run(dispatcher, until(stopped)),
+                delivery.run(stopped),
             )
             .map(|_| ())
             .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))

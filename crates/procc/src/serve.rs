@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use procc_delivery::{Deliverer, DeliveryConfig, DeliveryThread, Dispatcher};
+use procc_delivery::{Delivery, DeliveryConfig};
 use procc_runtime::{Connector, Engine, Runtime, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
@@ -83,20 +83,13 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
-    let delivery_thread = DeliveryThread::new()
-        .map_err(|e| UsageError::new(format!("cannot start the delivery runtime: {e}")))?;
-    let deliverer = {
-        // The SMTP connection pool starts a tokio task when it is built.
-        let _inside = delivery_thread.enter();
-        Deliverer::new(
-            engine.clone(),
-            Arc::new(plan.clone()),
-            options.delivery,
-            Some(fallback),
-        )
-        .map_err(UsageError::new)?
-    };
-    let dispatcher = Dispatcher::new(engine.clone(), deliverer);
+    let delivery = Delivery::new(
+        &engine,
+        &Arc::new(plan.clone()),
+        &options.delivery,
+        Some(&fallback),
+    )
+    .map_err(UsageError::new)?;
     let runtime = Runtime::timers_only(engine.clone());
     let db = options.db.describe(engine.config());
     let db_name = db.clone();
@@ -111,7 +104,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
             tokio::spawn(async move {
                 tokio::try_join!(
                     runtime.run(until(stopped.clone())),
-                    delivery_thread.run(dispatcher, until(stopped)),
+                    delivery.run(stopped),
                 )
             })
         };

@@ -208,6 +208,11 @@ pub fn free_hook(url: &str) -> Template {
 /// An engine on a SQLite file in `dir` with the plan deployed and records P1 and A1.
 pub fn engine(dir: &Path, plan: &Plan) -> Arc<Engine<SqliteStore>> {
     let store = SqliteStore::open(dir.join("state.db")).unwrap();
+    prepared(store, dir, plan)
+}
+
+/// An engine on `store` with the plan deployed, records P1 and A1, and the secrets in `dir`.
+pub fn prepared<S: Store + 'static>(store: S, dir: &Path, plan: &Plan) -> Arc<Engine<S>> {
     let engine = Arc::new(Engine::new(
         store,
         Arc::new(SystemClock),
@@ -238,7 +243,7 @@ pub fn engine(dir: &Path, plan: &Plan) -> Arc<Engine<SqliteStore>> {
     engine
 }
 
-pub fn start(engine: &Engine<SqliteStore>, template: &str) -> InstanceId {
+pub fn start<S: Store + 'static>(engine: &Engine<S>, template: &str) -> InstanceId {
     engine
         .start(&StartRequest {
             template: template.into(),
@@ -280,6 +285,37 @@ pub fn dispatcher(
 ) -> Dispatcher<SqliteStore> {
     let deliverer = Deliverer::new(engine.clone(), Arc::new(plan.clone()), config, None).unwrap();
     Dispatcher::new(engine.clone(), deliverer)
+}
+
+/// The test database: the machine's PostgreSQL unless `PROCC_TEST_POSTGRES` names another.
+pub fn postgres_url() -> String {
+    std::env::var("PROCC_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+}
+
+/// A PostgreSQL schema of its own for one test, dropped with everything in it at the end.
+pub struct Schema {
+    pub name: String,
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Schema {
+            name: format!("procc_delivery_test_{}_{nanos}", std::process::id()),
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
 }
 
 pub fn step_state(engine: &Engine<SqliteStore>, id: InstanceId) -> StepRow {

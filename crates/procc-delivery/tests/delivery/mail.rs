@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mail_parser::MessageParser;
@@ -183,6 +184,38 @@ async fn e_mails_reach_a_real_smtp_server_with_subject_links_and_notices() {
         Some("Selling your property with Example Immobilien")
     );
     assert!(intro.message_id().unwrap().ends_with("@procc"));
+}
+
+/// Composing an e-mail reads its process and records; on PostgreSQL that is a blocking call
+/// through the client's own runtime, which must not run on a delivery thread. (Not a tokio
+/// test: PostgreSQL's client cannot be opened or dropped inside a runtime either.)
+#[test]
+fn e_mails_are_composed_from_a_postgresql_store() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = runtime.block_on(SmtpServer::start(dir.path()));
+    let plan = plan("http://127.0.0.1:9/unused", vec![mail_template()]);
+    let schema = Schema::new();
+    let store =
+        PostgresStore::open_schema(&postgres_url(), &schema.name).expect("PostgreSQL is up");
+    let engine = prepared(store, dir.path(), &plan);
+    let id = start(&engine, "mail");
+    let settings = config(dir.path(), &[], &smtp_table(smtp.port));
+    let delivery =
+        procc_delivery::Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    let attempts = delivery.drain().unwrap();
+    let mail = &engine.deliveries(id).unwrap()[0];
+    assert_eq!(attempts, 1, "{:?}", engine.attempts(mail.id).unwrap());
+    assert!(mail.delivered_at.is_some());
+    let raw = smtp.messages();
+    assert_eq!(raw.len(), 1);
+    let message = MessageParser::default()
+        .parse(&raw[0])
+        .expect("a MIME message");
+    assert_eq!(
+        message.subject(),
+        Some("Selling your property with Example Immobilien")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

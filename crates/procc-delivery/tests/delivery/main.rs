@@ -9,4 +9,5 @@ mod common;
 mod mail;
 mod reliability;
 mod sms;
+mod threads;
 mod webhooks;

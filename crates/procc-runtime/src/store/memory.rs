@@ -991,6 +991,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn in_process(&self) -> bool {
+        true
+    }
+
     fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
         let mut state = self
             .state

@@ -37,6 +37,12 @@ pub trait Store: Send + Sync {
         self.transaction(f)
     }
 
+    /// Whether a transaction never waits for a disk or a network (the memory store): an
+    /// asynchronous caller may then run it in place rather than on a thread of its own.
+    fn in_process(&self) -> bool {
+        false
+    }
+
     /// Runs `count` operations in one transaction (one commit), each under its own savepoint:
     /// an operation that fails is undone alone and the others stay. Returns each operation's
     /// result in order; fails as a whole only when the transaction itself fails.

@@ -1,0 +1,102 @@
+//! Delivery on several threads of its own (`Delivery`): one dispatcher per thread over one
+//! engine, sharing the outbox and the limits.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use procc_delivery::Delivery;
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_threads_share_the_outbox_and_deliver_every_webhook_once() {
+    let receiver = Receiver::start(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/hook", receiver.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let ids: Vec<_> = (0..20).map(|_| start(&engine, "sync")).collect();
+    let settings = config(
+        dir.path(),
+        &[
+            ("threads", "2"),
+            ("concurrency", "8"),
+            ("per_endpoint", "4"),
+        ],
+        "",
+    );
+    let delivery = Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    assert_eq!(delivery.threads(), 2);
+    let attempts = tokio::task::spawn_blocking(move || delivery.drain())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(attempts, 20);
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 20);
+    let keys: HashSet<_> = seen.iter().map(|s| s.header("webhook-id")).collect();
+    assert_eq!(keys.len(), 20, "each webhook went out once");
+    for id in ids {
+        assert!(hooks(&engine, id)[0].delivered_at.is_some());
+    }
+}
+
+/// A receiver that takes 20 ms to answer and counts the requests it is answering at once:
+/// its URL and the most it counted.
+async fn counting_receiver() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let seen = most.clone();
+    let app = axum::Router::new().fallback(move || {
+        let now = now.clone();
+        let most = most.clone();
+        async move {
+            let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(at_once, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_threads_divide_the_limit_per_endpoint() {
+    let (url, most, server) = counting_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan("http://127.0.0.1:9/unused", vec![free_hook(&url)]);
+    let engine = engine(dir.path(), &plan);
+    for _ in 0..16 {
+        start(&engine, "sync");
+    }
+    // Four threads asked for, two possible: each gets one of the two places per endpoint.
+    let settings = config(
+        dir.path(),
+        &[
+            ("threads", "4"),
+            ("concurrency", "8"),
+            ("per_endpoint", "2"),
+        ],
+        "",
+    );
+    let delivery = Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    assert_eq!(delivery.threads(), 2);
+    let attempts = tokio::task::spawn_blocking(move || delivery.drain())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(attempts, 16);
+    // Both threads delivered at once, never more than the limit together.
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+    server.abort();
+}
