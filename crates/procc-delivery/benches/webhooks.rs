@@ -13,7 +13,7 @@
 //!    core as the delivery runs: the most the deliverer's HTTP client can do on this machine.
 //! 3. For the memory store and for SQLite: `N` processes whose only step is an automatic
 //!    free webhook (Standard Webhooks signed) are started first; then the clock runs while
-//!    the delivery threads (`Delivery`, one per core, as in `procc run`) drain the outbox
+//!    the delivery threads (`DeliveryThreads`, one per core, as in `procc run`) drain the outbox
 //!    (claim, HTTP POST, record the attempt), with `concurrency` attempts in flight overall
 //!    and per endpoint.
 
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use procc_delivery::{Delivery, DeliveryConfig};
+use procc_delivery::{DeliveryConfig, DeliveryThreads};
 use procc_plan::{Module, Plan, Template};
 use procc_runtime::*;
 use serde_json::json;
@@ -258,7 +258,7 @@ fn deliver<S: Store + 'static>(
         dir,
     )
     .unwrap();
-    let delivery = Delivery::new(&engine, &Arc::new(plan.clone()), &config, None).unwrap();
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan.clone()), &config, None).unwrap();
     let mut attempts = 0;
     let rate = Rate::measure(n, || attempts = delivery.drain().unwrap());
     let delivered = engine

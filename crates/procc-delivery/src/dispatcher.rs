@@ -293,7 +293,7 @@ impl<S: Store + 'static> Dispatcher<S> {
     }
 
     /// Runs a store operation of the pump. On a current-thread runtime (a
-    /// [`crate::Delivery`] thread, or a test): in place when the store never waits for I/O
+    /// [`crate::DeliveryThreads`] thread, or a test): in place when the store never waits for I/O
     /// (the memory store, whose turns are shorter than a round trip to another thread), else
     /// on the blocking pool, so that the attempts go on while it commits (and PostgreSQL's
     /// client, which runs a runtime of its own, is not started inside this one). On a

@@ -67,6 +67,41 @@ impl Attempt {
 /// differ for every call, so the cache starts afresh when full.
 const ALLOWED_URLS_KEPT: usize = 1024;
 
+/// The longest URL kept parsed (longer ones are rare and would make the cache large).
+const ALLOWED_URL_BYTES: usize = 2048;
+
+/// Free webhooks' URLs that [`Deliverer::allowed`] parsed and allowed, by their text: a
+/// template's URL is called again and again, and parsing it costs more than the rest of the
+/// request. Only allowed URLs are kept, and what is allowed never changes for a deliverer.
+#[derive(Default)]
+struct AllowedUrls(Mutex<HashMap<String, Url>>);
+
+impl AllowedUrls {
+    fn get(&self, text: &str) -> Option<Url> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(text)
+            .cloned()
+    }
+
+    fn keep(&self, text: &str, url: &Url) {
+        if text.len() > ALLOWED_URL_BYTES {
+            return;
+        }
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= ALLOWED_URLS_KEPT {
+            kept.clear();
+        }
+        kept.insert(text.to_string(), url.clone());
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
 const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
@@ -84,9 +119,7 @@ pub struct Deliverer<S: Store + 'static> {
     webhook_secrets: Result<Vec<WebhookSecret>, String>,
     sms_token: Result<Option<String>, String>,
     allowed_hosts: Vec<String>,
-    /// Free webhooks' URLs that [`Deliverer::allowed`] parsed and allowed: a template's URL
-    /// is called again and again, and parsing it costs more than the rest of the request.
-    allowed_urls: Mutex<HashMap<String, Url>>,
+    allowed_urls: AllowedUrls,
     fallback: Option<Arc<dyn Connector>>,
 }
 
@@ -165,7 +198,7 @@ impl<S: Store + 'static> Deliverer<S> {
             webhook_secrets,
             sms_token,
             allowed_hosts,
-            allowed_urls: Mutex::new(HashMap::new()),
+            allowed_urls: AllowedUrls::default(),
             fallback,
         })
     }
@@ -369,12 +402,8 @@ impl<S: Store + 'static> Deliverer<S> {
     /// Whether a free webhook may call this URL: http(s), and its host is a service's host
     /// or in `delivery.allowed_hosts`.
     pub fn allowed(&self, url: &str) -> Result<Url, String> {
-        let mut allowed = self
-            .allowed_urls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(parsed) = allowed.get(url) {
-            return Ok(parsed.clone());
+        if let Some(parsed) = self.allowed_urls.get(url) {
+            return Ok(parsed);
         }
         let parsed = Url::parse(url).map_err(|e| format!("refused: `{url}` is not a URL ({e})"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -390,10 +419,7 @@ impl<S: Store + 'static> Deliverer<S> {
                 "refused: host `{host}` is neither a service's nor in `delivery.allowed_hosts`"
             ));
         }
-        if allowed.len() >= ALLOWED_URLS_KEPT {
-            allowed.clear();
-        }
-        allowed.insert(url.to_string(), parsed.clone());
+        self.allowed_urls.keep(url, &parsed);
         Ok(parsed)
     }
 
@@ -700,6 +726,29 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn keeps_allowed_urls_up_to_a_bound_and_no_long_ones() {
+        let cache = AllowedUrls::default();
+        let url = Url::parse("http://127.0.0.1:8080/hook?a=1").unwrap();
+        assert_eq!(cache.get(url.as_str()), None);
+        cache.keep(url.as_str(), &url);
+        assert_eq!(cache.get(url.as_str()), Some(url.clone()));
+        assert_eq!(cache.get("http://127.0.0.1:8080/other"), None);
+        let long = format!("http://127.0.0.1/{}", "x".repeat(ALLOWED_URL_BYTES));
+        cache.keep(&long, &Url::parse(&long).unwrap());
+        assert_eq!(cache.get(&long), None);
+        for port in 0..ALLOWED_URLS_KEPT {
+            let text = format!("http://127.0.0.1:{}/", port + 1);
+            cache.keep(&text, &Url::parse(&text).unwrap());
+        }
+        // Full at the bound: the next one starts it afresh.
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.get(&format!("http://127.0.0.1:{ALLOWED_URLS_KEPT}/")),
+            Some(Url::parse(&format!("http://127.0.0.1:{ALLOWED_URLS_KEPT}/")).unwrap())
+        );
+    }
 
     #[test]
     fn reads_retry_after_in_both_forms() {

@@ -12,7 +12,7 @@
 //!   runs attempts concurrently within an overall limit and a limit per endpoint, schedules
 //!   retries with exponential backoff and jitter (or the receiver's `Retry-After`), and
 //!   records every attempt.
-//! - [`Delivery`]: a dispatcher on each of several threads of their own (one per core), as
+//! - [`DeliveryThreads`]: a dispatcher on each of several threads of their own (one per core), as
 //!   `procc run` and `procc serve` deliver.
 //! - [`DeliveryConfig`]: the `[delivery]`, `[smtp]` and `[sms_gateway]` tables of
 //!   `procc.toml`.
@@ -30,4 +30,4 @@ mod threads;
 pub use config::{ConfigError, DeliveryConfig};
 pub use dispatcher::Dispatcher;
 pub use http::{Attempt, Deliverer, EXCERPT_BYTES, SMS_MAX_CHARS, Verdict, retry_after, sms_text};
-pub use threads::Delivery;
+pub use threads::DeliveryThreads;

@@ -15,28 +15,65 @@ use crate::http::Deliverer;
 /// each on a current-thread runtime with its own [`Deliverer`] (HTTP connections, SMTP pool),
 /// so that an answer never waits for another thread to be woken. The threads divide the
 /// limits between them and claim disjoint effects, as workers sharing a database do.
-pub struct Delivery<S: Store + 'static> {
+pub struct DeliveryThreads<S: Store + 'static> {
     lanes: Vec<Lane<S>>,
 }
 
-/// One thread's runtime and dispatcher.
+/// One thread's runtime and dispatcher; both are taken when the thread starts.
 struct Lane<S: Store + 'static> {
-    runtime: tokio::runtime::Runtime,
-    dispatcher: Dispatcher<S>,
+    runtime: Option<tokio::runtime::Runtime>,
+    dispatcher: Option<Dispatcher<S>>,
 }
 
-impl<S: Store + 'static> Delivery<S> {
+impl<S: Store + 'static> Drop for Lane<S> {
+    /// A lane that never ran: its dispatcher goes inside its runtime (the SMTP pool starts a
+    /// task when it is dropped), and the runtime goes without waiting for its blocking pool,
+    /// which is allowed anywhere, also inside another runtime.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            {
+                let _inside = runtime.enter();
+                self.dispatcher.take();
+            }
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Stops the other threads when it is dropped before `clean` is set: a thread that failed
+/// or panicked, or a [`DeliveryThreads::run`] whose future was dropped.
+struct HaltOnExit {
+    halt: Arc<watch::Sender<bool>>,
+    clean: bool,
+}
+
+impl HaltOnExit {
+    /// The thread or the run ended well: nothing to stop.
+    fn disarm(&mut self) {
+        self.clean = true;
+    }
+}
+
+impl Drop for HaltOnExit {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.halt.send_replace(true);
+        }
+    }
+}
+
+impl<S: Store + 'static> DeliveryThreads<S> {
     /// Sets up `delivery.threads` threads (one per core by default; at most
     /// `delivery.per_endpoint` and `delivery.concurrency`, so that each gets at least one
     /// slot of each): each gets that share of the limits, rounded down, and its own deliverer,
     /// which reads the secrets now (see [`Deliverer::new`]). The threads start with
-    /// [`Delivery::run`] or [`Delivery::drain`].
+    /// [`DeliveryThreads::run`] or [`DeliveryThreads::drain`].
     pub fn new(
         engine: &Arc<Engine<S>>,
         plan: &Arc<Plan>,
         config: &DeliveryConfig,
         fallback: Option<&Arc<dyn Connector>>,
-    ) -> std::result::Result<Delivery<S>, String> {
+    ) -> std::result::Result<DeliveryThreads<S>, String> {
         let limits = &config.delivery;
         let threads = limits
             .threads
@@ -62,16 +99,24 @@ impl<S: Store + 'static> Delivery<S> {
                         plan.clone(),
                         share.clone(),
                         fallback.cloned(),
-                    )?
+                    )
                 };
-                let dispatcher = Dispatcher::new(engine.clone(), deliverer);
                 Ok(Lane {
-                    runtime,
-                    dispatcher,
+                    dispatcher: Some(Dispatcher::new(engine.clone(), deliverer?)),
+                    runtime: Some(runtime),
                 })
             })
             .collect::<std::result::Result<_, String>>()?;
-        Ok(Delivery { lanes })
+        Ok(DeliveryThreads { lanes })
+    }
+
+    /// Holds claimed effects for `lease` instead, on every thread (see
+    /// [`Dispatcher::with_lease`]).
+    pub fn with_lease(mut self, lease: chrono::Duration) -> DeliveryThreads<S> {
+        for lane in &mut self.lanes {
+            lane.dispatcher = lane.dispatcher.take().map(|d| d.with_lease(lease));
+        }
+        self
     }
 
     /// How many threads deliver.
@@ -80,39 +125,51 @@ impl<S: Store + 'static> Delivery<S> {
     }
 
     /// Runs every thread ([`Dispatcher::run`]) until `stop` turns true or its sender is
-    /// dropped, or a thread fails, which stops the others too; then each gives back what it
-    /// claimed and did not start and records its attempts in flight. The first failure, once
-    /// every thread has stopped.
-    pub async fn run(mut self, stop: watch::Receiver<bool>) -> Result<()> {
+    /// dropped, or a thread fails or panics, which stops the others too (as does dropping
+    /// this future); then each gives back what it claimed and did not start and records its
+    /// attempts in flight. The first failure, once every thread has stopped.
+    pub async fn run(self, stop: watch::Receiver<bool>) -> Result<()> {
         let (halt, halted) = watch::channel(false);
         let halt = Arc::new(halt);
+        let mut supervisor = HaltOnExit {
+            halt: halt.clone(),
+            clean: false,
+        };
         let mut outcomes = Vec::new();
-        for (index, lane) in std::mem::take(&mut self.lanes).into_iter().enumerate() {
+        for (index, mut lane) in self.lanes.into_iter().enumerate() {
             let (done, outcome) = oneshot::channel();
             let shutdown = until_either(stop.clone(), halted.clone());
-            let halt_others = halt.clone();
+            let mut guard = HaltOnExit {
+                halt: halt.clone(),
+                clean: false,
+            };
             let started = std::thread::Builder::new()
                 .name(format!("procc-delivery-{index}"))
                 .spawn(move || {
-                    let Lane {
-                        runtime,
-                        dispatcher,
-                    } = lane;
+                    // Taken only here: a thread that cannot start drops its lane unstarted.
+                    let (Some(runtime), Some(dispatcher)) =
+                        (lane.runtime.take(), lane.dispatcher.take())
+                    else {
+                        guard.disarm();
+                        let _ = done.send(Ok(()));
+                        return;
+                    };
                     let result = runtime.block_on(async move {
                         let result = dispatcher.run(shutdown).await;
-                        // Inside the runtime, where the SMTP pool can close its connections.
+                        // Inside the runtime: the SMTP pool starts a task when it is dropped.
                         drop(dispatcher);
                         result
                     });
+                    // Waits for the blocking pool: effects being given back are committed.
                     drop(runtime);
-                    if result.is_err() {
-                        halt_others.send_replace(true);
+                    if result.is_ok() {
+                        guard.disarm();
                     }
+                    drop(guard);
                     let _ = done.send(result);
                 });
             if let Err(e) = started {
-                // The threads already started stop too.
-                halt.send_replace(true);
+                // The threads already started stop too (the supervisor's drop).
                 return Err(Error::Store(format!("cannot start a delivery thread: {e}")));
             }
             outcomes.push(outcome);
@@ -128,40 +185,32 @@ impl<S: Store + 'static> Delivery<S> {
                 first = result;
             }
         }
+        supervisor.disarm();
         first
     }
 
     /// Delivers on every thread what is due now, and what becomes due meanwhile, until
     /// nothing is due or in flight ([`Dispatcher::drain`]); blocks the caller, which must not
-    /// be inside an asynchronous task. The attempts made.
+    /// be inside an asynchronous task. The attempts made; the first failure once every thread
+    /// has ended.
     pub fn drain(&self) -> Result<usize> {
-        std::thread::scope(|scope| {
+        let ended: Vec<Result<usize>> = std::thread::scope(|scope| {
             let drains: Vec<_> = self
                 .lanes
                 .iter()
-                .map(|lane| scope.spawn(|| lane.runtime.block_on(lane.dispatcher.drain())))
+                .filter_map(|lane| Some((lane.runtime.as_ref()?, lane.dispatcher.as_ref()?)))
+                .map(|(runtime, dispatcher)| scope.spawn(|| runtime.block_on(dispatcher.drain())))
                 .collect();
-            drains.into_iter().try_fold(0, |attempts, drain| {
-                let made = drain
-                    .join()
-                    .map_err(|_| Error::Store("a delivery thread panicked".into()))??;
-                Ok(attempts + made)
-            })
-        })
-    }
-}
-
-impl<S: Store + 'static> Drop for Delivery<S> {
-    fn drop(&mut self) {
-        for Lane {
-            runtime,
-            dispatcher,
-        } in self.lanes.drain(..)
-        {
-            // The SMTP pool closes its connections through its runtime.
-            let _inside = runtime.enter();
-            drop(dispatcher);
-        }
+            drains
+                .into_iter()
+                .map(|drain| {
+                    drain
+                        .join()
+                        .unwrap_or_else(|_| Err(Error::Store("a delivery thread panicked".into())))
+                })
+                .collect()
+        });
+        ended.into_iter().sum()
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use procc_delivery::{Delivery, DeliveryConfig};
+use procc_delivery::{DeliveryConfig, DeliveryThreads};
 use procc_runtime::{
     AnyStore, Connector, Engine, EngineConfig, Listener, OutboxRow, PostgresStore, Runtime,
     SqliteStore, SystemClock,
@@ -234,8 +234,9 @@ fn run_engine(
         .build()
         .map_err(|e| UsageError::new(format!("cannot start the runtime: {e}")))?;
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(effects)?);
-    let delivery = Delivery::new(&engine, &Arc::new(plan.clone()), &delivery, Some(&fallback))
-        .map_err(UsageError::new)?;
+    let delivery =
+        DeliveryThreads::new(&engine, &Arc::new(plan.clone()), &delivery, Some(&fallback))
+            .map_err(UsageError::new)?;
     let runtime = Runtime::timers_only(engine);
     let target = effects.map_or_else(
         || "standard output".to_string(),

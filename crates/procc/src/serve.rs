@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use procc_delivery::{Delivery, DeliveryConfig};
+use procc_delivery::{DeliveryConfig, DeliveryThreads};
 use procc_runtime::{Connector, Engine, Runtime, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
@@ -83,7 +83,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         None => None,
     };
     let fallback: Arc<dyn Connector> = Arc::new(JsonLines::open(options.effects)?);
-    let delivery = Delivery::new(
+    let delivery = DeliveryThreads::new(
         &engine,
         &Arc::new(plan.clone()),
         &options.delivery,

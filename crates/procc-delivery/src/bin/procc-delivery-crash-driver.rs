@@ -1,7 +1,7 @@
 //! The delivery crash-test driver: starts many instances of a process with one free webhook
-//! step on a SQLite file and delivers their webhooks (Standard Webhooks) through the real
-//! dispatcher to a receiver, so that it can be killed (SIGKILL) at any point and started
-//! again until it prints `done`. Used by `tests/crash.rs`.
+//! step on a SQLite file and delivers their webhooks (Standard Webhooks) on the real delivery
+//! threads (as `procc run` delivers) to a receiver, so that it can be killed (SIGKILL) at any
+//! point and started again until it prints `done`. Used by `tests/crash.rs`.
 //!
 //! ```text
 //! procc-delivery-crash-driver DIR EXAMPLES_PLAN_JSON RECEIVER_URL INSTANCES
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use procc_delivery::{Deliverer, DeliveryConfig, Dispatcher};
+use procc_delivery::{DeliveryConfig, DeliveryThreads};
 use procc_plan::{Module, Plan, Template};
 use procc_runtime::{
     Engine, EngineConfig, InstanceQuery, Links, RecordRow, SqliteStore, StartRequest, SystemClock,
@@ -109,8 +109,8 @@ async fn main() -> Res<()> {
          allowed_hosts = [\"127.0.0.1\"]\n",
         &dir,
     )?;
-    let deliverer = Deliverer::new(engine.clone(), Arc::new(plan), config, None)?;
-    let dispatcher = Dispatcher::new(engine.clone(), deliverer)
+    // As `procc run` delivers: one thread per core, each a dispatcher of its own.
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &config, None)?
         .with_lease(chrono::Duration::milliseconds(LEASE_MS));
 
     // Processes start while earlier ones are delivered, as in production.
@@ -125,7 +125,7 @@ async fn main() -> Res<()> {
         })
     };
     loop {
-        let attempts = dispatcher.drain().await?;
+        let attempts = tokio::task::block_in_place(|| delivery.drain())?;
         let pending = engine.outbox()?.iter().filter(|o| o.is_pending()).count();
         if starter.is_finished() && pending == 0 {
             break;

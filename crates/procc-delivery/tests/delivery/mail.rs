@@ -188,7 +188,7 @@ async fn e_mails_reach_a_real_smtp_server_with_subject_links_and_notices() {
 
 /// Composing an e-mail reads its process and records; on PostgreSQL that is a blocking call
 /// through the client's own runtime, which must not run on a delivery thread. (Not a tokio
-/// test: PostgreSQL's client cannot be opened or dropped inside a runtime either.)
+/// test: PostgreSQL's client cannot be opened inside a runtime either.)
 #[test]
 fn e_mails_are_composed_from_a_postgresql_store() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -202,7 +202,7 @@ fn e_mails_are_composed_from_a_postgresql_store() {
     let id = start(&engine, "mail");
     let settings = config(dir.path(), &[], &smtp_table(smtp.port));
     let delivery =
-        procc_delivery::Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+        procc_delivery::DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
     let attempts = delivery.drain().unwrap();
     let mail = &engine.deliveries(id).unwrap()[0];
     assert_eq!(attempts, 1, "{:?}", engine.attempts(mail.id).unwrap());

@@ -1,4 +1,4 @@
-//! Delivery on several threads of its own (`Delivery`): one dispatcher per thread over one
+//! Delivery on several threads of its own (`DeliveryThreads`): one dispatcher per thread over one
 //! engine, sharing the outbox and the limits.
 
 use std::collections::HashSet;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use procc_delivery::Delivery;
+use procc_delivery::DeliveryThreads;
 
 use crate::common::*;
 
@@ -29,7 +29,7 @@ async fn the_threads_share_the_outbox_and_deliver_every_webhook_once() {
         ],
         "",
     );
-    let delivery = Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
     assert_eq!(delivery.threads(), 2);
     let attempts = tokio::task::spawn_blocking(move || delivery.drain())
         .await
@@ -89,7 +89,7 @@ async fn the_threads_divide_the_limit_per_endpoint() {
         ],
         "",
     );
-    let delivery = Delivery::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
     assert_eq!(delivery.threads(), 2);
     let attempts = tokio::task::spawn_blocking(move || delivery.drain())
         .await
