@@ -512,11 +512,18 @@ impl<S: Store + 'static> Deliverer<S> {
     }
 
     /// Renders `{address.field}`, `{property.field}` and `{project.field}` macros from the
-    /// records linked to `instance`.
-    pub fn render(engine: &Engine<S>, instance: Option<u64>, text: &str) -> String {
-        let links = instance
-            .and_then(|i| engine.instance(i).ok())
-            .map(|v| v.instance.links);
+    /// records linked to `instance`; a macro without a value stays as written. Fails only
+    /// when the store cannot be read (then the message is worth trying again later).
+    pub fn render(
+        engine: &Engine<S>,
+        instance: Option<u64>,
+        text: &str,
+    ) -> procc_runtime::Result<String> {
+        let links = match instance.map(|i| engine.instance(i)) {
+            Some(Ok(view)) => Some(view.instance.links),
+            None | Some(Err(procc_runtime::Error::UnknownInstance(_))) => None,
+            Some(Err(e)) => return Err(e),
+        };
         let mut out = String::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -534,24 +541,10 @@ impl<S: Store + 'static> Deliverer<S> {
                 rest = after;
                 continue;
             }
-            let value = name.split_once('.').and_then(|(m, field)| {
-                let module = match m {
-                    "address" => Module::Address,
-                    "property" => Module::Property,
-                    "project" => Module::Project,
-                    _ => return None,
-                };
-                let id = links.as_ref()?.get(module)?.to_string();
-                let record = engine.record(module, &id).ok()??;
-                // The id is the record's key, not one of its fields.
-                if field == "id" {
-                    return Some(record.id);
-                }
-                Some(match record.fields.get(field)? {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-            });
+            let value = match name.split_once('.') {
+                Some((m, field)) => Self::macro_value(engine, links.as_ref(), m, field)?,
+                None => None,
+            };
             match value {
                 Some(v) => out.push_str(&v),
                 None => {
@@ -563,7 +556,37 @@ impl<S: Store + 'static> Deliverer<S> {
             rest = &after[close + 1..];
         }
         out.push_str(rest);
-        out
+        Ok(out)
+    }
+
+    /// The value of the macro `{module.field}`: `None` when the module, the link, the record
+    /// or the field is missing.
+    fn macro_value(
+        engine: &Engine<S>,
+        links: Option<&procc_runtime::Links>,
+        module: &str,
+        field: &str,
+    ) -> procc_runtime::Result<Option<String>> {
+        let module = match module {
+            "address" => Module::Address,
+            "property" => Module::Property,
+            "project" => Module::Project,
+            _ => return Ok(None),
+        };
+        let Some(id) = links.and_then(|l| l.get(module)) else {
+            return Ok(None);
+        };
+        let Some(record) = engine.record(module, id)? else {
+            return Ok(None);
+        };
+        // The id is the record's key, not one of its fields.
+        if field == "id" {
+            return Ok(Some(record.id));
+        }
+        Ok(record.fields.get(field).map(|value| match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
     }
 }
 

@@ -85,11 +85,15 @@ impl Mailer {
         };
         let message = match composed {
             Ok(m) => m,
-            Err(e) => {
+            Err(unsendable) => {
+                let verdict = match unsendable {
+                    Unsendable::Refused(error) => Verdict::Refused(error),
+                    Unsendable::Retry(error) => Verdict::Retry { error, after: None },
+                };
                 return Attempt {
                     status: None,
                     excerpt: None,
-                    verdict: Verdict::Refused(e),
+                    verdict,
                 };
             }
         };
@@ -120,13 +124,21 @@ fn text<'e>(effect: &'e OutboxRow, key: &str) -> Option<&'e str> {
     effect.payload.get(key).and_then(Value::as_str)
 }
 
+/// Why an e-mail could not be composed.
+pub(crate) enum Unsendable {
+    /// For good: an address that is not one, a message that cannot be built.
+    Refused(String),
+    /// For now: the records could not be read.
+    Retry(String),
+}
+
 /// The message of an e-mail effect.
 pub(crate) fn compose<S: Store + 'static>(
     engine: &Arc<Engine<S>>,
     plan: &Plan,
     effect: &OutboxRow,
     default_from: &Mailbox,
-) -> Result<Message, String> {
+) -> Result<Message, Unsendable> {
     let p = &effect.payload;
     let template = text(effect, "template").and_then(|id| {
         plan.catalog
@@ -134,16 +146,19 @@ pub(crate) fn compose<S: Store + 'static>(
             .iter()
             .find(|t| t.id == id && p.get("notice").is_none())
     });
-    let render = |t: &str| Deliverer::render(engine, effect.instance, t);
+    let render = |t: &str| {
+        Deliverer::render(engine, effect.instance, t)
+            .map_err(|e| Unsendable::Retry(format!("cannot read the records of the message: {e}")))
+    };
     let subject = match (text(effect, "subject"), template) {
-        (Some(s), _) => render(s),
-        (None, Some(t)) => render(&t.subject),
+        (Some(s), _) => render(s)?,
+        (None, Some(t)) => render(&t.subject)?,
         (None, None) => "Process notice".to_string(),
     };
-    let mut body = template
-        .and_then(|t| t.body.as_deref())
-        .map(render)
-        .unwrap_or_default();
+    let mut body = match template.and_then(|t| t.body.as_deref()) {
+        Some(b) => render(b)?,
+        None => String::new(),
+    };
     let process = effect
         .instance
         .map(|i| format!("process {i}"))
@@ -190,15 +205,14 @@ pub(crate) fn compose<S: Store + 'static>(
         body = format!("{subject}\n");
     }
     let from = match text(effect, "mailbox") {
-        Some(m) => m
-            .parse()
-            .map_err(|e| format!("the mailbox `{m}` is not an e-mail address: {e}"))?,
+        Some(m) => m.parse().map_err(|e| {
+            Unsendable::Refused(format!("the mailbox `{m}` is not an e-mail address: {e}"))
+        })?,
         None => default_from.clone(),
     };
-    let to: Mailbox = effect
-        .to
-        .parse()
-        .map_err(|e| format!("`{}` is not an e-mail address: {e}", effect.to))?;
+    let to: Mailbox = effect.to.parse().map_err(|e| {
+        Unsendable::Refused(format!("`{}` is not an e-mail address: {e}", effect.to))
+    })?;
     let safe: String = effect
         .idempotency_key
         .chars()
@@ -212,9 +226,9 @@ pub(crate) fn compose<S: Store + 'static>(
     for (key, cc) in [("cc", true), ("bcc", false)] {
         if let Some(Value::Array(list)) = p.get(key) {
             for address in list.iter().filter_map(Value::as_str) {
-                let mailbox: Mailbox = address
-                    .parse()
-                    .map_err(|e| format!("`{address}` is not an e-mail address: {e}"))?;
+                let mailbox: Mailbox = address.parse().map_err(|e| {
+                    Unsendable::Refused(format!("`{address}` is not an e-mail address: {e}"))
+                })?;
                 builder = if cc {
                     builder.cc(mailbox)
                 } else {
@@ -226,5 +240,5 @@ pub(crate) fn compose<S: Store + 'static>(
     builder
         .header(ContentType::TEXT_PLAIN)
         .body(body)
-        .map_err(|e| format!("cannot build the e-mail: {e}"))
+        .map_err(|e| Unsendable::Refused(format!("cannot build the e-mail: {e}")))
 }

@@ -253,3 +253,50 @@ async fn e_mail_to_an_smtp_server_that_is_down_is_retried_then_given_up() {
             .any(|a| a.event == "delivery_failed")
     );
 }
+
+/// A memory store whose reads fail while `down` is set, as a database that cannot be reached.
+struct FlakyStore {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Store for FlakyStore {
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.inner.transaction(f)
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Unavailable("the database cannot be reached".into()));
+        }
+        self.inner.read_transaction(f)
+    }
+}
+
+#[test]
+fn macros_render_from_records_and_a_store_that_cannot_be_read_is_an_error_not_a_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan("http://127.0.0.1:9/unused", vec![mail_template()]);
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        down: std::sync::atomic::AtomicBool::new(false),
+    };
+    let engine = prepared(store, dir.path(), &plan);
+    let id = start(&engine, "mail");
+    let text = "Price {property.purchase_price}, {property.id}, {property.none}, {other.x}";
+    let render = |instance| procc_delivery::Deliverer::render(&engine, instance, text);
+    assert_eq!(
+        render(Some(id)).unwrap(),
+        "Price 500000, P1, {property.none}, {other.x}"
+    );
+    // No such process: the macros stay as written.
+    assert_eq!(
+        render(Some(id + 1000)).unwrap(),
+        "Price {property.purchase_price}, {property.id}, {property.none}, {other.x}"
+    );
+    engine
+        .store()
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let error = render(Some(id)).unwrap_err();
+    assert!(error.to_string().contains("cannot be reached"), "{error}");
+}
