@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p procc-delivery --bench webhooks -- [--effects N] [--sqlite-effects N]
-//!     [--concurrency N] [--wrk-seconds S] [--only client|memory|sqlite]
+//!     [--concurrency N] [--threads N] [--wrk-seconds S] [--only client|memory|sqlite]
 //! ```
 //!
 //! 1. The ceiling: `wrk -t1 -c<concurrency> -d<S>s` POSTing a small JSON body to the receiver
@@ -167,13 +167,11 @@ fn ceiling(url: &str, concurrency: usize, seconds: usize, dir: &Path) -> Option<
 }
 
 /// Requests per second reqwest alone gets from the receiver: on as many threads as the
-/// delivery uses (one per core), each a current-thread runtime with its own client set up
+/// delivery uses (`--threads`, one per core by default), each a current-thread runtime with its own client set up
 /// like the deliverer's and its share of `concurrency` tasks POSTing the same body; no engine
 /// and no signing.
-fn client_alone(url: &str, n: usize, concurrency: usize) -> Rate {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(concurrency);
+fn client_alone(url: &str, n: usize, concurrency: usize, threads: usize) -> Rate {
+    let threads = threads.min(concurrency);
     let tasks = concurrency / threads;
     Rate::measure(n, || {
         std::thread::scope(|scope| {
@@ -224,6 +222,7 @@ fn deliver<S: Store + 'static>(
     plan: &Plan,
     n: usize,
     concurrency: usize,
+    threads: usize,
     dir: &Path,
 ) -> Rate {
     let engine = Arc::new(Engine::new(
@@ -253,7 +252,7 @@ fn deliver<S: Store + 'static>(
     let config = DeliveryConfig::from_toml(
         &format!(
             "[delivery]\nconcurrency = {concurrency}\nper_endpoint = {concurrency}\n\
-             retry_schedule = [0]\nwebhook_secret_file = \"whsec\"\nallowed_hosts = [\"127.0.0.1\"]\n"
+             threads = {threads}\nretry_schedule = [0]\nwebhook_secret_file = \"whsec\"\nallowed_hosts = [\"127.0.0.1\"]\n"
         ),
         dir,
     )
@@ -277,6 +276,9 @@ fn main() {
     let effects = arg(&args, "--effects", 20_000);
     let sqlite_effects = arg(&args, "--sqlite-effects", 20_000);
     let concurrency = arg(&args, "--concurrency", 64);
+    // One delivery thread per core, as `procc run` delivers by default.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = arg(&args, "--threads", cores);
     let seconds = arg(&args, "--wrk-seconds", 5);
     let only = args
         .iter()
@@ -304,16 +306,30 @@ fn main() {
         )
     };
     if only.as_deref().is_none_or(|o| o == "client") {
-        let rate = client_alone(&url, effects, concurrency);
+        let rate = client_alone(&url, effects, concurrency, threads);
         println!("reqwest alone: {effects} requests, {}", show(&rate));
     }
     if only.as_deref().is_none_or(|o| o == "memory") {
-        let rate = deliver(MemoryStore::new(), &plan, effects, concurrency, dir.path());
+        let rate = deliver(
+            MemoryStore::new(),
+            &plan,
+            effects,
+            concurrency,
+            threads,
+            dir.path(),
+        );
         println!("memory store: {effects} webhooks, {}", show(&rate));
     }
     if only.as_deref().is_none_or(|o| o == "sqlite") {
         let store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
-        let rate = deliver(store, &plan, sqlite_effects, concurrency, dir.path());
+        let rate = deliver(
+            store,
+            &plan,
+            sqlite_effects,
+            concurrency,
+            threads,
+            dir.path(),
+        );
         println!("SQLite: {sqlite_effects} webhooks, {}", show(&rate));
     }
 }

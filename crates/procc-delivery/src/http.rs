@@ -512,8 +512,9 @@ impl<S: Store + 'static> Deliverer<S> {
     }
 
     /// Renders `{address.field}`, `{property.field}` and `{project.field}` macros from the
-    /// records linked to `instance`; a macro without a value stays as written. Fails only
-    /// when the store cannot be read (then the message is worth trying again later).
+    /// records linked to `instance`; a macro without a value stays as written. Fails when
+    /// the store cannot be read (then the message is worth trying again later) or refuses a
+    /// linked id.
     pub fn render(
         engine: &Engine<S>,
         instance: Option<u64>,

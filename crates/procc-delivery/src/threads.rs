@@ -19,23 +19,38 @@ pub struct DeliveryThreads<S: Store + 'static> {
     lanes: Vec<Lane<S>>,
 }
 
-/// One thread's runtime and dispatcher; both are taken when the thread starts.
+/// One thread's runtime and dispatcher. [`DeliveryThreads::run`] takes both out for its
+/// thread; [`DeliveryThreads::drain`] borrows them.
 struct Lane<S: Store + 'static> {
     runtime: Option<tokio::runtime::Runtime>,
     dispatcher: Option<Dispatcher<S>>,
 }
 
+impl<S: Store + 'static> Lane<S> {
+    /// The runtime and dispatcher, which a lane holds until [`DeliveryThreads::run`] takes
+    /// them.
+    fn parts(&self) -> Result<(&tokio::runtime::Runtime, &Dispatcher<S>)> {
+        match (&self.runtime, &self.dispatcher) {
+            (Some(runtime), Some(dispatcher)) => Ok((runtime, dispatcher)),
+            _ => Err(Error::Store("a delivery thread ran already".into())),
+        }
+    }
+}
+
 impl<S: Store + 'static> Drop for Lane<S> {
-    /// A lane that never ran: its dispatcher goes inside its runtime (the SMTP pool starts a
-    /// task when it is dropped), and the runtime goes without waiting for its blocking pool,
-    /// which is allowed anywhere, also inside another runtime.
+    /// A lane not taken by a thread (unstarted, or drained): its dispatcher goes inside its
+    /// runtime (the SMTP pool starts a task when it is dropped); the runtime waits for its
+    /// blocking pool (effects being given back) where that is allowed, outside any runtime,
+    /// and is let go without waiting inside one.
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
             {
                 let _inside = runtime.enter();
                 self.dispatcher.take();
             }
-            runtime.shutdown_background();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            }
         }
     }
 }
@@ -91,20 +106,23 @@ impl<S: Store + 'static> DeliveryThreads<S> {
                     .enable_all()
                     .build()
                     .map_err(|e| format!("cannot set up a delivery thread: {e}"))?;
-                let deliverer = {
+                // In the lane at once: on an error below, its drop is safe inside a runtime.
+                let mut lane = Lane {
+                    runtime: Some(runtime),
+                    dispatcher: None,
+                };
+                if let Some(runtime) = &lane.runtime {
                     // What the deliverer starts (the SMTP pool's task) belongs to its thread.
                     let _inside = runtime.enter();
-                    Deliverer::new(
+                    let deliverer = Deliverer::new(
                         engine.clone(),
                         plan.clone(),
                         share.clone(),
                         fallback.cloned(),
-                    )
-                };
-                Ok(Lane {
-                    dispatcher: Some(Dispatcher::new(engine.clone(), deliverer?)),
-                    runtime: Some(runtime),
-                })
+                    )?;
+                    lane.dispatcher = Some(Dispatcher::new(engine.clone(), deliverer));
+                }
+                Ok(lane)
             })
             .collect::<std::result::Result<_, String>>()?;
         Ok(DeliveryThreads { lanes })
@@ -136,10 +154,11 @@ impl<S: Store + 'static> DeliveryThreads<S> {
             clean: false,
         };
         let mut outcomes = Vec::new();
+        let mut not_started = None;
         for (index, mut lane) in self.lanes.into_iter().enumerate() {
             let (done, outcome) = oneshot::channel();
             let shutdown = until_either(stop.clone(), halted.clone());
-            let mut guard = HaltOnExit {
+            let guard = HaltOnExit {
                 halt: halt.clone(),
                 clean: false,
             };
@@ -150,31 +169,38 @@ impl<S: Store + 'static> DeliveryThreads<S> {
                     let (Some(runtime), Some(dispatcher)) =
                         (lane.runtime.take(), lane.dispatcher.take())
                     else {
-                        guard.disarm();
-                        let _ = done.send(Ok(()));
+                        let _ =
+                            done.send(Err(Error::Store("a delivery thread ran already".into())));
                         return;
                     };
+                    // After the runtime, so dropped before it when this thread panics: the
+                    // others stop at once, not once the blocking pool is done.
+                    let mut guard = guard;
                     let result = runtime.block_on(async move {
                         let result = dispatcher.run(shutdown).await;
                         // Inside the runtime: the SMTP pool starts a task when it is dropped.
                         drop(dispatcher);
                         result
                     });
-                    // Waits for the blocking pool: effects being given back are committed.
-                    drop(runtime);
                     if result.is_ok() {
                         guard.disarm();
                     }
                     drop(guard);
+                    // Waits for the blocking pool: effects being given back are committed.
+                    drop(runtime);
                     let _ = done.send(result);
                 });
-            if let Err(e) = started {
-                // The threads already started stop too (the supervisor's drop).
-                return Err(Error::Store(format!("cannot start a delivery thread: {e}")));
+            match started {
+                Ok(_) => outcomes.push(outcome),
+                Err(e) => {
+                    halt.send_replace(true);
+                    not_started =
+                        Some(Error::Store(format!("cannot start a delivery thread: {e}")));
+                    break;
+                }
             }
-            outcomes.push(outcome);
         }
-        let mut first = Ok(());
+        let mut first = not_started.map_or(Ok(()), Err);
         for outcome in outcomes {
             let result = outcome.await.unwrap_or_else(|_| {
                 Err(Error::Store(
@@ -198,8 +224,12 @@ impl<S: Store + 'static> DeliveryThreads<S> {
             let drains: Vec<_> = self
                 .lanes
                 .iter()
-                .filter_map(|lane| Some((lane.runtime.as_ref()?, lane.dispatcher.as_ref()?)))
-                .map(|(runtime, dispatcher)| scope.spawn(|| runtime.block_on(dispatcher.drain())))
+                .map(|lane| {
+                    scope.spawn(|| {
+                        let (runtime, dispatcher) = lane.parts()?;
+                        runtime.block_on(dispatcher.drain())
+                    })
+                })
                 .collect();
             drains
                 .into_iter()
@@ -213,7 +243,6 @@ impl<S: Store + 'static> DeliveryThreads<S> {
         ended.into_iter().sum()
     }
 }
-
 /// Completes when either receiver's value turns true or its sender is gone.
 async fn until_either(mut stop: watch::Receiver<bool>, mut halted: watch::Receiver<bool>) {
     tokio::select! {

@@ -254,10 +254,18 @@ async fn e_mail_to_an_smtp_server_that_is_down_is_retried_then_given_up() {
     );
 }
 
-/// A memory store whose reads fail while `down` is set, as a database that cannot be reached.
+/// A memory store whose reads fail once `reads_left` reaches 0, as a database that cannot
+/// be reached any more.
 struct FlakyStore {
     inner: MemoryStore,
-    down: std::sync::atomic::AtomicBool,
+    reads_left: std::sync::atomic::AtomicUsize,
+}
+
+impl FlakyStore {
+    fn fail_after(&self, reads: usize) {
+        self.reads_left
+            .store(reads, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Store for FlakyStore {
@@ -265,7 +273,15 @@ impl Store for FlakyStore {
         self.inner.transaction(f)
     }
     fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+        let left = &self.reads_left;
+        if left
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_err()
+        {
             return Err(Error::Unavailable("the database cannot be reached".into()));
         }
         self.inner.read_transaction(f)
@@ -278,7 +294,7 @@ fn macros_render_from_records_and_a_store_that_cannot_be_read_is_an_error_not_a_
     let plan = plan("http://127.0.0.1:9/unused", vec![mail_template()]);
     let store = FlakyStore {
         inner: MemoryStore::new(),
-        down: std::sync::atomic::AtomicBool::new(false),
+        reads_left: std::sync::atomic::AtomicUsize::new(usize::MAX),
     };
     let engine = prepared(store, dir.path(), &plan);
     let id = start(&engine, "mail");
@@ -293,10 +309,10 @@ fn macros_render_from_records_and_a_store_that_cannot_be_read_is_an_error_not_a_
         render(Some(id + 1000)).unwrap(),
         "Price {property.purchase_price}, {property.id}, {property.none}, {other.x}"
     );
-    engine
-        .store()
-        .down
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    let error = render(Some(id)).unwrap_err();
-    assert!(error.to_string().contains("cannot be reached"), "{error}");
+    // The process cannot be read, or (after it) its record: an error either way.
+    for reads in [0, 1] {
+        engine.store().fail_after(reads);
+        let error = render(Some(id)).unwrap_err();
+        assert!(error.to_string().contains("cannot be reached"), "{error}");
+    }
 }

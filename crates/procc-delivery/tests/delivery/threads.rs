@@ -100,3 +100,63 @@ async fn the_threads_divide_the_limit_per_endpoint() {
     assert_eq!(most.load(Ordering::SeqCst), 2);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_delivers_until_stopped_and_then_ends_cleanly() {
+    let receiver = Receiver::start(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/hook", receiver.url))],
+    );
+    let engine = engine(dir.path(), &plan);
+    let ids: Vec<_> = (0..10).map(|_| start(&engine, "sync")).collect();
+    let settings = config(dir.path(), &[("threads", "2")], "");
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(delivery.run(stopped));
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while receiver.seen().len() < 10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("every thread stopped")
+        .unwrap()
+        .unwrap();
+    for id in ids {
+        assert!(hooks(&engine, id)[0].delivered_at.is_some());
+    }
+}
+
+/// Dropping unstarted threads, or failing to set them up, inside a runtime returns or drops
+/// quietly (a runtime dropped inside another one would panic).
+#[tokio::test]
+async fn threads_set_up_and_dropped_inside_a_runtime_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = Arc::new(plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook("http://127.0.0.1:9/")],
+    ));
+    let engine = engine(dir.path(), &plan);
+    let settings = config(dir.path(), &[("threads", "2")], "");
+    let delivery = DeliveryThreads::new(&engine, &plan, &settings, None).unwrap();
+    assert_eq!(delivery.threads(), 2);
+    drop(delivery);
+    let broken = config(
+        dir.path(),
+        &[("threads", "2")],
+        "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"not an address\"\n",
+    );
+    let error = DeliveryThreads::new(&engine, &plan, &broken, None)
+        .err()
+        .expect("a bad sender is refused");
+    assert!(
+        error.contains("`smtp.from` is not an e-mail address"),
+        "{error}"
+    );
+}
