@@ -256,18 +256,30 @@ fn run_engine(
             let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            let signal = async move {
-                stop.wait().await;
-                let _ = stopping.send(true);
-                Ok::<(), procc_runtime::Error>(())
+            // Whichever part ends first (a signal, or the timers or the delivery failing)
+            // stops the others, and every part is waited for: the attempts in flight finish
+            // and are recorded even when the timers fail.
+            let signal = async {
+                tokio::select! {
+                    () = stop.wait() => {}
+                    () = until(stopped.clone()) => {}
+                }
+                stopping.send_replace(true);
             };
-            tokio::try_join!(
-                signal,
-                runtime.run(until(stopped.clone())),
-                delivery.run(stopped),
-            )
-            .map(|_| ())
-            .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
+            let timers = async {
+                let timers = runtime.run(until(stopped.clone())).await;
+                stopping.send_replace(true);
+                timers
+            };
+            let delivered = async {
+                let delivered = delivery.run(stopped.clone()).await;
+                stopping.send_replace(true);
+                delivered
+            };
+            let ((), timers, delivered) = tokio::join!(signal, timers, delivered);
+            timers
+                .and(delivered)
+                .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;
     eprintln!("procc run: stopped; every committed state is in {place}");
     Ok(crate::EXIT_CLEAN)

@@ -96,16 +96,28 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
     tokio.block_on(async move {
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let scheduler = {
             let stopped = stop_rx.clone();
+            let stopping = stop_tx.clone();
             tokio::spawn(async move {
-                tokio::try_join!(
-                    runtime.run(until(stopped.clone())),
-                    delivery.run(stopped),
-                )
+                // Whichever ends first, the timers or the delivery (a failure), stops the
+                // other and the server: `procc serve` does not go on half working.
+                let timers = async {
+                    let timers = runtime.run(until(stopped.clone())).await;
+                    stopping.send_replace(true);
+                    timers
+                };
+                let delivered = async {
+                    let delivered = delivery.run(stopped.clone()).await;
+                    stopping.send_replace(true);
+                    delivered
+                };
+                let (timers, delivered) = tokio::join!(timers, delivered);
+                timers.and(delivered)
             })
         };
         eprintln!(
@@ -122,14 +134,14 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         let served = tokio::select! {
             result = &mut server => result,
             () = stop.wait() => {
-                let _ = stop_tx.send(true);
+                stop_tx.send_replace(true);
                 server.await
             }
         };
-        let _ = stop_tx.send(true);
+        stop_tx.send_replace(true);
         served.map_err(|e| UsageError::new(format!("the server stopped: {e}")))?;
         match scheduler.await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(UsageError::new(format!("the runtime stopped: {e}"))),
             Err(e) => Err(UsageError::new(format!("the runtime failed: {e}"))),
         }
