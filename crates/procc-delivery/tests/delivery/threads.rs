@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use procc_delivery::DeliveryThreads;
+use procc_runtime::*;
 
 use crate::common::*;
 
@@ -159,4 +160,58 @@ async fn threads_set_up_and_dropped_inside_a_runtime_do_not_panic() {
         error.contains("`smtp.from` is not an e-mail address"),
         "{error}"
     );
+}
+
+/// A memory store whose next write from a delivery thread fails for good once armed, as a
+/// disk that is gone: one thread's turn fails, the other's would go on.
+struct FailingOnce {
+    inner: MemoryStore,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl Store for FailingOnce {
+    fn transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let on_delivery_thread = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("procc-delivery-"));
+        if on_delivery_thread && self.armed.swap(false, Ordering::SeqCst) {
+            return Err(Error::Store("the disk is gone".into()));
+        }
+        self.inner.transaction(f)
+    }
+    fn read_transaction<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.inner.read_transaction(f)
+    }
+    fn in_process(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_that_fails_stops_the_others_and_run_returns_its_error() {
+    let receiver = Receiver::start(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/hook", receiver.url))],
+    );
+    let store = FailingOnce {
+        inner: MemoryStore::new(),
+        armed: std::sync::atomic::AtomicBool::new(false),
+    };
+    let engine = prepared(store, dir.path(), &plan);
+    for _ in 0..4 {
+        start(&engine, "sync");
+    }
+    engine.store().armed.store(true, Ordering::SeqCst);
+    let settings = config(dir.path(), &[("threads", "2")], "");
+    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
+    assert_eq!(delivery.threads(), 2);
+    // Never told to stop: only the failure can end it.
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let error = tokio::time::timeout(Duration::from_secs(20), delivery.run(stopped))
+        .await
+        .expect("the other thread stopped too")
+        .unwrap_err();
+    assert!(error.to_string().contains("the disk is gone"), "{error}");
 }
