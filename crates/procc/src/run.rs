@@ -266,23 +266,42 @@ fn run_engine(
                 }
                 stopping.send_replace(true);
             };
-            let timers = async {
-                let timers = runtime.run(until(stopped.clone())).await;
-                stopping.send_replace(true);
-                timers
-            };
-            let delivered = async {
-                let delivered = delivery.run(stopped.clone()).await;
-                stopping.send_replace(true);
-                delivered
-            };
-            let ((), timers, delivered) = tokio::join!(signal, timers, delivered);
-            timers
-                .and(delivered)
-                .map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
+            let ((), worked) = tokio::join!(
+                signal,
+                timers_and_delivery(runtime, delivery, &stopping, stopped.clone())
+            );
+            worked.map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;
     eprintln!("procc run: stopped; every committed state is in {place}");
     Ok(crate::EXIT_CLEAN)
+}
+
+/// Runs the timers and the delivery until `stopped` turns true; whichever ends first (a
+/// failure) sets `stopping` for the other, and both are waited for, so the attempts in flight
+/// are recorded. The first failure.
+pub(crate) async fn timers_and_delivery(
+    runtime: Runtime<AnyStore>,
+    delivery: DeliveryThreads<AnyStore>,
+    stopping: &tokio::sync::watch::Sender<bool>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> procc_runtime::Result<()> {
+    let timers = async {
+        let mut until = stopped.clone();
+        let timers = runtime
+            .run(async move {
+                let _ = until.wait_for(|stop| *stop).await;
+            })
+            .await;
+        stopping.send_replace(true);
+        timers
+    };
+    let delivered = async {
+        let delivered = delivery.run(stopped.clone()).await;
+        stopping.send_replace(true);
+        delivered
+    };
+    let (timers, delivered) = tokio::join!(timers, delivered);
+    timers.and(delivered)
 }
 
 /// Ctrl-C and, on Unix, SIGTERM, listened to from the moment it is made.

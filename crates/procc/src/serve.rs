@@ -103,21 +103,10 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         let scheduler = {
             let stopped = stop_rx.clone();
             let stopping = stop_tx.clone();
+            // Whichever ends first, the timers or the delivery (a failure), stops the other
+            // and the server: `procc serve` does not go on half working.
             tokio::spawn(async move {
-                // Whichever ends first, the timers or the delivery (a failure), stops the
-                // other and the server: `procc serve` does not go on half working.
-                let timers = async {
-                    let timers = runtime.run(until(stopped.clone())).await;
-                    stopping.send_replace(true);
-                    timers
-                };
-                let delivered = async {
-                    let delivered = delivery.run(stopped.clone()).await;
-                    stopping.send_replace(true);
-                    delivered
-                };
-                let (timers, delivered) = tokio::join!(timers, delivered);
-                timers.and(delivered)
+                crate::run::timers_and_delivery(runtime, delivery, &stopping, stopped).await
             })
         };
         eprintln!(

@@ -11,14 +11,35 @@ use procc_runtime::*;
 
 use crate::common::*;
 
+/// The plan of one free webhook to `receiver`.
+fn hook_plan(receiver: &Receiver) -> procc_plan::Plan {
+    plan(
+        "http://127.0.0.1:9/unused",
+        vec![free_hook(&format!("{}/hook", receiver.url))],
+    )
+}
+
+/// Sets up delivery threads for `engine` (there must be `threads` of them) and drains on them,
+/// off the test's runtime; the attempts made.
+async fn drain_on_threads(
+    engine: &Arc<Engine<SqliteStore>>,
+    plan: procc_plan::Plan,
+    settings: &procc_delivery::DeliveryConfig,
+    threads: usize,
+) -> usize {
+    let delivery = DeliveryThreads::new(engine, &Arc::new(plan), settings, None).unwrap();
+    assert_eq!(delivery.threads(), threads);
+    tokio::task::spawn_blocking(move || delivery.drain())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_threads_share_the_outbox_and_deliver_every_webhook_once() {
     let receiver = Receiver::start(|_| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let plan = plan(
-        "http://127.0.0.1:9/unused",
-        vec![free_hook(&format!("{}/hook", receiver.url))],
-    );
+    let plan = hook_plan(&receiver);
     let engine = engine(dir.path(), &plan);
     let ids: Vec<_> = (0..20).map(|_| start(&engine, "sync")).collect();
     let settings = config(
@@ -30,12 +51,7 @@ async fn the_threads_share_the_outbox_and_deliver_every_webhook_once() {
         ],
         "",
     );
-    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
-    assert_eq!(delivery.threads(), 2);
-    let attempts = tokio::task::spawn_blocking(move || delivery.drain())
-        .await
-        .unwrap()
-        .unwrap();
+    let attempts = drain_on_threads(&engine, plan, &settings, 2).await;
     assert_eq!(attempts, 20);
     let seen = receiver.seen();
     assert_eq!(seen.len(), 20);
@@ -90,12 +106,7 @@ async fn the_threads_divide_the_limit_per_endpoint() {
         ],
         "",
     );
-    let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &settings, None).unwrap();
-    assert_eq!(delivery.threads(), 2);
-    let attempts = tokio::task::spawn_blocking(move || delivery.drain())
-        .await
-        .unwrap()
-        .unwrap();
+    let attempts = drain_on_threads(&engine, plan, &settings, 2).await;
     assert_eq!(attempts, 16);
     // Both threads delivered at once, never more than the limit together.
     assert_eq!(most.load(Ordering::SeqCst), 2);
@@ -106,10 +117,7 @@ async fn the_threads_divide_the_limit_per_endpoint() {
 async fn run_delivers_until_stopped_and_then_ends_cleanly() {
     let receiver = Receiver::start(|_| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let plan = plan(
-        "http://127.0.0.1:9/unused",
-        vec![free_hook(&format!("{}/hook", receiver.url))],
-    );
+    let plan = hook_plan(&receiver);
     let engine = engine(dir.path(), &plan);
     let ids: Vec<_> = (0..10).map(|_| start(&engine, "sync")).collect();
     let settings = config(dir.path(), &[("threads", "2")], "");
@@ -191,10 +199,7 @@ impl Store for FailingOnce {
 async fn a_thread_that_fails_stops_the_others_and_run_returns_its_error() {
     let receiver = Receiver::start(|_| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let plan = plan(
-        "http://127.0.0.1:9/unused",
-        vec![free_hook(&format!("{}/hook", receiver.url))],
-    );
+    let plan = hook_plan(&receiver);
     let store = FailingOnce {
         inner: MemoryStore::new(),
         armed: std::sync::atomic::AtomicBool::new(false),
