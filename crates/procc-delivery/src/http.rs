@@ -520,11 +520,29 @@ impl<S: Store + 'static> Deliverer<S> {
         instance: Option<u64>,
         text: &str,
     ) -> procc_runtime::Result<String> {
-        let links = match instance.map(|i| engine.instance(i)) {
-            Some(Ok(view)) => Some(view.instance.links),
-            None | Some(Err(procc_runtime::Error::UnknownInstance(_))) => None,
-            Some(Err(e)) => return Err(e),
-        };
+        let links = Self::links(engine, instance)?;
+        Self::render_links(engine, links.as_ref(), text)
+    }
+
+    /// The records `instance` is linked to; `None` without an instance, or for one that does
+    /// not exist (its macros stay as written).
+    pub(crate) fn links(
+        engine: &Engine<S>,
+        instance: Option<u64>,
+    ) -> procc_runtime::Result<Option<procc_runtime::Links>> {
+        match instance.map(|i| engine.links_of(i)) {
+            Some(Ok(links)) => Ok(Some(links)),
+            None | Some(Err(procc_runtime::Error::UnknownInstance(_))) => Ok(None),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// [`Deliverer::render`] with the links read already.
+    pub(crate) fn render_links(
+        engine: &Engine<S>,
+        links: Option<&procc_runtime::Links>,
+        text: &str,
+    ) -> procc_runtime::Result<String> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -543,7 +561,7 @@ impl<S: Store + 'static> Deliverer<S> {
                 continue;
             }
             let value = match name.split_once('.') {
-                Some((m, field)) => Self::macro_value(engine, links.as_ref(), m, field)?,
+                Some((m, field)) => Self::macro_value(engine, links, m, field)?,
                 None => None,
             };
             match value {

@@ -146,10 +146,12 @@ pub(crate) fn compose<S: Store + 'static>(
             .iter()
             .find(|t| t.id == id && p.get("notice").is_none())
     });
-    let render = |t: &str| {
-        Deliverer::render(engine, effect.instance, t)
-            .map_err(|e| Unsendable::Retry(format!("cannot read the records of the message: {e}")))
+    let unreadable = |e: procc_runtime::Error| {
+        Unsendable::Retry(format!("cannot read the records of the message: {e}"))
     };
+    // The links are read once, for the subject and the body.
+    let links = Deliverer::links(engine, effect.instance).map_err(unreadable)?;
+    let render = |t: &str| Deliverer::render_links(engine, links.as_ref(), t).map_err(unreadable);
     let subject = match (text(effect, "subject"), template) {
         (Some(s), _) => render(s)?,
         (None, Some(t)) => render(&t.subject)?,

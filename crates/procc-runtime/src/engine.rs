@@ -1090,6 +1090,15 @@ impl<S: Store> Engine<S> {
         })
     }
 
+    /// The records an instance is linked to, without the rest of it (see
+    /// [`Engine::instance`]).
+    pub fn links_of(&self, id: InstanceId) -> Result<Links> {
+        self.read(|core| {
+            let instance = core.tx.instance(id)?.ok_or(Error::UnknownInstance(id))?;
+            Ok(instance.links)
+        })
+    }
+
     /// The whole outbox.
     pub fn outbox(&self) -> Result<Vec<OutboxRow>> {
         self.read(|core| core.tx.outbox())
