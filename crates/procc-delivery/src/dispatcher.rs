@@ -293,24 +293,19 @@ impl<S: Store + 'static> Dispatcher<S> {
     }
 
     /// Runs a store operation of the pump. On a current-thread runtime (a
-    /// [`crate::DeliveryThreads`] thread, or a test): in place when the store never waits for I/O
-    /// (the memory store, whose turns are shorter than a round trip to another thread), else
-    /// on the blocking pool, so that the attempts go on while it commits (and PostgreSQL's
-    /// client, which runs a runtime of its own, is not started inside this one). On a
-    /// multi-threaded runtime, in place (tokio hands this worker's other tasks, the chains, to
-    /// another worker meanwhile, which costs far less than a round trip through the blocking
-    /// pool, and the store's data stays in this thread's caches).
+    /// [`crate::DeliveryThreads`] thread, or a test), as [`with_store`] does: the attempts go on
+    /// while a database commits. On a multi-threaded runtime, in place (tokio hands this
+    /// worker's other tasks, the chains, to another worker meanwhile, which costs far less than
+    /// a round trip through the blocking pool, and the store's data stays in this thread's
+    /// caches).
     async fn store_op<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Engine<S>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let engine = self.shared.engine.clone();
+        let engine = &self.shared.engine;
         match tokio::runtime::Handle::current().runtime_flavor() {
-            RuntimeFlavor::CurrentThread if engine.store().in_process() => op(&engine),
-            RuntimeFlavor::CurrentThread => tokio::task::spawn_blocking(move || op(&engine))
-                .await
-                .map_err(failed)?,
-            _ => tokio::task::block_in_place(move || op(&engine)),
+            RuntimeFlavor::CurrentThread => with_store(engine, op).await.map_err(failed)?,
+            _ => tokio::task::block_in_place(move || op(engine)),
         }
     }
 
@@ -490,6 +485,21 @@ impl<S: Store + 'static> Drop for InHand<S> {
         drop(self.slot.take());
         shared.pump.notify_one();
     }
+}
+
+/// Runs `op` on `engine` from an asynchronous task: in place when its store never waits for
+/// I/O (the memory store, quicker than a round trip to another thread), else on tokio's
+/// blocking pool, so that the task's thread goes on meanwhile (and PostgreSQL's client, which
+/// runs a runtime of its own, is not started inside this one). Fails only if `op` panicked.
+pub(crate) async fn with_store<S: Store + 'static, T: Send + 'static>(
+    engine: &Arc<Engine<S>>,
+    op: impl FnOnce(&Engine<S>) -> T + Send + 'static,
+) -> std::result::Result<T, tokio::task::JoinError> {
+    if engine.store().in_process() {
+        return Ok(op(engine));
+    }
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || op(&engine)).await
 }
 
 /// A task of the dispatcher that panicked or was cancelled.

@@ -13,6 +13,7 @@ use procc_runtime::{Engine, OutboxRow, Store};
 use serde_json::Value;
 
 use crate::config::{Security, Smtp, read_secret};
+use crate::dispatcher::with_store;
 use crate::http::{Attempt, Deliverer, Verdict};
 
 /// An SMTP connection pool and the sender.
@@ -60,29 +61,12 @@ impl Mailer {
         plan: &Arc<Plan>,
         effect: &OutboxRow,
     ) -> Attempt {
-        // Composing reads the process and its records: in place from the memory store, on
-        // the blocking pool from a database (a read waits for it, and PostgreSQL's client runs
-        // a runtime of its own, which cannot start inside this one).
-        let composed = if engine.store().in_process() {
-            compose(engine, plan, effect, &self.from)
-        } else {
-            let (engine, plan) = (engine.clone(), plan.clone());
-            let (effect, from) = (effect.clone(), self.from.clone());
-            match tokio::task::spawn_blocking(move || compose(&engine, &plan, &effect, &from)).await
-            {
-                Ok(composed) => composed,
-                Err(e) => {
-                    return Attempt {
-                        status: None,
-                        excerpt: None,
-                        verdict: Verdict::Retry {
-                            error: format!("composing the message failed: {e}"),
-                            after: None,
-                        },
-                    };
-                }
-            }
-        };
+        // Composing reads the process and its records.
+        let (plan, from) = (plan.clone(), self.from.clone());
+        let effect = effect.clone();
+        let composed = with_store(engine, move |engine| compose(engine, &plan, &effect, &from))
+            .await
+            .unwrap_or_else(|e| Err(Unsendable::Retry(format!("composing failed: {e}"))));
         let message = match composed {
             Ok(m) => m,
             Err(unsendable) => {
@@ -134,7 +118,7 @@ pub(crate) enum Unsendable {
 
 /// The message of an e-mail effect.
 pub(crate) fn compose<S: Store + 'static>(
-    engine: &Arc<Engine<S>>,
+    engine: &Engine<S>,
     plan: &Plan,
     effect: &OutboxRow,
     default_from: &Mailbox,

@@ -253,16 +253,13 @@ fn run_engine(
                 place,
             );
             let (stopping, stopped) = tokio::sync::watch::channel(false);
-            let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
             // Whichever part ends first (a signal, or the timers or the delivery failing)
             // stops the others, and every part is waited for: the attempts in flight finish
             // and are recorded even when the timers fail.
             let signal = async {
                 tokio::select! {
                     () = stop.wait() => {}
-                    () = until(stopped.clone()) => {}
+                    () = until_stopped(stopped.clone()) => {}
                 }
                 stopping.send_replace(true);
             };
@@ -276,6 +273,11 @@ fn run_engine(
     Ok(crate::EXIT_CLEAN)
 }
 
+/// Completes when `stopped` turns true or its sender is gone.
+pub(crate) async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
 /// Runs the timers and the delivery until `stopped` turns true; whichever ends first (a
 /// failure) sets `stopping` for the other, and both are waited for, so the attempts in flight
 /// are recorded. The first failure.
@@ -286,12 +288,7 @@ pub(crate) async fn timers_and_delivery(
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> procc_runtime::Result<()> {
     let timers = async {
-        let mut until = stopped.clone();
-        let timers = runtime
-            .run(async move {
-                let _ = until.wait_for(|stop| *stop).await;
-            })
-            .await;
+        let timers = runtime.run(until_stopped(stopped.clone())).await;
         stopping.send_replace(true);
         timers
     };

@@ -10,7 +10,9 @@ use procc_runtime::{Connector, Engine, Runtime, SystemClock};
 use procc_server::{AppState, ServerEngine};
 
 use crate::project::UsageError;
-use crate::run::{Database, JsonLines, Shutdown, hear_other_workers};
+use crate::run::{
+    Database, JsonLines, Shutdown, hear_other_workers, timers_and_delivery, until_stopped,
+};
 
 /// How to serve.
 pub(crate) struct ServeOptions<'a> {
@@ -97,16 +99,13 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
-        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
         let scheduler = {
             let stopped = stop_rx.clone();
             let stopping = stop_tx.clone();
             // Whichever ends first, the timers or the delivery (a failure), stops the other
             // and the server: `procc serve` does not go on half working.
             tokio::spawn(async move {
-                crate::run::timers_and_delivery(runtime, delivery, &stopping, stopped).await
+                timers_and_delivery(runtime, delivery, &stopping, stopped).await
             })
         };
         eprintln!(
@@ -118,7 +117,7 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
             eprintln!("procc serve: API token of {user}: {token}");
         }
         eprintln!("procc serve: Ctrl-C stops");
-        let server = procc_server::serve(listener, AppState::new(engine), until(stop_rx));
+        let server = procc_server::serve(listener, AppState::new(engine), until_stopped(stop_rx));
         tokio::pin!(server);
         let served = tokio::select! {
             result = &mut server => result,
