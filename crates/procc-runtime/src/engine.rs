@@ -12,6 +12,7 @@ use procc_plan::{
     Record, Responsible, RungAction, SmsRecipient, SmsSender, SmsText, SmsWindow, StepIndex,
     Template, TriggerEvent,
 };
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -25,45 +26,99 @@ use crate::time::{add_delay, local_date, next_local_time, parse_tz, resolve_loca
 
 /// The key that remembers the last day the daily scan ran for.
 const SCAN_KEY: &str = "daily_scan/last";
-/// Joins texts and numbers into a string with room for 64 bytes, without the formatting
+/// Joins texts and numbers into a string of exactly their length, without the formatting
 /// machinery: the idempotency keys and audit details that every transition writes are plain
-/// joins, and `format!` spent several times the work of the join on them.
+/// joins, `format!` spent several times the work of the join on them, and the store keeps
+/// the details (room left over in them is memory held for every transition).
 macro_rules! join {
     ($($piece:expr),+ $(,)?) => {{
-        let mut text = String::with_capacity(64);
-        $( Piece::push_to(&$piece, &mut text); )+
+        let pieces = [$(&$piece as &dyn Piece),+];
+        let mut text = String::with_capacity(pieces.iter().map(|piece| piece.len()).sum());
+        for piece in pieces {
+            piece.push_to(&mut text);
+        }
         text
     }};
 }
 
 /// A part of a [`join!`]ed text.
 trait Piece {
+    /// Its length in bytes.
+    fn len(&self) -> usize;
     /// Appends itself.
     fn push_to(&self, text: &mut String);
 }
 
 impl Piece for &str {
+    fn len(&self) -> usize {
+        str::len(self)
+    }
     fn push_to(&self, text: &mut String) {
         text.push_str(self);
     }
 }
 
 impl Piece for String {
+    fn len(&self) -> usize {
+        String::len(self)
+    }
     fn push_to(&self, text: &mut String) {
         text.push_str(self);
     }
 }
 
 impl Piece for u64 {
+    fn len(&self) -> usize {
+        self.checked_ilog10()
+            .map_or(1, |digits| digits as usize + 1)
+    }
     fn push_to(&self, text: &mut String) {
         text.push_str(itoa::Buffer::new().format(*self));
     }
 }
 
 impl Piece for u32 {
+    fn len(&self) -> usize {
+        self.checked_ilog10()
+            .map_or(1, |digits| digits as usize + 1)
+    }
     fn push_to(&self, text: &mut String) {
         text.push_str(itoa::Buffer::new().format(*self));
     }
+}
+
+/// The details of an e-mail step's effect. (The details the engine writes for every process
+/// are written as text straight from a struct; their fields are in the order in which a JSON
+/// value's keys sort, so that they read as all other details do.)
+#[derive(Serialize)]
+struct EmailDetails<'a> {
+    address: &'a str,
+    from_user: &'a str,
+    instance: InstanceId,
+    /// Absent unless set (absent reads as unset, and most e-mail steps name no mailbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mailbox: Option<&'a str>,
+    signature: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    template: &'a str,
+}
+
+/// The details of an e-mail that tells the process controller something.
+#[derive(Serialize)]
+struct NoticeDetails<'a> {
+    instance: InstanceId,
+    notice: &'static str,
+    subject: &'a str,
+    template: &'a str,
+}
+
+/// The details of a task.
+#[derive(Serialize)]
+struct TaskDetails<'a> {
+    attachments: &'a [String],
+    description: Option<&'a str>,
+    subject: &'a str,
 }
 
 /// Who the audit names for what the engine does by itself.
@@ -1692,7 +1747,9 @@ impl Core<'_> {
         key: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        self.put_effect(kind, to, payload, key, not_before, None)
+        let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
+        let payload = Payload::compact(payload);
+        self.put_effect(kind, to, payload, instance, key, not_before, None)
     }
 
     /// Writes an effect that the step `origin` waits for.
@@ -1704,29 +1761,31 @@ impl Core<'_> {
         payload: serde_json::Value,
         key: &str,
     ) -> Result<()> {
-        self.put_effect(kind, to, payload, key, None, Some(origin))
+        let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
+        let payload = Payload::compact(payload);
+        let instance = instance.or(Some(origin.instance));
+        self.put_effect(kind, to, payload, instance, key, None, Some(origin))
     }
 
+    /// Writes an effect to the outbox; `instance` is the process it belongs to.
+    #[allow(clippy::too_many_arguments)]
     fn put_effect(
         &mut self,
         kind: EffectKind,
         to: &str,
-        payload: serde_json::Value,
+        payload: Payload,
+        instance: Option<InstanceId>,
         key: &str,
         not_before: Option<DateTime<Utc>>,
         origin: Option<EffectOrigin>,
     ) -> Result<()> {
         self.wake = true;
-        let instance = payload
-            .get("instance")
-            .and_then(serde_json::Value::as_u64)
-            .or(origin.map(|o| o.instance));
         let id = self.tx.next_id(Sequence::Outbox)?;
         self.tx.insert_outbox(OutboxRow {
             id,
             kind,
             to: to.to_string(),
-            payload: Payload::from(payload),
+            payload,
             idempotency_key: key.to_string(),
             created_at: self.now,
             not_before,
@@ -1915,14 +1974,16 @@ impl Core<'_> {
             .and_then(|c| self.contact_email(plan, c))
             .or_else(|| self.user(plan, &inst.owner).ok().map(|u| u.email.clone()));
         match to {
-            Some(to) => self.emit(
-                EffectKind::Email,
-                &to,
-                json!({"subject": subject, "instance": inst.id, "template": inst.template,
-                       "notice": "controller"}),
-                key,
-                None,
-            ),
+            Some(to) => {
+                let details = Payload::of(&NoticeDetails {
+                    instance: inst.id,
+                    notice: "controller",
+                    subject,
+                    template: &inst.template,
+                })?;
+                let instance = Some(inst.id);
+                self.put_effect(EffectKind::Email, &to, details, instance, key, None, None)
+            }
             None => self.audit(
                 Some(inst.id),
                 None,
@@ -2380,8 +2441,11 @@ impl Core<'_> {
                     step: row.index,
                     user: Some(responsible.clone()),
                     links: inst.links.clone(),
-                    data: json!({"subject": subject, "description": description,
-                                 "attachments": attachments}),
+                    data: Payload::of(&TaskDetails {
+                        attachments,
+                        description: description.as_deref(),
+                        subject,
+                    })?,
                     created_at: self.now,
                     done: false,
                 })?;
@@ -2515,9 +2579,11 @@ impl Core<'_> {
         for mut artefact in self.tx.artefacts_of(inst.id)? {
             if artefact.kind == ArtefactKind::Task && !artefact.done {
                 artefact.done = true;
-                if let Some(data) = artefact.data.as_object_mut() {
-                    data.insert("cancelled".into(), json!(true));
+                let mut data = artefact.data.value().clone();
+                if let Some(fields) = data.as_object_mut() {
+                    fields.insert("cancelled".into(), json!(true));
                 }
+                artefact.data = Payload::compact(data);
                 self.tx.put_artefact(artefact)?;
             }
         }
@@ -2806,20 +2872,26 @@ impl Core<'_> {
                     .email_templates
                     .iter()
                     .find(|t| &t.id == mail)
-                    .map(|t| t.subject.clone());
-                let mut payload = json!({"template": mail, "signature": signature,
-                                         "from_user": responsible, "instance": inst.id,
-                                         "address": address});
-                // Optional fields only when set (absent reads as unset, and most e-mail
-                // steps name no mailbox).
-                if let Some(fields) = payload.as_object_mut() {
-                    for (field, value) in [("subject", subject), ("mailbox", mailbox.clone())] {
-                        if let Some(value) = value {
-                            fields.insert(field.to_string(), value.into());
-                        }
-                    }
-                }
-                self.emit(EffectKind::Email, &to, payload, &key("email"), not_before)?;
+                    .map(|t| t.subject.as_str());
+                let details = Payload::of(&EmailDetails {
+                    address,
+                    from_user: &responsible,
+                    instance: inst.id,
+                    mailbox: mailbox.as_deref(),
+                    signature: *signature,
+                    subject,
+                    template: mail,
+                })?;
+                let (instance, key) = (Some(inst.id), key("email"));
+                self.put_effect(
+                    EffectKind::Email,
+                    &to,
+                    details,
+                    instance,
+                    &key,
+                    not_before,
+                    None,
+                )?;
                 Ok(Outcome::Continue(None))
             }
             Action::ForwardEmail {
@@ -3304,7 +3376,7 @@ impl Core<'_> {
             step: row.index,
             user: row.responsible.clone(),
             links: inst.links.clone(),
-            data,
+            data: Payload::compact(data),
             created_at: self.now,
             done: kind != ArtefactKind::Task,
         })?;

@@ -408,7 +408,7 @@ pub struct ArtefactRow {
     /// The records it is on.
     pub links: Links,
     /// The details (subject, template, note, due date, ...).
-    pub data: serde_json::Value,
+    pub data: Payload,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Whether it is done (tasks).
@@ -589,12 +589,12 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// The details of an effect (a JSON object), shared and never changed once the effect is
-/// written: a row is copied out of the store each time it is claimed and recorded.
+/// The details of an effect or an artefact (a JSON object), shared and never changed once
+/// written: an effect's row is copied out of the store each time it is claimed and recorded.
 ///
-/// The engine makes them as a value, which the memory store keeps as it is. A row read from a
-/// store that keeps JSON brings them as text, which is written back verbatim when the row is
-/// (leased, delivered) and parsed, once, only if someone reads a field.
+/// The engine writes them as compact JSON text ([`Payload::compact`]), and a row read from a
+/// store that keeps JSON brings them as text too: the text is written back verbatim when the
+/// row is (leased, delivered) and parsed, once, only if someone reads a field.
 #[derive(Clone)]
 pub struct Payload(Arc<PayloadForms>);
 
@@ -605,6 +605,26 @@ struct PayloadForms {
 }
 
 impl Payload {
+    /// The details kept as their JSON text. A small object's text takes a fraction of the room
+    /// of its value (every `serde_json::Map` node has room for eleven entries), and an engine
+    /// writes details for every effect that only a connector reads, once.
+    pub fn compact(value: serde_json::Value) -> Payload {
+        match Payload::of(&value) {
+            Ok(payload) => payload,
+            Err(_) => Payload::from(value),
+        }
+    }
+
+    /// The details written as compact JSON text straight from `details` (the engine's own
+    /// structs for the details every process writes), without a JSON value in between.
+    pub fn of(details: &impl Serialize) -> serde_json::Result<Payload> {
+        let text = serde_json::value::to_raw_value(details)?;
+        Ok(Payload(Arc::new(PayloadForms {
+            value: std::sync::OnceLock::new(),
+            text: Some(text),
+        })))
+    }
+
     /// The details as a JSON value (parsed from the text on first use; `null` if the text were
     /// not JSON, which text read back from a store always is).
     pub fn value(&self) -> &serde_json::Value {

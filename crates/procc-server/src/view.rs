@@ -336,7 +336,7 @@ impl From<&ArtefactRow> for ArtefactView {
             id: a.id,
             kind: enum_text(&a.kind),
             step: a.step,
-            data: a.data.clone(),
+            data: a.data.value().clone(),
             created_at: a.created_at,
             done: a.done,
         }

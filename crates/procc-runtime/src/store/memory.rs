@@ -13,6 +13,7 @@
 //! `Indexes::list_open_work` and `Indexes::unlist_open_work`.
 //! [`MemoryStore::check_indexes`] rebuilds the indexes from a full scan and compares.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -409,8 +410,8 @@ impl Indexes {
         let of = |a: &AttemptRow| (a.effect, a.id);
         change(&mut self.attempts_of, old.map(of), new.map(of));
     }
-    fn audit(&mut self, a: &AuditRow, position: usize, add: bool) {
-        if let Some(i) = a.instance {
+    fn audit(&mut self, instance: Option<InstanceId>, position: usize, add: bool) {
+        if let Some(i) = instance {
             if add {
                 // Room for a whole small process's history at once, instead of growing
                 // the list row by row.
@@ -463,11 +464,66 @@ struct State {
 
 /// The audit history in order of writing, in chunks of a fixed size: it only grows, by a row
 /// per transition, and growing one vector would copy all of it again and again (and leave up
-/// to half of it unused).
+/// to half of it unused). It is the store's largest table (a dozen rows for a small process),
+/// so its rows are kept compact ([`StoredAudit`]).
 #[derive(Default)]
 struct AuditLog {
-    chunks: Vec<Vec<AuditRow>>,
+    chunks: Vec<Vec<StoredAudit>>,
     len: usize,
+    /// Who did something and what happened, each name kept once.
+    names: Names,
+}
+
+/// An audit row as the memory store keeps it: who and what as numbers in the log's
+/// [`Names`] (a handful of names repeat in every row), the details without spare room.
+/// 72 bytes, against 120 for an [`AuditRow`].
+struct StoredAudit {
+    id: u64,
+    at: DateTime<Utc>,
+    instance: Option<InstanceId>,
+    step: Option<StepIndex>,
+    who: u32,
+    event: u32,
+    detail: Box<str>,
+}
+
+/// Names, each kept once and numbered in the order they came.
+#[derive(Default)]
+struct Names {
+    list: Vec<Cow<'static, str>>,
+    /// Borrowed names (the engine's constants: `system`, the events) by where they are: found
+    /// again by two words, without hashing or comparing their text, for every row.
+    by_place: FxHashMap<(usize, usize), u32>,
+    /// Owned names (users) by their text.
+    by_text: FxHashMap<String, u32>,
+}
+
+impl Names {
+    /// The name's number, the next one if it is new. (Four billion different users and
+    /// events, the limit of a `u32`, would not fit in a memory store anyway.)
+    fn number(&mut self, name: Cow<'static, str>) -> u32 {
+        let next = self.list.len() as u32;
+        let number = match &name {
+            Cow::Borrowed(text) => *self
+                .by_place
+                .entry((text.as_ptr() as usize, text.len()))
+                .or_insert(next),
+            Cow::Owned(text) => match self.by_text.get(text.as_str()) {
+                Some(number) => *number,
+                None => *self.by_text.entry(text.clone()).or_insert(next),
+            },
+        };
+        if number == next {
+            self.list.push(name);
+        }
+        number
+    }
+    fn name(&self, number: u32) -> Cow<'static, str> {
+        self.list
+            .get(number as usize)
+            .cloned()
+            .unwrap_or(Cow::Borrowed(""))
+    }
 }
 
 /// The room of the undo log kept between transactions, in entries: enough for a batch of
@@ -483,31 +539,53 @@ impl AuditLog {
         self.len
     }
     fn push(&mut self, row: AuditRow) {
+        let stored = StoredAudit {
+            id: row.id,
+            at: row.at,
+            instance: row.instance,
+            step: row.step,
+            who: self.names.number(row.who),
+            event: self.names.number(row.event),
+            detail: row.detail.into_boxed_str(),
+        };
         match self.chunks.get_mut(self.len / AUDIT_CHUNK) {
-            Some(chunk) => chunk.push(row),
+            Some(chunk) => chunk.push(stored),
             None => {
                 let mut chunk = Vec::with_capacity(AUDIT_CHUNK);
-                chunk.push(row);
+                chunk.push(stored);
                 self.chunks.push(chunk);
             }
         }
         self.len += 1;
     }
-    /// Removes the last row. (A chunk emptied by undo stays for the next rows: a rollback
-    /// at a chunk's edge does not give its room back and take it again.)
-    fn pop(&mut self) -> Option<AuditRow> {
+    /// Removes the last row and gives its instance. (A chunk emptied by undo stays for the
+    /// next rows: a rollback at a chunk's edge does not give its room back and take it again.)
+    fn pop(&mut self) -> Option<Option<InstanceId>> {
         let last = self.len.checked_sub(1)?;
         let row = self.chunks.get_mut(last / AUDIT_CHUNK)?.pop()?;
         self.len = last;
-        Some(row)
+        Some(row.instance)
     }
-    fn get(&self, position: usize) -> Option<&AuditRow> {
+    fn get(&self, position: usize) -> Option<AuditRow> {
         self.chunks
             .get(position / AUDIT_CHUNK)?
             .get(position % AUDIT_CHUNK)
+            .map(|stored| self.row(stored))
     }
-    fn iter(&self) -> impl Iterator<Item = &AuditRow> {
+    fn iter(&self) -> impl Iterator<Item = &StoredAudit> {
         self.chunks.iter().flatten()
+    }
+    /// A kept row as the engine wrote it.
+    fn row(&self, stored: &StoredAudit) -> AuditRow {
+        AuditRow {
+            id: stored.id,
+            at: stored.at,
+            instance: stored.instance,
+            step: stored.step,
+            who: self.names.name(stored.who),
+            event: self.names.name(stored.event),
+            detail: stored.detail.to_string(),
+        }
     }
 }
 
@@ -781,12 +859,12 @@ impl State {
     }
 
     fn push_audit(&mut self, row: AuditRow) {
-        self.ix.audit(&row, self.audit.len(), true);
+        self.ix.audit(row.instance, self.audit.len(), true);
         self.audit.push(row);
     }
     fn pop_audit(&mut self) {
-        if let Some(row) = self.audit.pop() {
-            self.ix.audit(&row, self.audit.len(), false);
+        if let Some(instance) = self.audit.pop() {
+            self.ix.audit(instance, self.audit.len(), false);
         }
     }
 
@@ -811,7 +889,7 @@ impl State {
             attempts => attempt
         );
         for (position, row) in self.audit.iter().enumerate() {
-            ix.audit(row, position, true);
+            ix.audit(row.instance, position, true);
         }
         ix
     }
@@ -1531,9 +1609,9 @@ impl Tx for MemTx<'_> {
                 .get(&i)
                 .into_iter()
                 .flatten()
-                .filter_map(|position| audit.get(*position).cloned())
+                .filter_map(|position| audit.get(*position))
                 .collect(),
-            None => audit.iter().cloned().collect(),
+            None => audit.iter().map(|stored| audit.row(stored)).collect(),
         })
     }
 

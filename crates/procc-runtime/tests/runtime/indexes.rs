@@ -122,7 +122,7 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
                 step: 0,
                 user: None,
                 links: Links::default(),
-                data: json!({}),
+                data: json!({}).into(),
                 created_at: t0(),
                 done: rng.chance(50),
             })?;
