@@ -1748,8 +1748,7 @@ impl Core<'_> {
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
-        let payload = Payload::compact(payload);
-        self.put_effect(kind, to, payload, instance, key, not_before, None)
+        self.put_effect(kind, to, payload.into(), instance, key, not_before, None)
     }
 
     /// Writes an effect that the step `origin` waits for.
@@ -1762,9 +1761,8 @@ impl Core<'_> {
         key: &str,
     ) -> Result<()> {
         let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
-        let payload = Payload::compact(payload);
         let instance = instance.or(Some(origin.instance));
-        self.put_effect(kind, to, payload, instance, key, None, Some(origin))
+        self.put_effect(kind, to, payload.into(), instance, key, None, Some(origin))
     }
 
     /// Writes an effect to the outbox; `instance` is the process it belongs to.
@@ -2148,7 +2146,7 @@ impl Core<'_> {
             completed_at: None,
             chain,
             depth,
-            trigger_email: email,
+            trigger_email: email.map(Box::new),
             responsible_overrides: Default::default(),
             version: 0,
         };
@@ -2583,7 +2581,7 @@ impl Core<'_> {
                 if let Some(fields) = data.as_object_mut() {
                     fields.insert("cancelled".into(), json!(true));
                 }
-                artefact.data = Payload::compact(data);
+                artefact.data = Payload::from(data);
                 self.tx.put_artefact(artefact)?;
             }
         }
@@ -3376,7 +3374,7 @@ impl Core<'_> {
             step: row.index,
             user: row.responsible.clone(),
             links: inst.links.clone(),
-            data: Payload::compact(data),
+            data: Payload::from(data),
             created_at: self.now,
             done: kind != ArtefactKind::Task,
         })?;

@@ -192,8 +192,9 @@ pub struct InstanceRow {
     pub chain: InstanceId,
     /// How many follow-ups lie between the chain's first instance and this one.
     pub depth: u32,
-    /// The e-mail that started it, if any.
-    pub trigger_email: Option<TriggerEmail>,
+    /// The e-mail that started it, if any. (Boxed: few processes start from an e-mail, and
+    /// every instance row would carry the room of its three texts.)
+    pub trigger_email: Option<Box<TriggerEmail>>,
     /// Responsibility changed for steps not yet reached ("this and following").
     pub responsible_overrides: BTreeMap<StepIndex, String>,
     /// Optimistic-concurrency version, raised by every update.
@@ -592,9 +593,10 @@ pub struct AuditRow {
 /// The details of an effect or an artefact (a JSON object), shared and never changed once
 /// written: an effect's row is copied out of the store each time it is claimed and recorded.
 ///
-/// The engine writes them as compact JSON text ([`Payload::compact`]), and a row read from a
-/// store that keeps JSON brings them as text too: the text is written back verbatim when the
-/// row is (leased, delivered) and parsed, once, only if someone reads a field.
+/// The engine makes most of them as a value, which the memory store keeps as it is, and the
+/// most frequent ones as text ([`Payload::of`]). A row read from a store that keeps JSON
+/// brings them as text too: the text is written back verbatim when the row is (leased,
+/// delivered) and parsed, once, only if someone reads a field.
 #[derive(Clone)]
 pub struct Payload(Arc<PayloadForms>);
 
@@ -605,18 +607,10 @@ struct PayloadForms {
 }
 
 impl Payload {
-    /// The details kept as their JSON text. A small object's text takes a fraction of the room
-    /// of its value (every `serde_json::Map` node has room for eleven entries), and an engine
-    /// writes details for every effect that only a connector reads, once.
-    pub fn compact(value: serde_json::Value) -> Payload {
-        match Payload::of(&value) {
-            Ok(payload) => payload,
-            Err(_) => Payload::from(value),
-        }
-    }
-
-    /// The details written as compact JSON text straight from `details` (the engine's own
-    /// structs for the details every process writes), without a JSON value in between.
+    /// The details written as compact JSON text straight from `details`, without a JSON value
+    /// in between. A small object's text takes a fraction of the room of its value (every
+    /// `serde_json::Map` node has room for eleven entries); the engine writes the details that
+    /// every process has (e-mails, notices, tasks) this way from its own structs.
     pub fn of(details: &impl Serialize) -> serde_json::Result<Payload> {
         let text = serde_json::value::to_raw_value(details)?;
         Ok(Payload(Arc::new(PayloadForms {
