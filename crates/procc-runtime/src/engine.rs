@@ -3946,3 +3946,28 @@ fn effect_name(kind: EffectKind) -> &'static str {
         EffectKind::Portal => "portal sync",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Piece;
+
+    #[test]
+    fn joined_texts_take_exactly_their_length() {
+        for n in [
+            0u64,
+            7,
+            9,
+            10,
+            99,
+            100,
+            4_294_967_295,
+            4_294_967_296,
+            u64::MAX,
+        ] {
+            let small = u32::try_from(n % (u64::from(u32::MAX) + 1)).unwrap_or_default();
+            let text = join!("step ", n, "/", small, " of ", String::from("käse"));
+            assert_eq!(text, format!("step {n}/{small} of käse"));
+            assert_eq!(text.len(), text.capacity(), "{text}");
+        }
+    }
+}

@@ -512,3 +512,47 @@ on_every_store!(fixed_send_times_hold_the_effect_until_then, small(), |h| {
         Some(berlin(2026, 3, 2, 18, 0))
     );
 });
+
+on_every_store!(emails_notices_and_tasks_carry_their_details, small(), |h| {
+    let id = h.start("wait", links(Some("A1"), None));
+    h.engine
+        .complete_step(id, 0, "j.becker", &StepInput::default())
+        .unwrap();
+    h.advance(Duration::hours(48));
+    let mails = h.emails_to("anna@example.org");
+    assert_eq!(mails.len(), 1);
+    let details = mails[0].payload.value().clone();
+    let from = h.view(id).step("mail").unwrap().responsible.clone();
+    assert_eq!(details["address"], "A1");
+    assert_eq!(details["from_user"].as_str(), from.as_deref());
+    assert_eq!(details["instance"], id);
+    assert_eq!(details["signature"], true);
+    assert_eq!(details["template"], "acquisition-intro");
+    assert!(details["subject"].is_string(), "{details}");
+    assert!(details.get("mailbox").is_none(), "absent unless set");
+    assert_eq!(mails[0].instance, Some(id));
+
+    let id = h.start("deadline", Links::default());
+    h.advance(Duration::days(2));
+    let told = h.emails_to("k.schmidt@example-immobilien.de");
+    assert_eq!(told.len(), 1);
+    let subject = told[0].payload["subject"].as_str().unwrap().to_string();
+    assert!(subject.starts_with("Deadline of step `visit`"), "{subject}");
+    assert_eq!(
+        told[0].payload.value(),
+        &json!({"instance": id, "notice": "controller", "subject": subject,
+                    "template": "deadline"})
+    );
+
+    let id = h.start("hours", Links::default());
+    h.advance(Duration::hours(5));
+    let v = h.view(id);
+    assert_eq!(v.artefacts.len(), 1);
+    assert_eq!(
+        v.artefacts[0].data.value(),
+        &json!({"attachments": [], "description": null, "subject": "Call the owner"})
+    );
+    // Written out as the rows are, the details are the same object.
+    let row = serde_json::to_value(&v.artefacts[0]).unwrap();
+    assert_eq!(row["data"]["subject"], "Call the owner");
+});
