@@ -88,37 +88,37 @@ impl Piece for u32 {
 }
 
 /// The details of an e-mail step's effect. (The details the engine writes for every process
-/// are written as text straight from a struct; their fields are in the order in which a JSON
-/// value's keys sort, so that they read as all other details do.)
+/// are written as text straight from a struct, with their fields in the order the engine
+/// always wrote them, which the `procc` binary's JSON objects keep.)
 #[derive(Serialize)]
 struct EmailDetails<'a> {
-    address: &'a str,
+    template: &'a str,
+    signature: bool,
     from_user: &'a str,
     instance: InstanceId,
+    address: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
     /// Absent unless set (absent reads as unset, and most e-mail steps name no mailbox).
     #[serde(skip_serializing_if = "Option::is_none")]
     mailbox: Option<&'a str>,
-    signature: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
-    template: &'a str,
 }
 
 /// The details of an e-mail that tells the process controller something.
 #[derive(Serialize)]
 struct NoticeDetails<'a> {
-    instance: InstanceId,
-    notice: &'static str,
     subject: &'a str,
+    instance: InstanceId,
     template: &'a str,
+    notice: &'static str,
 }
 
 /// The details of a task.
 #[derive(Serialize)]
 struct TaskDetails<'a> {
-    attachments: &'a [String],
-    description: Option<&'a str>,
     subject: &'a str,
+    description: Option<&'a str>,
+    attachments: &'a [String],
 }
 
 /// Who the audit names for what the engine does by itself.
@@ -2581,7 +2581,7 @@ impl Core<'_> {
                 if let Some(fields) = data.as_object_mut() {
                     fields.insert("cancelled".into(), json!(true));
                 }
-                artefact.data = Payload::from(data);
+                artefact.data = Payload::of(&data)?;
                 self.tx.put_artefact(artefact)?;
             }
         }

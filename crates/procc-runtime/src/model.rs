@@ -596,7 +596,8 @@ pub struct AuditRow {
 /// The engine makes most of them as a value, which the memory store keeps as it is, and the
 /// most frequent ones as text ([`Payload::of`]). A row read from a store that keeps JSON
 /// brings them as text too: the text is written back verbatim when the row is (leased,
-/// delivered) and parsed, once, only if someone reads a field.
+/// delivered) and parsed, once, only if someone reads a field. (The memory store hands out
+/// its own rows' details, so there the parsed value stays with the row once a field was read.)
 #[derive(Clone)]
 pub struct Payload(Arc<PayloadForms>);
 
@@ -608,9 +609,9 @@ struct PayloadForms {
 
 impl Payload {
     /// The details written as compact JSON text straight from `details`, without a JSON value
-    /// in between. A small object's text takes a fraction of the room of its value (every
-    /// `serde_json::Map` node has room for eleven entries); the engine writes the details that
-    /// every process has (e-mails, notices, tasks) this way from its own structs.
+    /// in between. A small object's text takes a fraction of the room of its value (a
+    /// `serde_json::Map` of five entries takes several hundred bytes); the engine writes the
+    /// details that every process has (e-mails, notices, tasks) this way from its own structs.
     pub fn of(details: &impl Serialize) -> serde_json::Result<Payload> {
         let text = serde_json::value::to_raw_value(details)?;
         Ok(Payload(Arc::new(PayloadForms {

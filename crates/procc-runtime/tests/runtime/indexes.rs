@@ -206,14 +206,25 @@ fn random_write(tx: &mut dyn Tx, rng: &mut Rng, fresh: u64) -> Result<String> {
             format!("{leased:?}")
         }
         _ => {
+            // Users as the API names them (owned texts) and the engine's constants (borrowed):
+            // the memory store numbers each name once.
+            let who = match rng.below(1 + USERS.len() as u64) as usize {
+                0 => "system".into(),
+                n => USERS[n - 1].to_string().into(),
+            };
+            let event = ["random", "started", "step_done"][rng.below(3) as usize];
             tx.insert_audit(AuditRow {
                 id: fresh,
-                at: t0(),
+                at: rng.minute(),
                 instance: rng.chance(70).then_some(instance),
-                step: None,
-                who: "test".into(),
-                event: "random".into(),
-                detail: String::new(),
+                step: rng.chance(50).then_some(1),
+                who,
+                event: event.into(),
+                detail: if rng.chance(50) {
+                    format!("detail {fresh}")
+                } else {
+                    String::new()
+                },
             })?;
             String::new()
         }
@@ -248,6 +259,7 @@ fn queries(tx: &mut dyn Tx, now: DateTime<Utc>) -> Result<String> {
     for effect in tx.outbox()? {
         out += &format!("attempts {} {:?}\n", effect.id, tx.attempts(effect.id)?);
     }
+    out += &format!("audit {:?}\n", tx.audit(None)?);
     Ok(out)
 }
 
