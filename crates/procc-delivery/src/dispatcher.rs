@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use procc_runtime::{AttemptReport, AttemptResult, Engine, Error, OutboxRow, Result, Store};
-use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::http::{Deliverer, Verdict};
@@ -292,21 +291,13 @@ impl<S: Store + 'static> Dispatcher<S> {
         outcome.map(|()| shared.attempts.load(Ordering::Relaxed) - attempts_before)
     }
 
-    /// Runs a store operation of the pump. On a current-thread runtime (a
-    /// [`crate::DeliveryThreads`] thread, or a test), as [`with_store`] does: the attempts go on
-    /// while a database commits. On a multi-threaded runtime, in place (tokio hands this
-    /// worker's other tasks, the chains, to another worker meanwhile, which costs far less than
-    /// a round trip through the blocking pool, and the store's data stays in this thread's
-    /// caches).
+    /// Runs a store operation of the pump ([`with_store`]): the attempts go on while a
+    /// database commits.
     async fn store_op<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Engine<S>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let engine = &self.shared.engine;
-        match tokio::runtime::Handle::current().runtime_flavor() {
-            RuntimeFlavor::CurrentThread => with_store(engine, op).await.map_err(failed)?,
-            _ => tokio::task::block_in_place(move || op(engine)),
-        }
+        with_store(&self.shared.engine, op).await.map_err(failed)?
     }
 
     /// Starts a chain of attempts for each queued effect while slots are free.

@@ -12,8 +12,8 @@
 //!   runs attempts concurrently within an overall limit and a limit per endpoint, schedules
 //!   retries with exponential backoff and jitter (or the receiver's `Retry-After`), and
 //!   records every attempt.
-//! - [`DeliveryThreads`]: a dispatcher on each of several threads of their own (one per core), as
-//!   `procc run` and `procc serve` deliver.
+//! - [`DeliveryThreads`]: a dispatcher on each of several threads of their own (one per core,
+//!   at most `per_endpoint` and `concurrency`), as `procc run` and `procc serve` deliver.
 //! - [`DeliveryConfig`]: the `[delivery]`, `[smtp]` and `[sms_gateway]` tables of
 //!   `procc.toml`.
 //!

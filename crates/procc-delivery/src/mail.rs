@@ -66,14 +66,10 @@ impl Mailer {
         let effect = effect.clone();
         let composed = with_store(engine, move |engine| compose(engine, &plan, &effect, &from))
             .await
-            .unwrap_or_else(|e| Err(Unsendable::Retry(format!("composing failed: {e}"))));
+            .unwrap_or_else(|e| Err(retry(format!("composing failed: {e}"))));
         let message = match composed {
             Ok(m) => m,
-            Err(unsendable) => {
-                let verdict = match unsendable {
-                    Unsendable::Refused(error) => Verdict::Refused(error),
-                    Unsendable::Retry(error) => Verdict::Retry { error, after: None },
-                };
+            Err(verdict) => {
                 return Attempt {
                     status: None,
                     excerpt: None,
@@ -96,7 +92,7 @@ impl Mailer {
                     verdict: if e.is_permanent() {
                         Verdict::Refused(error)
                     } else {
-                        Verdict::Retry { error, after: None }
+                        retry(error)
                     },
                 }
             }
@@ -108,21 +104,19 @@ fn text<'e>(effect: &'e OutboxRow, key: &str) -> Option<&'e str> {
     effect.payload.get(key).and_then(Value::as_str)
 }
 
-/// Why an e-mail could not be composed.
-pub(crate) enum Unsendable {
-    /// For good: an address that is not one, a message that cannot be built.
-    Refused(String),
-    /// For now: the records could not be read.
-    Retry(String),
+/// Another attempt later, when the receiver named no time.
+fn retry(error: String) -> Verdict {
+    Verdict::Retry { error, after: None }
 }
 
-/// The message of an e-mail effect.
+/// The message of an e-mail effect; why not (for good: an address that is not one, a message
+/// that cannot be built; for now: the records could not be read) as the attempt's verdict.
 pub(crate) fn compose<S: Store + 'static>(
     engine: &Engine<S>,
     plan: &Plan,
     effect: &OutboxRow,
     default_from: &Mailbox,
-) -> Result<Message, Unsendable> {
+) -> Result<Message, Verdict> {
     let p = &effect.payload;
     let template = text(effect, "template").and_then(|id| {
         plan.catalog
@@ -130,9 +124,8 @@ pub(crate) fn compose<S: Store + 'static>(
             .iter()
             .find(|t| t.id == id && p.get("notice").is_none())
     });
-    let unreadable = |e: procc_runtime::Error| {
-        Unsendable::Retry(format!("cannot read the records of the message: {e}"))
-    };
+    let unreadable =
+        |e: procc_runtime::Error| retry(format!("cannot read the records of the message: {e}"));
     // The links are read once, for the subject and the body.
     let links = Deliverer::links(engine, effect.instance).map_err(unreadable)?;
     let render = |t: &str| Deliverer::render_links(engine, links.as_ref(), t).map_err(unreadable);
@@ -192,13 +185,14 @@ pub(crate) fn compose<S: Store + 'static>(
     }
     let from = match text(effect, "mailbox") {
         Some(m) => m.parse().map_err(|e| {
-            Unsendable::Refused(format!("the mailbox `{m}` is not an e-mail address: {e}"))
+            Verdict::Refused(format!("the mailbox `{m}` is not an e-mail address: {e}"))
         })?,
         None => default_from.clone(),
     };
-    let to: Mailbox = effect.to.parse().map_err(|e| {
-        Unsendable::Refused(format!("`{}` is not an e-mail address: {e}", effect.to))
-    })?;
+    let to: Mailbox = effect
+        .to
+        .parse()
+        .map_err(|e| Verdict::Refused(format!("`{}` is not an e-mail address: {e}", effect.to)))?;
     let safe: String = effect
         .idempotency_key
         .chars()
@@ -213,7 +207,7 @@ pub(crate) fn compose<S: Store + 'static>(
         if let Some(Value::Array(list)) = p.get(key) {
             for address in list.iter().filter_map(Value::as_str) {
                 let mailbox: Mailbox = address.parse().map_err(|e| {
-                    Unsendable::Refused(format!("`{address}` is not an e-mail address: {e}"))
+                    Verdict::Refused(format!("`{address}` is not an e-mail address: {e}"))
                 })?;
                 builder = if cc {
                     builder.cc(mailbox)
@@ -226,5 +220,5 @@ pub(crate) fn compose<S: Store + 'static>(
     builder
         .header(ContentType::TEXT_PLAIN)
         .body(body)
-        .map_err(|e| Unsendable::Refused(format!("cannot build the e-mail: {e}")))
+        .map_err(|e| Verdict::Refused(format!("cannot build the e-mail: {e}")))
 }

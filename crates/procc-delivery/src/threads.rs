@@ -32,9 +32,23 @@ impl<S: Store + 'static> Lane<S> {
     fn parts(&self) -> Result<(&tokio::runtime::Runtime, &Dispatcher<S>)> {
         match (&self.runtime, &self.dispatcher) {
             (Some(runtime), Some(dispatcher)) => Ok((runtime, dispatcher)),
-            _ => Err(Error::Store("a delivery thread ran already".into())),
+            _ => Err(ran_already()),
         }
     }
+
+    /// The runtime and dispatcher, taken out for a thread.
+    fn take(&mut self) -> Result<(tokio::runtime::Runtime, Dispatcher<S>)> {
+        match (self.runtime.take(), self.dispatcher.take()) {
+            (Some(runtime), Some(dispatcher)) => Ok((runtime, dispatcher)),
+            _ => Err(ran_already()),
+        }
+    }
+}
+
+/// A lane's parts were taken by a thread before (never, as [`DeliveryThreads::run`] consumes
+/// the threads; an error rather than a panic all the same).
+fn ran_already() -> Error {
+    Error::Store("a delivery thread ran already".into())
 }
 
 impl<S: Store + 'static> Drop for Lane<S> {
@@ -58,7 +72,7 @@ impl<S: Store + 'static> Drop for Lane<S> {
 /// Stops the other threads when it is dropped before `clean` is set: a thread that failed
 /// or panicked, or a [`DeliveryThreads::run`] whose future was dropped.
 struct HaltOnExit {
-    halt: Arc<watch::Sender<bool>>,
+    halt: watch::Sender<bool>,
     clean: bool,
 }
 
@@ -148,7 +162,6 @@ impl<S: Store + 'static> DeliveryThreads<S> {
     /// attempts in flight. The first failure, once every thread has stopped.
     pub async fn run(self, stop: watch::Receiver<bool>) -> Result<()> {
         let (halt, halted) = watch::channel(false);
-        let halt = Arc::new(halt);
         let mut supervisor = HaltOnExit {
             halt: halt.clone(),
             clean: false,
@@ -166,12 +179,12 @@ impl<S: Store + 'static> DeliveryThreads<S> {
                 .name(format!("procc-delivery-{index}"))
                 .spawn(move || {
                     // Taken only here: a thread that cannot start drops its lane unstarted.
-                    let (Some(runtime), Some(dispatcher)) =
-                        (lane.runtime.take(), lane.dispatcher.take())
-                    else {
-                        let _ =
-                            done.send(Err(Error::Store("a delivery thread ran already".into())));
-                        return;
+                    let (runtime, dispatcher) = match lane.take() {
+                        Ok(parts) => parts,
+                        Err(e) => {
+                            let _ = done.send(Err(e));
+                            return;
+                        }
                     };
                     // After the runtime, so dropped before it when this thread panics: the
                     // others stop at once, not once the blocking pool is done.

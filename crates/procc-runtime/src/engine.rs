@@ -79,11 +79,10 @@ impl Piece for u64 {
 
 impl Piece for u32 {
     fn len(&self) -> usize {
-        self.checked_ilog10()
-            .map_or(1, |digits| digits as usize + 1)
+        u64::from(*self).len()
     }
     fn push_to(&self, text: &mut String) {
-        text.push_str(itoa::Buffer::new().format(*self));
+        u64::from(*self).push_to(text);
     }
 }
 
@@ -1747,7 +1746,7 @@ impl Core<'_> {
         key: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
+        let instance = instance_named(&payload);
         self.put_effect(kind, to, payload.into(), instance, key, not_before, None)
     }
 
@@ -1760,12 +1759,12 @@ impl Core<'_> {
         payload: serde_json::Value,
         key: &str,
     ) -> Result<()> {
-        let instance = payload.get("instance").and_then(serde_json::Value::as_u64);
-        let instance = instance.or(Some(origin.instance));
+        let instance = instance_named(&payload);
         self.put_effect(kind, to, payload.into(), instance, key, None, Some(origin))
     }
 
-    /// Writes an effect to the outbox; `instance` is the process it belongs to.
+    /// Writes an effect to the outbox; `instance` is the process it belongs to (the origin's,
+    /// when not given).
     #[allow(clippy::too_many_arguments)]
     fn put_effect(
         &mut self,
@@ -1778,6 +1777,7 @@ impl Core<'_> {
         origin: Option<EffectOrigin>,
     ) -> Result<()> {
         self.wake = true;
+        let instance = instance.or(origin.map(|o| o.instance));
         let id = self.tx.next_id(Sequence::Outbox)?;
         self.tx.insert_outbox(OutboxRow {
             id,
@@ -3936,6 +3936,11 @@ fn endpoint_key(endpoint: &str) -> String {
     format!("endpoint/{endpoint}")
 }
 
+/// The instance that details made as a JSON value name (`"instance"`), if any.
+fn instance_named(details: &serde_json::Value) -> Option<InstanceId> {
+    details.get("instance").and_then(serde_json::Value::as_u64)
+}
+
 /// An effect kind in words, for notices.
 fn effect_name(kind: EffectKind) -> &'static str {
     match kind {
@@ -3964,7 +3969,7 @@ mod tests {
             4_294_967_296,
             u64::MAX,
         ] {
-            let small = u32::try_from(n % (u64::from(u32::MAX) + 1)).unwrap_or_default();
+            let small = n as u32;
             let text = join!("step ", n, "/", small, " of ", String::from("käse"));
             assert_eq!(text, format!("step {n}/{small} of käse"));
             assert_eq!(text.len(), text.capacity(), "{text}");

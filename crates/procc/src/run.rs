@@ -265,7 +265,7 @@ fn run_engine(
             };
             let ((), worked) = tokio::join!(
                 signal,
-                timers_and_delivery(runtime, delivery, &stopping, stopped.clone())
+                timers_and_delivery(runtime, delivery, &stopping)
             );
             worked.map_err(|e| UsageError::new(format!("the runtime stopped: {e}")))
         })?;
@@ -278,15 +278,15 @@ pub(crate) async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<bool
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// Runs the timers and the delivery until `stopped` turns true; whichever ends first (a
-/// failure) sets `stopping` for the other, and both are waited for, so the attempts in flight
-/// are recorded. The first failure.
+/// Runs the timers and the delivery until `stopping` turns true; whichever ends first (a
+/// failure) sets it for the other, and both are waited for, so the attempts in flight are
+/// recorded. The timers' failure, else the delivery's.
 pub(crate) async fn timers_and_delivery(
     runtime: Runtime<AnyStore>,
     delivery: DeliveryThreads<AnyStore>,
     stopping: &tokio::sync::watch::Sender<bool>,
-    stopped: tokio::sync::watch::Receiver<bool>,
 ) -> procc_runtime::Result<()> {
+    let stopped = stopping.subscribe();
     let timers = async {
         let timers = runtime.run(until_stopped(stopped.clone())).await;
         stopping.send_replace(true);

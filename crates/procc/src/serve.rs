@@ -98,15 +98,11 @@ pub(crate) fn serve(plan: &procc_plan::Plan, options: ServeOptions<'_>) -> Resul
     tokio.block_on(async move {
         let stop = Shutdown::listen()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stop_tx = Arc::new(stop_tx);
         let scheduler = {
-            let stopped = stop_rx.clone();
             let stopping = stop_tx.clone();
             // Whichever ends first, the timers or the delivery (a failure), stops the other
             // and the server: `procc serve` does not go on half working.
-            tokio::spawn(async move {
-                timers_and_delivery(runtime, delivery, &stopping, stopped).await
-            })
+            tokio::spawn(async move { timers_and_delivery(runtime, delivery, &stopping).await })
         };
         eprintln!(
             "procc serve: deployed {hash} ({} templates) into {db}",

@@ -17,21 +17,9 @@ use procc_runtime::{
 
 const PUBLISH: &str = "process publish \"Publish on the portals\" {\n  active\n  needs property\n  step publish: portal_sync publish automatic {\n    portals \"immoscout24\"\n  }\n  step done: end\n}\n";
 
-fn postgres_url() -> String {
-    std::env::var("PROCC_TEST_POSTGRES")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
-}
-
-/// A schema of its own, dropped when the test ends.
-struct Schema(String);
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
-        }
-    }
-}
+#[path = "../../procc-runtime/tests/support/postgres.rs"]
+mod postgres_support;
+use postgres_support::{Schema, postgres_url};
 
 /// A worker process that is stopped with SIGTERM when the test ends, passed or failed.
 struct Worker(Child);
@@ -101,7 +89,7 @@ fn delivered_keys(path: &Path) -> Vec<String> {
 }
 
 /// A project with the `publish` template compiled to `plan.json`, and an empty schema.
-fn setup(name: &str) -> (tempfile::TempDir, Schema, String) {
+fn setup() -> (tempfile::TempDir, Schema, String) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/procc.toml"),
@@ -115,12 +103,12 @@ fn setup(name: &str) -> (tempfile::TempDir, Schema, String) {
         .output()
         .expect("procc compiles");
     assert!(compiled.status.success(), "{compiled:?}");
-    let schema = Schema(format!("procc_cli_{name}_{}", std::process::id()));
-    let url = format!("{} options=-csearch_path={}", postgres_url(), schema.0);
+    let schema = Schema::new();
+    let url = format!("{} options=-csearch_path={}", postgres_url(), schema.name);
     let mut admin =
         postgres::Client::connect(&postgres_url(), postgres::NoTls).expect("PostgreSQL is up");
     admin
-        .batch_execute(&format!("CREATE SCHEMA {}", schema.0))
+        .batch_execute(&format!("CREATE SCHEMA {}", schema.name))
         .expect("a fresh schema");
     (dir, schema, url)
 }
@@ -176,7 +164,7 @@ fn delivered_once(engine: &Engine<PostgresStore>, dir: &Path, workers: Vec<Worke
 
 #[test]
 fn two_run_workers_on_postgres_deliver_every_effect_once() {
-    let (dir, _schema, url) = setup("run");
+    let (dir, _schema, url) = setup();
     let run = |effects: &str| {
         Worker::start(
             dir.path(),
@@ -223,7 +211,7 @@ fn post(address: &str, path: &str, token: &str, body: &str) -> String {
 
 #[test]
 fn serve_and_run_share_one_postgres_database() {
-    let (dir, _schema, url) = setup("serve");
+    let (dir, _schema, url) = setup();
     let (server, ready) = Worker::start(
         dir.path(),
         &url,
@@ -275,7 +263,7 @@ fn serve_and_run_share_one_postgres_database() {
 
 #[test]
 fn a_postgres_worker_without_the_shared_secret_is_refused_before_it_connects() {
-    let (dir, schema, url) = setup("secret");
+    let (dir, schema, url) = setup();
     let out = Command::new(env!("CARGO_BIN_EXE_procc"))
         .args(["run", "--plan", "plan.json", "--postgres", &url])
         .env_remove("PROCC_DECISION_SECRET")
@@ -290,7 +278,7 @@ fn a_postgres_worker_without_the_shared_secret_is_refused_before_it_connects() {
     let tables = admin
         .query_one(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
-            &[&schema.0],
+            &[&schema.name],
         )
         .expect("the catalog answers");
     assert_eq!(tables.get::<_, i64>(0), 0, "nothing was created");

@@ -109,7 +109,7 @@ async fn main() -> Res<()> {
          allowed_hosts = [\"127.0.0.1\"]\n",
         &dir,
     )?;
-    // As `procc run` delivers: one thread per core, each a dispatcher of its own.
+    // As `procc run` delivers: a thread per core (within the limits), each a dispatcher of its own.
     let delivery = DeliveryThreads::new(&engine, &Arc::new(plan), &config, None)?
         .with_lease(chrono::Duration::milliseconds(LEASE_MS));
 

@@ -287,36 +287,9 @@ pub fn dispatcher(
     Dispatcher::new(engine.clone(), deliverer)
 }
 
-/// The test database: the machine's PostgreSQL unless `PROCC_TEST_POSTGRES` names another.
-pub fn postgres_url() -> String {
-    std::env::var("PROCC_TEST_POSTGRES")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
-}
-
-/// A PostgreSQL schema of its own for one test, dropped with everything in it at the end.
-pub struct Schema {
-    pub name: String,
-}
-
-impl Schema {
-    pub fn new() -> Schema {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        Schema {
-            name: format!("procc_delivery_test_{}_{nanos}", std::process::id()),
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
+#[path = "../../../procc-runtime/tests/support/postgres.rs"]
+mod postgres_support;
+pub use postgres_support::{Schema, postgres_url};
 
 pub fn step_state(engine: &Engine<SqliteStore>, id: InstanceId) -> StepRow {
     engine.instance(id).unwrap().step("act").unwrap().clone()

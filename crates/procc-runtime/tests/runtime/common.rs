@@ -150,42 +150,9 @@ pub fn sqlite(plan: &Plan) -> H<SqliteStore> {
     )
 }
 
-/// The test database: the machine's PostgreSQL unless `PROCC_TEST_POSTGRES` names another.
-pub fn postgres_url() -> String {
-    std::env::var("PROCC_TEST_POSTGRES")
-        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
-}
-
-/// A schema of its own for one test, dropped with everything in it when the test ends.
-pub struct Schema {
-    pub name: String,
-}
-
-impl Schema {
-    pub fn new() -> Schema {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("the clock is after 1970")
-            .subsec_nanos();
-        Schema {
-            name: format!(
-                "procc_test_{}_{}_{nanos}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::SeqCst)
-            ),
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
+#[path = "../support/postgres.rs"]
+mod postgres_support;
+pub use postgres_support::{Schema, postgres_url};
 
 pub fn postgres(plan: &Plan) -> H<PostgresStore> {
     let schema = Schema::new();
