@@ -2,12 +2,17 @@
 //!
 //! ```text
 //! cargo bench -p procc-runtime --bench runtime -- [--instances N] [--sqlite-instances N]
-//!     [--waiting N] [--timers N] [--dir DIR] [--group N]
+//!     [--waiting N] [--timers N] [--dir DIR] [--group N] [--rounds N]
 //!     [--only small,durable,postgres,memory,sqlite]
 //! ```
 //!
 //! `--group N` applies starts (also of the waiting instances) and completions in batches of N operations ([`Engine::batch`]:
 //! one transaction, one commit each) instead of one transaction each.
+//!
+//! `--rounds N` runs the small process in memory N times in this one program, each round on a
+//! new engine and store (the last round's are dropped first). The first round takes memory
+//! the program never had; the later ones take what the earlier gave back, as a runtime that
+//! has run for a while does.
 //!
 //! 1. Instances per second to completion on a virtual clock of a small process (automatic
 //!    e-mail, automatic decision, task with a 3-day deadline that e-mails the controller,
@@ -616,6 +621,7 @@ fn main() {
     let waiting_n = arg(&args, "--waiting", 100_000);
     let timers = arg(&args, "--timers", 2_000);
     let group = arg(&args, "--group", 1);
+    let rounds = arg(&args, "--rounds", 1);
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -632,7 +638,14 @@ fn main() {
     let run = |what: &str| only.is_empty() || only.split(',').any(|o| o == what);
 
     if run("small") {
-        small_process("memory store", MemoryStore::new(), instances, group);
+        for round in 1..=rounds {
+            let label = if rounds > 1 {
+                format!("memory store, round {round}")
+            } else {
+                "memory store".to_string()
+            };
+            small_process(&label, MemoryStore::new(), instances, group);
+        }
         let db = dir.join("small.db");
         small_process(
             "SQLite",

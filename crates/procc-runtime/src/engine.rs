@@ -12,11 +12,11 @@ use procc_plan::{
     Record, Responsible, RungAction, SmsRecipient, SmsSender, SmsText, SmsWindow, StepIndex,
     Template, TriggerEvent,
 };
-use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, VirtualClock};
+use crate::details::{EmailOfStep, NoticeDetails, PlanStep, TaskOfStep};
 use crate::effects::{AttemptReport, AttemptResult, Connector, endpoint_of};
 use crate::eval::{Scope, Val, eval, module_name, typed};
 use crate::keys::{check_endpoint, check_key, check_occurrence};
@@ -84,40 +84,6 @@ impl Piece for u32 {
     fn push_to(&self, text: &mut String) {
         u64::from(*self).push_to(text);
     }
-}
-
-/// The details of an e-mail step's effect. (The details the engine writes for every process
-/// are written as text straight from a struct, with their fields in the order the engine
-/// always wrote them, which the `procc` binary's JSON objects keep.)
-#[derive(Serialize)]
-struct EmailDetails<'a> {
-    template: &'a str,
-    signature: bool,
-    from_user: &'a str,
-    instance: InstanceId,
-    address: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
-    /// Absent unless set (absent reads as unset, and most e-mail steps name no mailbox).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mailbox: Option<&'a str>,
-}
-
-/// The details of an e-mail that tells the process controller something.
-#[derive(Serialize)]
-struct NoticeDetails<'a> {
-    subject: &'a str,
-    instance: InstanceId,
-    template: &'a str,
-    notice: &'static str,
-}
-
-/// The details of a task.
-#[derive(Serialize)]
-struct TaskDetails<'a> {
-    subject: &'a str,
-    description: Option<&'a str>,
-    attachments: &'a [String],
 }
 
 /// Who the audit names for what the engine does by itself.
@@ -1973,12 +1939,12 @@ impl Core<'_> {
             .or_else(|| self.user(plan, &inst.owner).ok().map(|u| u.email.clone()));
         match to {
             Some(to) => {
-                let details = Payload::of(&NoticeDetails {
+                let details = Payload::of(NoticeDetails {
                     instance: inst.id,
                     notice: "controller",
-                    subject,
-                    template: &inst.template,
-                })?;
+                    subject: subject.to_string(),
+                    template: inst.template.clone(),
+                });
                 let instance = Some(inst.id);
                 self.put_effect(EffectKind::Email, &to, details, instance, key, None, None)
             }
@@ -2103,7 +2069,7 @@ impl Core<'_> {
     #[allow(clippy::too_many_arguments)]
     fn start_instance(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         owner: &str,
         links: Links,
@@ -2183,7 +2149,7 @@ impl Core<'_> {
 
     fn enter_step(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         index: StepIndex,
@@ -2288,7 +2254,7 @@ impl Core<'_> {
 
     fn activate(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         mut row: StepRow,
@@ -2354,7 +2320,7 @@ impl Core<'_> {
     /// The step waits for a person: inbox entry, deadline ladder, the step row written.
     fn await_person(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         spec: &procc_plan::Step,
         inst: &InstanceRow,
         row: StepRow,
@@ -2416,7 +2382,7 @@ impl Core<'_> {
 
     fn prepare_manual(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         row: &mut StepRow,
@@ -2425,12 +2391,7 @@ impl Core<'_> {
         let spec = &template.steps[row.index as usize];
         let responsible = row.responsible.clone().unwrap_or_default();
         match &spec.action {
-            Action::Task {
-                subject,
-                description,
-                attachments,
-                ..
-            } => {
+            Action::Task { .. } => {
                 let id = self.tx.next_id(Sequence::Artefact)?;
                 self.tx.put_artefact(ArtefactRow {
                     id,
@@ -2439,11 +2400,7 @@ impl Core<'_> {
                     step: row.index,
                     user: Some(responsible.clone()),
                     links: inst.links.clone(),
-                    data: Payload::of(&TaskDetails {
-                        attachments,
-                        description: description.as_deref(),
-                        subject,
-                    })?,
+                    data: Payload::of(TaskOfStep(PlanStep::new(plan, template, row.index)?)),
                     created_at: self.now,
                     done: false,
                 })?;
@@ -2513,7 +2470,7 @@ impl Core<'_> {
 
     fn finish_step(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         row: StepRow,
@@ -2581,7 +2538,7 @@ impl Core<'_> {
                 if let Some(fields) = data.as_object_mut() {
                     fields.insert("cancelled".into(), json!(true));
                 }
-                artefact.data = Payload::of(&data)?;
+                artefact.data = Payload::from(data);
                 self.tx.put_artefact(artefact)?;
             }
         }
@@ -2747,7 +2704,7 @@ impl Core<'_> {
     /// automatic step then becomes manual, a manual completion is refused.
     fn perform(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         row: &mut StepRow,
@@ -2849,13 +2806,7 @@ impl Core<'_> {
             {
                 Ok(Outcome::Continue(None))
             }
-            Action::Email {
-                template: mail,
-                send_at,
-                signature,
-                mailbox,
-                ..
-            } => {
+            Action::Email { send_at, .. } => {
                 let email = self.required_text(inst, Module::Address, "email")?;
                 let address = inst.links.get(Module::Address).unwrap_or_default();
                 let Some(to) = email else {
@@ -2865,21 +2816,12 @@ impl Core<'_> {
                     Some(t) => Some(next_local_time(self.now, t, self.tz(plan))?),
                     None => None,
                 };
-                let subject = plan
-                    .catalog
-                    .email_templates
-                    .iter()
-                    .find(|t| &t.id == mail)
-                    .map(|t| t.subject.as_str());
-                let details = Payload::of(&EmailDetails {
-                    address,
-                    from_user: &responsible,
+                let details = Payload::of(EmailOfStep {
+                    step: PlanStep::new(plan, template, row.index)?,
+                    from_user: responsible,
+                    address: address.to_string(),
                     instance: inst.id,
-                    mailbox: mailbox.as_deref(),
-                    signature: *signature,
-                    subject,
-                    template: mail,
-                })?;
+                });
                 let (instance, key) = (Some(inst.id), key("email"));
                 self.put_effect(
                     EffectKind::Email,
@@ -3498,7 +3440,7 @@ impl Core<'_> {
 
     fn follow_up(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         inst: &mut InstanceRow,
         row: &StepRow,
@@ -3596,7 +3538,7 @@ impl Core<'_> {
 
     fn record_event(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         event: &RecordEvent,
         occurrence: &str,
         chain: Option<(InstanceId, u32)>,
@@ -3625,7 +3567,7 @@ impl Core<'_> {
 
     fn fire_triggers(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         event: &RecordEvent,
         record: &RecordRow,
         occurrence: &str,
@@ -3709,7 +3651,7 @@ impl Core<'_> {
     #[allow(clippy::too_many_arguments)]
     fn try_trigger(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         template: &Template,
         trigger: &procc_plan::Trigger,
         record: &RecordRow,
@@ -3811,7 +3753,7 @@ impl Core<'_> {
         Ok(Some(id))
     }
 
-    fn daily_scan(&mut self, plan: &Plan, date: NaiveDate) -> Result<Vec<InstanceId>> {
+    fn daily_scan(&mut self, plan: &Arc<Plan>, date: NaiveDate) -> Result<Vec<InstanceId>> {
         let mut started = Vec::new();
         for template in &plan.templates {
             if !template.active {

@@ -60,6 +60,7 @@
 //! See `docs/runtime.md` for the full semantics.
 
 mod clock;
+mod details;
 mod effects;
 mod engine;
 mod error;

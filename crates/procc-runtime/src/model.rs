@@ -2,11 +2,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use procc_plan::{Module, StepIndex};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Id of a process instance.
 pub type InstanceId = u64;
@@ -593,64 +595,106 @@ pub struct AuditRow {
 /// The details of an effect or an artefact (a JSON object), shared and never changed once
 /// written: an effect's row is copied out of the store each time it is claimed and recorded.
 ///
-/// The engine makes most of them as a value, which the memory store keeps as it is, and the
-/// most frequent ones as text ([`Payload::of`]). A row read from a store that keeps JSON
-/// brings them as text too: the text is written back verbatim when the row is (leased,
-/// delivered) and parsed, once, only if someone reads a field. (The memory store hands out
-/// its own rows' details, so there the parsed value stays with the row once a field was read.)
+/// They are kept in the form they came in: a JSON value; JSON text, as a store that keeps
+/// JSON brings them (written back verbatim when the row is, parsed once only if someone reads
+/// a field); or the engine's own description of them ([`Payload::of`]), which becomes text
+/// when a store writes the row and a value when someone reads a field. (The memory store
+/// hands out its own rows' details, so there a value made from them stays with the row once
+/// a field was read.)
 #[derive(Clone)]
-pub struct Payload(Arc<PayloadForms>);
+pub struct Payload(Arc<PayloadForms<dyn Written>>);
 
-/// The forms of a [`Payload`]: the value is there from the start, or parsed from the text.
-struct PayloadForms {
-    value: std::sync::OnceLock<serde_json::Value>,
-    text: Option<Box<serde_json::value::RawValue>>,
+/// A [`Payload`]'s value (given, or made from what was written when first asked for) and
+/// what was written.
+struct PayloadForms<W: ?Sized> {
+    value: OnceLock<Value>,
+    written: W,
+}
+
+/// What a [`Payload`] was written as.
+trait Written: Send + Sync {
+    /// As a JSON value.
+    fn value(&self) -> serde_json::Result<Value>;
+    /// As JSON text.
+    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>>;
+}
+
+/// Nothing but the value, which is there from the start (so neither method is asked).
+struct GivenValue;
+
+impl Written for GivenValue {
+    fn value(&self) -> serde_json::Result<Value> {
+        Ok(Value::Null)
+    }
+    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
+        serde_json::value::to_raw_value(&Value::Null).map(Cow::Owned)
+    }
+}
+
+/// JSON text, as read from a store.
+impl Written for Box<RawValue> {
+    fn value(&self) -> serde_json::Result<Value> {
+        serde_json::from_str(self.get())
+    }
+    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+/// The engine's description of the details, serialised when asked.
+struct Described<T>(T);
+
+impl<T: Serialize + Send + Sync> Written for Described<T> {
+    fn value(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&self.0)
+    }
+    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
+        serde_json::value::to_raw_value(&self.0).map(Cow::Owned)
+    }
 }
 
 impl Payload {
-    /// The details written as compact JSON text straight from `details`, without a JSON value
-    /// in between. A small object's text takes a fraction of the room of its value (a
-    /// `serde_json::Map` of five entries takes several hundred bytes); the engine writes the
-    /// details that every process has (e-mails, notices, tasks) this way from its own structs.
-    pub fn of(details: &impl Serialize) -> serde_json::Result<Payload> {
-        let text = serde_json::value::to_raw_value(details)?;
-        Ok(Payload(Arc::new(PayloadForms {
-            value: std::sync::OnceLock::new(),
-            text: Some(text),
-        })))
+    /// The details as `details` describes them: kept as they are, and serialised only when a
+    /// store writes them (as text) or someone reads a field (as a value). The engine describes
+    /// the details every process has (e-mails, notices, tasks) this way, by what they quote
+    /// (its plan, shared) instead of a copy of the texts; a `serde_json::Map` of five entries
+    /// alone takes several hundred bytes, and serialising takes longer than the rest of a
+    /// step.
+    pub fn of(details: impl Serialize + Send + Sync + 'static) -> Payload {
+        Payload(Arc::new(PayloadForms {
+            value: OnceLock::new(),
+            written: Described(details),
+        }))
     }
 
-    /// The details as a JSON value (parsed from the text on first use; `null` if the text were
-    /// not JSON, which text read back from a store always is).
-    pub fn value(&self) -> &serde_json::Value {
-        self.0.value.get_or_init(|| {
-            self.0
-                .text
-                .as_ref()
-                .and_then(|text| serde_json::from_str(text.get()).ok())
-                .unwrap_or_default()
-        })
+    /// The details as a JSON value (made on first use; `null` if what was written is not
+    /// JSON, which text read back from a store always is, or the description fails to
+    /// serialise, which the engine's never do).
+    pub fn value(&self) -> &Value {
+        self.0
+            .value
+            .get_or_init(|| self.0.written.value().unwrap_or_default())
     }
 
     /// One field of the details.
-    pub fn get(&self, field: &str) -> Option<&serde_json::Value> {
+    pub fn get(&self, field: &str) -> Option<&Value> {
         self.value().get(field)
     }
 }
 
-impl From<serde_json::Value> for Payload {
-    fn from(value: serde_json::Value) -> Payload {
+impl From<Value> for Payload {
+    fn from(value: Value) -> Payload {
         Payload(Arc::new(PayloadForms {
-            value: std::sync::OnceLock::from(value),
-            text: None,
+            value: OnceLock::from(value),
+            written: GivenValue,
         }))
     }
 }
 
 /// A field of the details, `null` when absent (as indexing a `serde_json::Value`).
 impl std::ops::Index<&str> for Payload {
-    type Output = serde_json::Value;
-    fn index(&self, field: &str) -> &serde_json::Value {
+    type Output = Value;
+    fn index(&self, field: &str) -> &Value {
         &self.value()[field]
     }
 }
@@ -667,12 +711,19 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The value when there is one (any serializer takes it), else the text as it was read.
+/// The value when there is one (any serializer takes it), else the text as it was read or
+/// as the description serialises (the stores keep rows as serde_json text, which takes it
+/// verbatim).
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match (self.0.value.get(), &self.0.text) {
-            (None, Some(text)) => text.serialize(serializer),
-            _ => self.value().serialize(serializer),
+        match self.0.value.get() {
+            Some(value) => value.serialize(serializer),
+            None => self
+                .0
+                .written
+                .text()
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
         }
     }
 }
@@ -681,11 +732,74 @@ impl Serialize for Payload {
 /// from.
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
-        Box::<serde_json::value::RawValue>::deserialize(deserializer).map(|text| {
+        Box::<RawValue>::deserialize(deserializer).map(|text| {
             Payload(Arc::new(PayloadForms {
-                value: std::sync::OnceLock::new(),
-                text: Some(text),
+                value: OnceLock::new(),
+                written: text,
             }))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Details in the order a description gives them.
+    #[derive(Serialize)]
+    struct Ordered {
+        zebra: u8,
+        apple: &'static str,
+    }
+
+    /// A description that cannot be written.
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no"))
+        }
+    }
+
+    #[test]
+    fn described_details_are_written_as_described_and_read_as_a_value() {
+        let details = Payload::of(Ordered {
+            zebra: 1,
+            apple: "a \"b\"",
+        });
+        assert_eq!(
+            serde_json::to_string(&details).unwrap(),
+            r#"{"zebra":1,"apple":"a \"b\""}"#,
+            "text in the description's order, before any field was read"
+        );
+        assert_eq!(details["apple"], "a \"b\"");
+        assert_eq!(details.get("zebra"), Some(&json!(1)));
+        assert_eq!(
+            details,
+            Payload::from(json!({"apple": "a \"b\"", "zebra": 1}))
+        );
+        let copy = details.clone();
+        assert_eq!(
+            serde_json::from_str::<Value>(&serde_json::to_string(&copy).unwrap()).unwrap(),
+            json!({"apple": "a \"b\"", "zebra": 1}),
+            "the same object once the value is made"
+        );
+    }
+
+    #[test]
+    fn text_read_back_is_written_verbatim_and_parsed_when_read() {
+        let text = r#"{"b":2, "a":[1,2]}"#;
+        let details: Payload = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&details).unwrap(), text);
+        assert_eq!(details["a"], json!([1, 2]));
+    }
+
+    #[test]
+    fn a_description_that_fails_is_an_error_when_written_and_null_when_read() {
+        let details = Payload::of(Unwritable);
+        assert!(serde_json::to_string(&details).is_err());
+        assert_eq!(details.value(), &Value::Null);
+        assert_eq!(details["anything"], Value::Null);
     }
 }

@@ -548,11 +548,10 @@ on_every_store!(emails_notices_and_tasks_carry_their_details, small(), |h| {
     h.advance(Duration::hours(5));
     let v = h.view(id);
     assert_eq!(v.artefacts.len(), 1);
-    assert_eq!(
-        v.artefacts[0].data.value(),
-        &json!({"attachments": [], "description": null, "subject": "Call the owner"})
-    );
-    // Written out as the rows are, the details are the same object.
+    let task = json!({"attachments": [], "description": null, "subject": "Call the owner"});
+    // Written out as the rows are, before any field was read, the details are the same
+    // object; and then read.
     let row = serde_json::to_value(&v.artefacts[0]).unwrap();
-    assert_eq!(row["data"]["subject"], "Call the owner");
+    assert_eq!(row["data"], task);
+    assert_eq!(v.artefacts[0].data.value(), &task);
 });
