@@ -306,8 +306,8 @@ fn drive_small<S: Store>(
     engine.dispatch(connector).unwrap();
 }
 
-/// 1. The small process to completion.
-fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
+/// 1. The small process to completion; its instances per second.
+fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) -> f64 {
     let clock = VirtualClock::new(t0());
     let engine = Engine::new(store, Arc::new(clock.clone()), EngineConfig::default());
     setup(&engine);
@@ -336,6 +336,7 @@ fn small_process<S: Store>(label: &str, store: S, n: usize, group: usize) {
         rate(transitions, secs),
         thousands(grown / n as u64),
     );
+    n as f64 / secs
 }
 
 /// The raw rate of 4 KiB `write` + `fdatasync` in a folder, for one second.
@@ -638,13 +639,33 @@ fn main() {
     let run = |what: &str| only.is_empty() || only.split(',').any(|o| o == what);
 
     if run("small") {
+        let mut later = Vec::new();
         for round in 1..=rounds {
             let label = if rounds > 1 {
                 format!("memory store, round {round}")
             } else {
                 "memory store".to_string()
             };
-            small_process(&label, MemoryStore::new(), instances, group);
+            let rate = small_process(&label, MemoryStore::new(), instances, group);
+            if round > 1 {
+                later.push(rate);
+            }
+        }
+        if !later.is_empty() {
+            later.sort_by(f64::total_cmp);
+            let mid = later.len() / 2;
+            let median = if later.len() % 2 == 0 {
+                (later[mid - 1] + later[mid]) / 2.0
+            } else {
+                later[mid]
+            };
+            println!(
+                "small process, memory store, rounds 2 to {rounds}: median {} instances/s \
+                 (slowest {}, fastest {})",
+                thousands(median.round() as u64),
+                thousands(later[0].round() as u64),
+                thousands(later[later.len() - 1].round() as u64),
+            );
         }
         let db = dir.join("small.db");
         small_process(

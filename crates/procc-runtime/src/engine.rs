@@ -1531,7 +1531,7 @@ impl Core<'_> {
             spec.name, inst.id, inst.template
         );
         let key = format!("{}/{}/{}/skipped", inst.id, step, row.visit);
-        self.email_controller(&plan, &inst, &subject, &key)?;
+        self.email_controller(&plan, &inst, subject, &key)?;
         self.finish_step(&plan, template, &mut inst, row, StepState::Skipped, None)?;
         self.save(inst)
     }
@@ -1871,7 +1871,7 @@ impl Core<'_> {
             self.email_controller(
                 &plan,
                 &inst,
-                &subject,
+                subject,
                 &format!("{}/failed", effect.idempotency_key),
             )?;
             self.save(inst)?;
@@ -1887,7 +1887,7 @@ impl Core<'_> {
             self.email_controller(
                 &plan,
                 &inst,
-                &subject,
+                subject,
                 &format!("{}/failed", effect.idempotency_key),
             )?;
         }
@@ -1929,7 +1929,7 @@ impl Core<'_> {
         &mut self,
         plan: &Plan,
         inst: &InstanceRow,
-        subject: &str,
+        subject: String,
         key: &str,
     ) -> Result<()> {
         let to = inst
@@ -1942,7 +1942,7 @@ impl Core<'_> {
                 let details = Payload::of(NoticeDetails {
                     instance: inst.id,
                     notice: "controller",
-                    subject: subject.to_string(),
+                    subject,
                     template: inst.template.clone(),
                 });
                 let instance = Some(inst.id);
@@ -2560,7 +2560,7 @@ impl Core<'_> {
                 )
             };
             let key = format!("{}/{event}", inst.id);
-            self.email_controller(plan, inst, &subject, &key)?;
+            self.email_controller(plan, inst, subject, &key)?;
         }
         Ok(())
     }
@@ -2652,7 +2652,7 @@ impl Core<'_> {
                 )?;
                 match &r.action {
                     RungAction::EmailController => {
-                        self.email_controller(&plan, &inst, &subject, &key)?;
+                        self.email_controller(&plan, &inst, subject, &key)?;
                     }
                     RungAction::RemindResponsible => {
                         let user = row.responsible.clone().unwrap_or_default();
