@@ -76,6 +76,35 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
+/// Turns transparent huge pages off for this process, unless the environment sets mimalloc's
+/// own `MIMALLOC_ALLOW_THP` (which mimalloc has then obeyed since the program started). Called
+/// first thing in `main` by procc's programs.
+///
+/// mimalloc asks for huge pages on its arena. On a virtual machine that hands free memory back
+/// to its host in 2 MiB blocks (virtio-balloon free page reporting), every fresh huge page is
+/// such a block and costs a fault on the host: a program that starts and works through new
+/// memory ran at half its speed, while programs that had run a while ran as fast without huge
+/// pages, and webhook delivery faster (`docs/performance.md`, sessions 18 and 19). A kernel
+/// that cannot turn them off keeps them.
+pub fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        turn_off_huge_pages();
+    }
+}
+
+/// `prctl(PR_SET_THP_DISABLE)`: the kernel then gives this process no huge pages, whatever
+/// its allocator asks (children started from it inherit that).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn turn_off_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes integers only and sets one flag of this process; a
+    // failure (an old kernel) leaves huge pages on, which is harmless.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[cfg(test)]
 #[allow(unsafe_code)]
 mod tests {
@@ -142,6 +171,17 @@ mod tests {
                 // SAFETY: `ptr` is this allocator's block of `layout`.
                 unsafe { Allocator.dealloc(ptr, layout) };
             }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn huge_pages_are_off_unless_the_environment_says_otherwise() {
+        without_huge_pages();
+        // SAFETY: PR_GET_THP_DISABLE takes integers only and reads one flag of this process.
+        let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            assert_eq!(disabled, 1, "huge pages off");
         }
     }
 }

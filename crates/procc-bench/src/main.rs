@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use procc_diagnostics::{FileId, Sources};
 
 fn main() {
+    procc_alloc::without_huge_pages();
     let mut sizes = vec![100, 1_000, 10_000, 100_000];
     let mut runs = 5;
     let mut args = std::env::args().skip(1);

@@ -272,6 +272,7 @@ fn deliver<S: Store + 'static>(
 }
 
 fn main() {
+    procc_alloc::without_huge_pages();
     let args: Vec<String> = std::env::args().collect();
     let effects = arg(&args, "--effects", 20_000);
     let sqlite_effects = arg(&args, "--sqlite-effects", 20_000);

@@ -616,6 +616,7 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    procc_alloc::without_huge_pages();
     let args: Vec<String> = std::env::args().collect();
     let instances = arg(&args, "--instances", 2_000);
     let sqlite_instances = arg(&args, "--sqlite-instances", 2_000);

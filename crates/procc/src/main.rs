@@ -486,6 +486,7 @@ struct ExplainArgs {
 }
 
 fn main() -> ExitCode {
+    procc_alloc::without_huge_pages();
     install_panic_hook();
     // Lets the tests check the internal-error path; not a user-facing switch.
     if std::env::var_os("PROCC_TEST_PANIC").is_some() {
