@@ -657,9 +657,9 @@ impl Payload {
     /// The details as `details` describes them: kept as they are, and serialised only when a
     /// store writes them (as text) or someone reads a field (as a value). The engine describes
     /// the details every process has (e-mails, notices, tasks) this way, by what they quote
-    /// (its plan, shared) instead of a copy of the texts; a `serde_json::Map` of five entries
-    /// alone takes several hundred bytes, and serialising takes longer than the rest of a
-    /// step.
+    /// (its plan, shared) instead of a copy of the texts: a `serde_json::Map` of five entries
+    /// alone takes several hundred bytes, and serialising them as text was the largest single
+    /// cost of a small process.
     pub fn of(details: impl Serialize + Send + Sync + 'static) -> Payload {
         Payload(Arc::new(PayloadForms {
             value: OnceLock::new(),
