@@ -83,9 +83,9 @@ unsafe impl GlobalAlloc for Allocator {
 /// mimalloc asks for huge pages on its arena. On a virtual machine that hands free memory back
 /// to its host in 2 MiB blocks (virtio-balloon free page reporting), every fresh huge page is
 /// such a block and costs a fault on the host: a program that starts and works through new
-/// memory ran at half its speed, while programs that had run a while ran as fast without huge
-/// pages, and webhook delivery faster (`docs/performance.md`, sessions 18 and 19). A kernel
-/// that cannot turn them off keeps them.
+/// memory ran at half its speed, while programs that had run a while, and webhook delivery,
+/// ran at least as fast without huge pages (`docs/performance.md`, sessions 18 and 19). A
+/// kernel that cannot turn them off keeps them.
 pub fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
@@ -98,10 +98,17 @@ pub fn without_huge_pages() {
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn turn_off_huge_pages() {
-    // SAFETY: PR_SET_THP_DISABLE takes integers only and sets one flag of this process; a
-    // failure (an old kernel) leaves huge pages on, which is harmless.
+    // SAFETY: PR_SET_THP_DISABLE takes integers only (passed as the `unsigned long`s the
+    // kernel reads) and sets one flag of this process; a failure (an old kernel) leaves huge
+    // pages on, which is harmless.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
     }
 }
 
@@ -179,7 +186,15 @@ mod tests {
     fn huge_pages_are_off_unless_the_environment_says_otherwise() {
         without_huge_pages();
         // SAFETY: PR_GET_THP_DISABLE takes integers only and reads one flag of this process.
-        let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        let disabled = unsafe {
+            libc::prctl(
+                libc::PR_GET_THP_DISABLE,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            )
+        };
         if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
             assert_eq!(disabled, 1, "huge pages off");
         }

@@ -1,6 +1,7 @@
 //! The details the engine writes for every process (an e-mail step's effect, a task, a notice
-//! to the controller), described by what they quote instead of copied: a [`Payload::of`]
-//! them is serialised only when a store writes it or someone reads a field.
+//! to the controller), described by what they quote instead of copied: made into a payload
+//! with [`Payload::of`], they are serialised only when a row holding them is written out (a
+//! SQL store's write) or someone reads a field.
 //!
 //! The texts (template names, subjects, descriptions) are the plan's, so the details keep the
 //! plan (shared) and the step's place in it. The fields come out in the order the engine has
@@ -25,12 +26,16 @@ pub(crate) struct PlanStep {
 }
 
 impl PlanStep {
-    /// Step `step` of `template`, one of `plan`'s templates.
+    /// Step `step` of `template`, one of `plan`'s templates (found by name: sorted as
+    /// `Plan::new` sorts them, or, in a plan loaded with its templates out of order, by a
+    /// walk through them).
     pub(crate) fn new(plan: &Arc<Plan>, template: &Template, step: StepIndex) -> Result<PlanStep> {
-        let template = plan
-            .templates
+        let templates = &plan.templates;
+        let template = templates
             .binary_search_by(|t| t.name.cmp(&template.name))
-            .map_err(|_| Error::UnknownTemplate(template.name.clone()))?;
+            .ok()
+            .or_else(|| templates.iter().position(|t| t.name == template.name))
+            .ok_or_else(|| Error::UnknownTemplate(template.name.clone()))?;
         Ok(PlanStep {
             plan: Arc::clone(plan),
             template,

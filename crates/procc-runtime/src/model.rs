@@ -613,21 +613,21 @@ struct PayloadForms<W: ?Sized> {
 
 /// What a [`Payload`] was written as.
 trait Written: Send + Sync {
-    /// As a JSON value.
+    /// As a JSON value (asked once, the first time a field is read).
     fn value(&self) -> serde_json::Result<Value>;
-    /// As JSON text.
-    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>>;
+    /// As JSON text; `None` when only the value was given.
+    fn text(&self) -> Option<serde_json::Result<Cow<'_, RawValue>>>;
 }
 
-/// Nothing but the value, which is there from the start (so neither method is asked).
+/// Nothing but the value, which is there from the start, so `value` is never asked.
 struct GivenValue;
 
 impl Written for GivenValue {
     fn value(&self) -> serde_json::Result<Value> {
         Ok(Value::Null)
     }
-    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
-        serde_json::value::to_raw_value(&Value::Null).map(Cow::Owned)
+    fn text(&self) -> Option<serde_json::Result<Cow<'_, RawValue>>> {
+        None
     }
 }
 
@@ -636,8 +636,8 @@ impl Written for Box<RawValue> {
     fn value(&self) -> serde_json::Result<Value> {
         serde_json::from_str(self.get())
     }
-    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
-        Ok(Cow::Borrowed(self))
+    fn text(&self) -> Option<serde_json::Result<Cow<'_, RawValue>>> {
+        Some(Ok(Cow::Borrowed(self)))
     }
 }
 
@@ -648,8 +648,8 @@ impl<T: Serialize + Send + Sync> Written for Described<T> {
     fn value(&self) -> serde_json::Result<Value> {
         serde_json::to_value(&self.0)
     }
-    fn text(&self) -> serde_json::Result<Cow<'_, RawValue>> {
-        serde_json::value::to_raw_value(&self.0).map(Cow::Owned)
+    fn text(&self) -> Option<serde_json::Result<Cow<'_, RawValue>>> {
+        Some(serde_json::value::to_raw_value(&self.0).map(Cow::Owned))
     }
 }
 
@@ -711,19 +711,16 @@ impl std::fmt::Debug for Payload {
     }
 }
 
-/// The value when there is one (any serializer takes it), else the text as it was read or
-/// as the description serialises (the stores keep rows as serde_json text, which takes it
-/// verbatim).
+/// The text as it was read or as the description serialises (the stores keep rows as
+/// serde_json text, which takes it verbatim; a description that fails is an error here even
+/// after a read of a field made it `null`), else the given value.
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.value.get() {
-            Some(value) => value.serialize(serializer),
-            None => self
-                .0
-                .written
-                .text()
+        match self.0.written.text() {
+            Some(text) => text
                 .map_err(serde::ser::Error::custom)?
                 .serialize(serializer),
+            None => self.value().serialize(serializer),
         }
     }
 }
@@ -801,5 +798,15 @@ mod tests {
         assert!(serde_json::to_string(&details).is_err());
         assert_eq!(details.value(), &Value::Null);
         assert_eq!(details["anything"], Value::Null);
+        assert!(
+            serde_json::to_string(&details).is_err(),
+            "still an error once a read made it null: nothing is written as null"
+        );
+    }
+
+    #[test]
+    fn a_given_value_is_written_as_it_is() {
+        let details = Payload::from(json!({"a": [1, "x"]}));
+        assert_eq!(serde_json::to_string(&details).unwrap(), r#"{"a":[1,"x"]}"#);
     }
 }
