@@ -15,7 +15,7 @@ use procc_plan::{Action, Plan, StepIndex, Template};
 use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
 
-use crate::model::InstanceId;
+use crate::model::{InstanceId, Shared};
 use crate::{Error, Result};
 
 /// A step of a deployed plan.
@@ -55,8 +55,8 @@ pub(crate) struct EmailOfStep {
     pub(crate) step: PlanStep,
     /// The responsible person, who sends it.
     pub(crate) from_user: String,
-    /// The linked address it goes to.
-    pub(crate) address: String,
+    /// The linked address it goes to (its id shared with the instance's links).
+    pub(crate) address: Shared,
     /// The process instance.
     pub(crate) instance: InstanceId,
 }

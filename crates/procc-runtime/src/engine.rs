@@ -2819,7 +2819,7 @@ impl Core<'_> {
                 let details = Payload::of(EmailOfStep {
                     step: PlanStep::new(plan, template, row.index)?,
                     from_user: responsible,
-                    address: address.to_string(),
+                    address: inst.links.address.clone().unwrap_or_default(),
                     instance: inst.id,
                 });
                 let (instance, key) = (Some(inst.id), key("email"));
