@@ -10,6 +10,8 @@
 //!
 //! The guarantee is that of a release build of mimalloc: with libmimalloc-sys's `debug`
 //! features, guarded blocks may be aligned less. The workspace enables neither.
+//!
+//! The programs also turn transparent huge pages off at start ([`without_huge_pages`]).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;

@@ -80,10 +80,16 @@ impl Plan {
 
     /// The template with this name.
     pub fn template(&self, name: &str) -> Option<&Template> {
+        self.template_index(name)
+            .and_then(|i| self.templates.get(i))
+    }
+
+    /// Where the template with this name is in `templates` (sorted by name, as [`Plan::new`]
+    /// sorts them and loading checks).
+    pub fn template_index(&self, name: &str) -> Option<usize> {
         self.templates
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
-            .and_then(|i| self.templates.get(i))
     }
 }
 

@@ -135,6 +135,13 @@ fn check_references(file: FileId, plan: &Plan) -> Result<(), Box<Diagnostic>> {
             "compile the plan again with `procc compile`",
         )
     };
+    // Templates are found by name with a binary search.
+    if let Some(pair) = plan.templates.windows(2).find(|w| w[0].name >= w[1].name) {
+        return Err(broken(format!(
+            "template `{}` comes after `{}`, but templates are sorted by name, each once",
+            pair[1].name, pair[0].name
+        )));
+    }
     for template in &plan.templates {
         let count = template.steps.len();
         if count == 0 {

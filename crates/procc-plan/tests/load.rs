@@ -182,3 +182,21 @@ fn a_plan_with_a_broken_reference_is_refused() {
     assert_eq!(code, code::PLAN_BROKEN_REFERENCE);
     assert!(message.contains("refers to step 7"), "{message}");
 }
+
+#[test]
+fn a_plan_with_templates_out_of_order_is_refused() {
+    let mut plan = sample();
+    let mut second = plan.templates[0].clone();
+    second.name = "approve".into();
+    plan.templates.push(second);
+    plan.hash = plan.compute_hash();
+    let (code, message) = refused(&plan.to_json());
+    assert_eq!(code, code::PLAN_BROKEN_REFERENCE);
+    assert!(
+        message.contains("`approve` comes after `review`"),
+        "{message}"
+    );
+    plan.templates.sort_by(|a, b| a.name.cmp(&b.name));
+    plan.hash = plan.compute_hash();
+    assert!(load(FileId(0), &plan.to_json()).is_ok(), "sorted, it loads");
+}

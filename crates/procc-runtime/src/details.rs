@@ -26,15 +26,10 @@ pub(crate) struct PlanStep {
 }
 
 impl PlanStep {
-    /// Step `step` of `template`, one of `plan`'s templates (found by name: sorted as
-    /// `Plan::new` sorts them, or, in a plan loaded with its templates out of order, by a
-    /// walk through them).
+    /// Step `step` of `template`, one of `plan`'s templates.
     pub(crate) fn new(plan: &Arc<Plan>, template: &Template, step: StepIndex) -> Result<PlanStep> {
-        let templates = &plan.templates;
-        let template = templates
-            .binary_search_by(|t| t.name.cmp(&template.name))
-            .ok()
-            .or_else(|| templates.iter().position(|t| t.name == template.name))
+        let template = plan
+            .template_index(&template.name)
             .ok_or_else(|| Error::UnknownTemplate(template.name.clone()))?;
         Ok(PlanStep {
             plan: Arc::clone(plan),
